@@ -1,0 +1,2 @@
+// Package bench is ringo's bench suite; see cmd/ringobench.
+package bench

@@ -1,0 +1,8 @@
+module github.com/ringo-io/ringo
+
+go 1.24
+
+require (
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/sys v0.49.0
+)

@@ -1,0 +1,2 @@
+// Package httpx is ringo's HTTP/1.1 server.
+package httpx

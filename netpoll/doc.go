@@ -1,0 +1,2 @@
+// Package netpoll is ringo's epoll binding.
+package netpoll

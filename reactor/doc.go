@@ -1,0 +1,2 @@
+// Package reactor runs per-core event loops serving TCP over io_uring or epoll.
+package reactor
