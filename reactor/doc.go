@@ -1,2 +1,39 @@
-// Package reactor runs per-core event loops serving TCP over io_uring or epoll.
+// Package reactor runs per-core event loops serving TCP (and unix sockets)
+// over io_uring or, where io_uring is missing or forbidden, epoll.
+//
+// A Server owns N loops (default GOMAXPROCS). Each loop is a goroutine locked
+// to its OS thread that owns one kernel queue (an io_uring or an epoll
+// instance), its listeners, its connections, its timers and a wake-up
+// eventfd. A Handler's methods run on the connection's loop, never
+// concurrently for one Conn. Methods documented "loop only" must be called
+// from that loop (from a Handler callback, an Execute or AfterFunc func);
+// methods documented "safe from any goroutine" may be called from anywhere.
+//
+// Life of a byte in: the kernel completes a recv (io_uring, often into a
+// provided buffer) or reports readiness (epoll, then read into the loop's
+// buffer); OnData sees the bytes in place; what it does not consume is copied
+// to the connection's pending buffer and presented again, prefixed, with the
+// next bytes.
+//
+// Life of a byte out: Write copies into the connection's outbound queue; at
+// the end of the loop iteration each connection with queued output gets one
+// send carrying all of it (one send in flight per connection; a short send
+// continues with the rest). Above the high-water mark reading pauses until
+// the queue drains below the low-water mark.
+//
+// Backends. BackendAuto (the default; RINGO_BACKEND or WithBackend override
+// it) uses io_uring when ring.Detect succeeds and the kernel has FAST_POLL
+// and the opcodes the reactor submits, else epoll; the choice and its reason
+// are logged once at Start and returned by Server.Backend and
+// Server.BackendReason. On io_uring each feature degrades on its own:
+//
+//	multishot accept (5.19)      else one accept re-armed per connection
+//	multishot recv + buffer ring else one recv per conn into its own buffer
+//	(6.0), bundles (6.10)        (WithReadBufferSize), re-armed per CQE
+//	SINGLE_ISSUER/DEFER_TASKRUN  else COOP_TASKRUN, else plain (ring.New)
+//	EXT_ARG wait timeout (5.11)  else an internal TIMEOUT SQE (ring)
+//
+// Memory the kernel uses after a submit (recv buffers, the bytes being
+// sent, sockaddrs, the wake-up read buffer) stays referenced by its conn,
+// listener or loop until the op's final CQE; provided buffers are off-heap.
 package reactor

@@ -1,0 +1,96 @@
+// Command nethttp serves a standard http.ServeMux through httpx.FromHTTP:
+//
+//	/      200 "Hello, World!"
+//	/json  a small JSON document
+//	/echo  streams the request body back (chunked), flushing as it goes
+//
+//	nethttp -addr 127.0.0.1:8080 -loops 0 -backend auto
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ringo-io/ringo/httpx"
+	"github.com/ringo-io/ringo/reactor"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address host:port")
+	loops := flag.Int("loops", 0, "event loops (0 = GOMAXPROCS)")
+	backend := flag.String("backend", "auto", "reactor backend: auto, uring or epoll")
+	flag.Parse()
+	if err := run(*addr, *loops, reactor.Backend(*backend)); err != nil {
+		fmt.Fprintln(os.Stderr, "nethttp:", err)
+		os.Exit(1)
+	}
+}
+
+// newMux returns the example's routes.
+func newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "Hello, World!")
+	})
+	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"message": "Hello, World!", "method": r.Method, "path": r.URL.Path})
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		f, _ := w.(http.Flusher)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+				if f != nil {
+					f.Flush()
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	return mux
+}
+
+func run(addr string, loops int, backend reactor.Backend) error {
+	srv := &httpx.Server{
+		Handler:           httpx.FromHTTP(newMux()),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		Reactor:           []reactor.Option{reactor.WithLoops(loops), reactor.WithBackend(backend)},
+	}
+	if err := srv.Listen("tcp", addr); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	if err := srv.Serve(); err != httpx.ErrServerClosed {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/ringo-io/ringo/httpx"
+	"github.com/ringo-io/ringo/reactor"
+)
+
+func TestRoutes(t *testing.T) {
+	for _, b := range []reactor.Backend{reactor.BackendUring, reactor.BackendEpoll} {
+		t.Run(string(b), func(t *testing.T) {
+			srv := &httpx.Server{
+				Handler: httpx.FromHTTP(newMux(), httpx.WithWorkerIdleTimeout(50*time.Millisecond)),
+				Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Reactor: []reactor.Option{reactor.WithBackend(b), reactor.WithLoops(1)},
+			}
+			if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
+				t.Skipf("backend %s: %v", b, err)
+			}
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+			base := "http://" + srv.Addr().String()
+
+			get := func(path string) (*http.Response, []byte) {
+				resp, err := client.Get(base + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				return resp, body
+			}
+			if resp, body := get("/"); resp.StatusCode != 200 || string(body) != "Hello, World!" {
+				t.Fatalf("/: %d %q", resp.StatusCode, body)
+			}
+			if resp, _ := get("/nope"); resp.StatusCode != 404 {
+				t.Fatalf("/nope: %d", resp.StatusCode)
+			}
+			resp, body := get("/json")
+			var doc map[string]string
+			if err := json.Unmarshal(body, &doc); err != nil || doc["message"] != "Hello, World!" ||
+				resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("/json: %q %v", body, err)
+			}
+			payload := bytes.Repeat([]byte("echo!"), 100000)
+			pr, pw := io.Pipe()
+			go func() {
+				for off := 0; off < len(payload); off += 7000 {
+					pw.Write(payload[off:min(off+7000, len(payload))])
+				}
+				pw.Close()
+			}()
+			resp, err := client.Post(base+"/echo", "application/octet-stream", pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			got, _ := io.ReadAll(resp.Body)
+			if !bytes.Equal(got, payload) {
+				t.Fatalf("/echo returned %d bytes, want %d", len(got), len(payload))
+			}
+		})
+	}
+}

@@ -1,0 +1,155 @@
+package httpx
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// bodyPipe carries a request body from the loop (push, finish) to the handler goroutine (Read,
+// Close). It is the http.Request.Body of FromHTTP requests.
+type bodyPipe struct {
+	ar   *asyncReq
+	high int // bytes buffered at which the loop pauses reading
+
+	mu          sync.Mutex // guards everything below
+	buf         []byte     // data not yet read (buf[off:])
+	off         int
+	err         error       // io.EOF once the whole body arrived, or why it never will
+	trailer     http.Header // received trailers, copied to Request.Trailer at EOF
+	closed      bool        // the handler closed the body: further data is dropped
+	wantResume  bool        // the loop paused reading because the pipe was full
+	readStarted bool
+
+	wake chan struct{} // capacity 1: data, error or close arrived
+}
+
+var errBodyClosed = errors.New("http: invalid Read on closed Body")
+
+func newBodyPipe(ar *asyncReq, high int) *bodyPipe {
+	return &bodyPipe{ar: ar, high: high, wake: make(chan struct{}, 1)}
+}
+
+func (p *bodyPipe) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// push appends a copy of b (loop only). It reports whether the pipe is full, in which case the
+// loop pauses reading and the reader asks for a resume once it has read the pipe down.
+func (p *bodyPipe) push(b []byte) bool {
+	p.mu.Lock()
+	if p.closed || p.err != nil {
+		p.mu.Unlock()
+		return false
+	}
+	if p.off == len(p.buf) {
+		p.buf, p.off = p.buf[:0], 0
+	}
+	p.buf = append(p.buf, b...)
+	full := len(p.buf)-p.off >= p.high
+	if full {
+		p.wantResume = true
+	}
+	p.mu.Unlock()
+	p.signal()
+	return full
+}
+
+// finish ends the body: err nil means complete (the reader then gets io.EOF after the data),
+// anything else is returned by Read once the buffered data is read (loop only).
+func (p *bodyPipe) finish(trailer http.Header, err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		if err == nil {
+			err = io.EOF
+		}
+		p.err = err
+		p.trailer = trailer
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// complete reports whether the whole body arrived (any goroutine).
+func (p *bodyPipe) complete() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err == io.EOF
+}
+
+// Read implements io.Reader for the handler goroutine.
+func (p *bodyPipe) Read(b []byte) (int, error) {
+	ar := p.ar
+	p.mu.Lock()
+	if !p.readStarted {
+		p.readStarted = true
+		if ar.expect100 && p.err == nil && len(p.buf) == p.off {
+			ar.e.t.execute(ar.sendContinue)
+		}
+	}
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return 0, errBodyClosed
+		}
+		if p.off < len(p.buf) {
+			break
+		}
+		if p.err != nil {
+			err := p.err
+			if err == io.EOF && p.trailer != nil {
+				for k, v := range p.trailer {
+					if ar.req.Trailer == nil {
+						ar.req.Trailer = make(http.Header)
+					}
+					ar.req.Trailer[k] = v
+				}
+				p.trailer = nil
+			}
+			p.mu.Unlock()
+			return 0, err
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.wake:
+		case <-ar.req.Context().Done():
+			p.mu.Lock()
+			if p.off < len(p.buf) || p.err != nil {
+				continue
+			}
+			p.mu.Unlock()
+			return 0, errClientGone
+		}
+		p.mu.Lock()
+	}
+	n := copy(b, p.buf[p.off:])
+	p.off += n
+	resume := p.wantResume && len(p.buf)-p.off < p.high/2
+	if resume {
+		p.wantResume = false
+	}
+	p.mu.Unlock()
+	if resume {
+		ar.e.t.execute(ar.resumeBody)
+	}
+	return n, nil
+}
+
+// Close implements io.Closer: unread data is dropped, and the rest of the body is discarded as
+// it arrives.
+func (p *bodyPipe) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.buf, p.off = nil, 0
+	resume := p.wantResume
+	p.wantResume = false
+	p.mu.Unlock()
+	if resume {
+		p.ar.e.t.execute(p.ar.resumeBody)
+	}
+	return nil
+}

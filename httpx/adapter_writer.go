@@ -1,0 +1,367 @@
+package httpx
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// responseWriter is the http.ResponseWriter of FromHTTP requests; it lives on the handler
+// goroutine and sends bytes to the loop through asyncReq.deliver.
+type responseWriter struct {
+	ar        *asyncReq
+	req       *http.Request
+	keepAlive bool // the request allows another one on this connection
+	isHead    bool
+
+	header      http.Header
+	status      int
+	wroteHeader bool  // WriteHeader was called (the header is frozen)
+	headerSent  bool  // the header bytes were handed to the loop
+	chunked     bool  // the body is sent chunked
+	closeDelim  bool  // the body ends when the connection closes (HTTP/1.0, no length)
+	declared    int64 // Content-Length set by the handler, or -1
+	written     int64 // body bytes accepted by Write
+	trailers    []string
+	closeAfter  bool
+	failed      error // the client is gone: further writes fail
+	body        []byte
+	ack         chan error
+	bufferLimit int
+}
+
+var _ http.Flusher = (*responseWriter)(nil)
+
+// Header implements http.ResponseWriter.
+func (w *responseWriter) Header() http.Header { return w.header }
+
+// WriteHeader implements http.ResponseWriter; 1xx codes other than 101 are sent at once.
+func (w *responseWriter) WriteHeader(code int) {
+	if w.wroteHeader || w.failed != nil {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if code >= 100 && code < 200 {
+		if code == 101 {
+			return // protocol switches are not supported
+		}
+		// An interim response goes out at once (like net/http since Go 1.19).
+		b := append(statusLineFor(nil, code), w.headerLines(nil)...)
+		w.send(append(b, crlf...), false)
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	w.declared = -1
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64); err == nil && n >= 0 {
+			w.declared = n
+		}
+	}
+	for _, v := range w.header.Values("Trailer") {
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				w.trailers = append(w.trailers, http.CanonicalHeaderKey(k))
+			}
+		}
+	}
+	if hasToken(w.header.Values("Connection"), "close") {
+		w.closeAfter = true
+	}
+}
+
+func hasToken(vals []string, tok string) bool {
+	for _, v := range vals {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func statusLineFor(b []byte, code int) []byte {
+	if code < 600 {
+		return append(b, statusLines[code]...)
+	}
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	return append(b, " \r\n"...)
+}
+
+func (w *responseWriter) bodyAllowed() bool { return bodyAllowed(w.status) }
+
+// Write implements http.ResponseWriter.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.failed != nil {
+		return 0, w.failed
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if !w.bodyAllowed() {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.declared >= 0 && w.written+int64(len(b)) > w.declared {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(b))
+	if w.isHead {
+		return len(b), nil
+	}
+	w.body = append(w.body, b...)
+	if len(w.body) >= w.bufferLimit {
+		if err := w.flush(false); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// WriteString implements io.StringWriter.
+func (w *responseWriter) WriteString(s string) (int, error) {
+	return w.Write([]byte(s))
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() {
+	if w.failed != nil {
+		return
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	_ = w.flush(false)
+}
+
+// FlushError is Flush with an error, used by http.ResponseController.
+func (w *responseWriter) FlushError() error {
+	w.Flush()
+	return w.failed
+}
+
+// headerLines appends the handler's header fields except those the adapter manages.
+func (w *responseWriter) headerLines(b []byte) []byte {
+	for k, vs := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) || !isTokenString(k) {
+			continue
+		}
+		switch http.CanonicalHeaderKey(k) {
+		case "Content-Length", "Transfer-Encoding", "Connection", "Trailer":
+			continue
+		}
+		for _, v := range vs {
+			v = strings.TrimSpace(v)
+			if !validFieldValueString(v) {
+				continue // no header injection
+			}
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, crlf...)
+		}
+	}
+	return b
+}
+
+// headBytes builds the response header. final means the handler has returned, so a buffered
+// body's length is known.
+func (w *responseWriter) headBytes(final bool) []byte {
+	b := statusLineFor(make([]byte, 0, 256), w.status)
+	if _, ok := w.header["Date"]; !ok {
+		b = append(b, "Date: "...)
+		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, crlf...)
+	}
+	if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed() && len(w.body) > 0 {
+		b = append(b, "Content-Type: "...)
+		b = append(b, http.DetectContentType(w.body)...)
+		b = append(b, crlf...)
+	}
+	switch {
+	case !w.bodyAllowed():
+	case w.declared >= 0:
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, w.declared, 10)
+		b = append(b, crlf...)
+	case final && (w.isHead || len(w.trailers) == 0 && !w.hasPrefixTrailers()):
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, w.written, 10)
+		b = append(b, crlf...)
+	case w.isHead:
+		// Flushed before the length was known: a HEAD response has no body to frame.
+	case w.req.ProtoMinor >= 1:
+		w.chunked = true
+		b = append(b, chunkedTELine...)
+		if len(w.trailers) > 0 {
+			b = append(b, "Trailer: "...)
+			b = append(b, strings.Join(w.trailers, ", ")...)
+			b = append(b, crlf...)
+		}
+	default:
+		w.closeDelim = true
+		w.closeAfter = true
+	}
+	if !w.keepAlive || w.ar.e.cfg.draining.Load() {
+		w.closeAfter = true
+	}
+	if w.closeAfter {
+		b = append(b, connCloseLine...)
+	} else if w.req.ProtoMinor == 0 {
+		b = append(b, connKeepLine...)
+	}
+	b = w.headerLines(b)
+	return append(b, crlf...)
+}
+
+func (w *responseWriter) hasPrefixTrailers() bool {
+	for k := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// flush sends the header (if not yet sent) and the buffered body; final ends the response.
+func (w *responseWriter) flush(final bool) error {
+	if final && w.ar.pipe != nil && !w.ar.pipe.complete() {
+		w.closeAfter = true // the rest of the body was not received; do not parse it
+	}
+	var b []byte
+	if !w.headerSent {
+		w.headerSent = true
+		b = w.headBytes(final)
+	}
+	if len(w.body) > 0 {
+		if w.chunked {
+			b = appendChunk(b, w.body)
+		} else {
+			b = append(b, w.body...)
+		}
+		w.body = w.body[:0]
+	}
+	if final {
+		if w.declared >= 0 && w.written < w.declared && w.bodyAllowed() && !w.isHead {
+			w.closeAfter = true // the response is shorter than announced: end the connection
+		}
+		if w.chunked {
+			b = append(b, "0\r\n"...)
+			b = w.trailerLines(b)
+			b = append(b, crlf...)
+		}
+		w.send(b, true)
+		return nil
+	}
+	return w.send(b, false)
+}
+
+func (w *responseWriter) trailerLines(b []byte) []byte {
+	add := func(k string, vs []string) {
+		if !isTokenString(k) {
+			return
+		}
+		for _, v := range vs {
+			if v = strings.TrimSpace(v); validFieldValueString(v) {
+				b = append(b, k...)
+				b = append(b, ": "...)
+				b = append(b, v...)
+				b = append(b, crlf...)
+			}
+		}
+	}
+	for _, k := range w.trailers {
+		add(k, w.header[k])
+	}
+	for k, vs := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			add(http.CanonicalHeaderKey(strings.TrimPrefix(k, http.TrailerPrefix)), vs)
+		}
+	}
+	return b
+}
+
+// send hands b to the loop. A non-final send waits until the loop queued it and the
+// connection's send queue is short (backpressure); the final one does not wait.
+func (w *responseWriter) send(b []byte, final bool) error {
+	ar := w.ar
+	closeAfter := w.closeAfter
+	if final {
+		if !ar.e.t.execute(func() { ar.deliver(b, true, closeAfter, nil) }) {
+			w.failed = errClientGone
+		}
+		return w.failed
+	}
+	if !ar.e.t.execute(func() { ar.deliver(b, false, false, w.ack) }) {
+		w.failed = errClientGone
+		return w.failed
+	}
+	select {
+	case err := <-w.ack:
+		if err != nil {
+			w.failed = err
+		}
+	case <-w.req.Context().Done():
+		w.failed = errClientGone
+	}
+	return w.failed
+}
+
+// run serves the request on a pool goroutine.
+func (ar *asyncReq) run(keepAlive bool) {
+	r := ar.req
+	w := &responseWriter{
+		ar:          ar,
+		req:         r,
+		keepAlive:   keepAlive,
+		isHead:      r.Method == http.MethodHead,
+		header:      make(http.Header),
+		declared:    -1,
+		ack:         make(chan error, 1),
+		bufferLimit: ar.a.respBuffer,
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			ar.handlerPanic(w, v)
+			return
+		}
+		if !w.wroteHeader {
+			w.WriteHeader(http.StatusOK)
+		}
+		if w.failed == nil {
+			_ = w.flush(true)
+		} else {
+			ar.e.t.execute(func() { ar.deliver(nil, true, true, nil) })
+		}
+		if ar.pipe != nil {
+			_ = ar.pipe.Close()
+		}
+	}()
+	ar.a.h.ServeHTTP(w, r)
+}
+
+func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
+	if v != http.ErrAbortHandler && ar.e.cfg.logger != nil {
+		buf := make([]byte, 8<<10)
+		buf = buf[:runtime.Stack(buf, false)]
+		ar.e.cfg.logger.Error("httpx: handler panic", "remote", w.req.RemoteAddr,
+			"url", w.req.RequestURI, "panic", fmt.Sprint(v), "stack", string(buf))
+	}
+	var b []byte
+	if !w.headerSent && v != http.ErrAbortHandler {
+		b = appendErrorResponse(nil, 500, nil)
+	}
+	if ar.pipe != nil {
+		_ = ar.pipe.Close()
+	}
+	ar.e.t.execute(func() { ar.deliver(b, true, true, nil) })
+}

@@ -1,0 +1,404 @@
+package httpx
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// The engine is one HTTP/1.1 connection without I/O ("sans-IO"): its owner hands it input with
+// feed (a slice valid only during the call), and the engine parses requests, runs the handler,
+// and hands response bytes back through its transport. Everything runs on the owner's goroutine
+// (the connection's loop); the FromHTTP path re-enters through transport.execute.
+//
+// Input ownership: feed always consumes all it is given. A request that is not complete yet is
+// copied into the engine's carry buffer (the head plus the unconsumed rest of the body; chunk
+// bytes already decoded are dropped), and later input is appended to it. The common case, a
+// whole request in one read, is parsed in place and never copied.
+//
+// Ordering: requests are handled strictly one after the other. A fast-path handler finishes
+// before the next request is parsed. While a FromHTTP handler runs, input after its request is
+// held unparsed in carry (reading is paused when it grows) and parsing resumes only when its
+// response is complete, so responses leave in request order and a request's bytes are never
+// read as two requests.
+//
+// Errors: a request the parser rejects is answered with its 4xx/5xx status and
+// "Connection: close", then the connection closes and any further input is discarded.
+
+// transport is what the engine needs from the owner of its connection.
+type transport interface {
+	write(b []byte)                  // loop only: queue a copy of b for sending
+	close()                          // loop only: send what is queued, then close
+	pauseReading()                   // loop only
+	resumeReading()                  // loop only
+	buffered() int                   // loop only: bytes queued but not sent
+	execute(f func()) bool           // safe from any goroutine: run f on the loop soon
+	after(d time.Duration, f func()) // loop only: run f on the loop after d
+	remoteAddr() net.Addr            // immutable
+	localAddr() net.Addr             // immutable
+	touch()                          // loop only: the engine may have changed phase
+}
+
+// config is shared by all engines of a server; immutable once serving.
+type config struct {
+	lim     limits
+	fast    HandlerFunc
+	adapter *Adapter
+	logger  *slog.Logger
+	// holdMax bounds input held while a FromHTTP handler runs; above it reading is paused.
+	holdMax int
+	// draining is set by Server.Shutdown before any loop hears of it, so a FromHTTP
+	// handler formatting its header on another goroutine sees it at once (safe from any
+	// goroutine).
+	draining atomic.Bool
+}
+
+// maxBlankLines bounds the empty lines accepted before a request-line.
+const maxBlankLines = 8
+
+// engine states.
+const (
+	stIdle      = iota // between requests (carry may hold empty lines or the start of one)
+	stHead             // inside a request head
+	stBody             // inside a request body (fast path: buffered until complete)
+	stAsyncBody        // a FromHTTP handler runs; its body is streamed to it
+	stAsyncWait        // a FromHTTP handler runs; its body is complete
+	stClosed           // closed or closing: input is discarded
+)
+
+// Phase tells the owner which timeout applies (see Server).
+type phase uint8
+
+const (
+	phaseIdle    phase = iota // waiting for the next request: IdleTimeout
+	phaseHead                 // reading a head: ReadHeaderTimeout
+	phaseBody                 // reading a body: ReadTimeout
+	phaseHandler              // a FromHTTP handler runs: no read timeout
+	phaseClosed
+)
+
+type engine struct {
+	cfg  *config
+	t    transport
+	date *dateCache // the owner's (per loop), updated by the owner before feed
+
+	state    uint8
+	closing  bool // answer nothing more; close once the output is queued
+	shutdown bool // the server is shutting down: close after the current response
+	closed   bool // the transport was closed (close sent or peer gone)
+
+	carry   []byte // owned copy of input not processed yet (see type comment)
+	out     []byte // response bytes not yet handed to the transport
+	head    reqHead
+	chunk   chunkDecoder
+	body    []byte // decoded chunked body (fast path)
+	bodyPos int    // next unparsed body byte, relative to the request start
+	sentCnt bool   // 100 Continue sent for the current request
+	ctx     Ctx
+
+	seq        uint32    // requests started (a new head phase restarts the header timer)
+	blank      int       // empty lines before the current request-line
+	async      *asyncReq // the FromHTTP request in flight, or nil
+	holdPaused bool      // reading paused because carry grew while a FromHTTP handler ran
+}
+
+func newEngine(cfg *config, t transport, date *dateCache) *engine {
+	e := &engine{cfg: cfg, t: t, date: date}
+	e.head.reset()
+	e.head.fields = make([]hfield, 0, 16)
+	return e
+}
+
+// feed hands the engine input; data is only read during the call. It returns how many bytes
+// were consumed, which is always len(data) (loop only).
+func (e *engine) feed(data []byte) int {
+	if e.state == stClosed || e.closing {
+		return len(data)
+	}
+	if len(e.carry) > 0 || e.state == stAsyncBody || e.state == stAsyncWait {
+		e.carry = append(e.carry, data...)
+		e.process(e.carry, true)
+	} else {
+		e.process(data, false)
+	}
+	e.flushOut()
+	return len(data)
+}
+
+// process parses and serves as many requests as buf holds, then saves what is left.
+func (e *engine) process(buf []byte, inCarry bool) {
+	r := 0 // start of the current request in buf
+loop:
+	for !e.closing && e.state != stClosed {
+		switch e.state {
+		case stIdle:
+			// RFC 9112 2.2: ignore empty lines before a request-line (a few: endless CRLFs
+			// would keep a connection busy without ever starting a request).
+			for r+1 < len(buf) && buf[r] == '\r' && buf[r+1] == '\n' {
+				r += 2
+				e.blank++
+			}
+			if e.blank > maxBlankLines {
+				e.reject(400)
+				break loop
+			}
+			if r == len(buf) || (r+1 == len(buf) && buf[r] == '\r') {
+				break loop
+			}
+			e.head.reset()
+			e.state = stHead
+			e.seq++
+			e.blank = 0
+		case stHead:
+			st := e.head.parseHead(buf[r:], &e.cfg.lim)
+			if st == statusNeedMore {
+				break loop
+			}
+			if st != statusOK {
+				e.reject(st)
+				break loop
+			}
+			e.bodyPos = e.head.headLen
+			e.sentCnt = false
+			e.chunk.reset()
+			if e.cfg.adapter != nil {
+				e.startAsync(buf[r:])
+				if e.state == stAsyncWait {
+					r += e.head.headLen // no body: later input belongs to the next request
+				}
+				continue
+			}
+			if !e.head.hasBody() {
+				e.serve(buf[r:r+e.head.headLen], nil, nil)
+				r += e.head.headLen
+				e.state = stIdle
+				continue
+			}
+			e.body = e.body[:0]
+			e.state = stBody
+		case stBody:
+			req := buf[r:]
+			if !e.head.chunked {
+				end := e.head.headLen + int(e.head.contentLen)
+				if len(req) < end {
+					e.maybeContinue()
+					break loop
+				}
+				e.serve(req[:end], req[e.head.headLen:end], nil)
+				r += end
+				e.state = stIdle
+				continue
+			}
+			st := e.decodeChunks(req)
+			if st == statusNeedMore {
+				e.maybeContinue()
+				break loop
+			}
+			if st != statusChunkDone {
+				e.reject(st)
+				break loop
+			}
+			e.serve(req[:e.bodyPos], e.body, e.chunk.trailers)
+			r += e.bodyPos
+			e.state = stIdle
+		case stAsyncBody:
+			st := e.asyncBody(buf[r:])
+			if st == statusNeedMore {
+				break loop
+			}
+			if st == statusChunkDone {
+				r += e.bodyPos
+				e.state = stAsyncWait
+				continue
+			}
+			// A bad body: the handler's Body.Read fails; the connection closes after the
+			// response; the rest of the input is meaningless.
+			r = len(buf)
+			e.state = stAsyncWait
+		case stAsyncWait:
+			break loop
+		}
+	}
+	e.savePartial(buf, r, inCarry)
+}
+
+// decodeChunks decodes chunked body bytes of the current request into e.body.
+func (e *engine) decodeChunks(req []byte) int {
+	for {
+		np, data, st := e.chunk.next(req, e.bodyPos, &e.cfg.lim)
+		e.bodyPos = np
+		if len(data) > 0 {
+			e.body = append(e.body, data...)
+		}
+		if st != statusOK {
+			return st
+		}
+	}
+}
+
+// savePartial keeps what the engine still needs of buf[r:] in carry.
+func (e *engine) savePartial(buf []byte, r int, inCarry bool) {
+	if e.closing || e.state == stClosed {
+		e.carry = e.carry[:0]
+		return
+	}
+	headLen, keepFrom := 0, 0 // keep buf[r:r+headLen] and buf[r+keepFrom:]
+	if e.state == stAsyncBody || (e.state == stBody && e.head.chunked) {
+		headLen = e.head.headLen
+		keepFrom = e.bodyPos
+		if e.chunk.st == chTrailer {
+			keepFrom = e.chunk.trStart
+		}
+	}
+	if inCarry {
+		n := copy(buf, buf[r:r+headLen])
+		n += copy(buf[n:], buf[r+keepFrom:])
+		e.carry = buf[:n]
+	} else {
+		e.carry = append(e.carry[:0], buf[r:r+headLen]...)
+		e.carry = append(e.carry, buf[r+keepFrom:]...)
+	}
+	if delta := keepFrom - headLen; delta > 0 {
+		e.bodyPos -= delta
+		e.chunk.shift(delta)
+	}
+	if len(e.carry) == 0 && cap(e.carry) > 64<<10 {
+		e.carry = nil // do not keep a large buffer on an idle connection
+	}
+	// Input after a FromHTTP request waits in carry until its response is done; bound it.
+	// (Body bytes waiting for the handler are bounded by the body pipe, see asyncBody.)
+	if e.state == stAsyncWait && len(e.carry) > e.cfg.holdMax && !e.holdPaused {
+		e.holdPaused = true
+		e.t.pauseReading()
+	}
+}
+
+func (e *engine) maybeContinue() {
+	if e.head.expect100 && !e.sentCnt {
+		e.sentCnt = true
+		e.out = append(e.out, continueResponse...)
+	}
+}
+
+// serve runs the fast-path handler for one complete request and appends its response.
+func (e *engine) serve(req, body []byte, trailers []hfield) {
+	c := &e.ctx
+	c.reset(e, req, body, &e.head, trailers, e.head.keepAliveAfter() && !e.shutdown)
+	if e.callFast(c) {
+		e.finishResponse(c)
+	} else if !c.streaming {
+		e.out = appendErrorResponse(e.out, 500, e.date)
+		c.keepAlive = false
+	} else {
+		c.keepAlive = false // the response is cut short; closing tells the client
+	}
+	if !c.keepAlive {
+		e.closing = true
+	}
+	c.release()
+	if cap(e.body) > 256<<10 {
+		e.body = nil // do not keep a large decoded body on an idle connection
+	}
+}
+
+// callFast runs the handler and reports whether it returned normally.
+func (e *engine) callFast(c *Ctx) (ok bool) {
+	defer func() {
+		if !ok {
+			e.logPanic(recover())
+		}
+	}()
+	e.cfg.fast(c)
+	return true
+}
+
+func (e *engine) logPanic(v any) {
+	if e.cfg.logger == nil {
+		return
+	}
+	buf := make([]byte, 8<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	e.cfg.logger.Error("httpx: handler panic", "remote", addrString(e.t.remoteAddr()),
+		"panic", fmt.Sprint(v), "stack", string(buf))
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// reject answers the current request with an error status and closes the connection.
+func (e *engine) reject(status int) {
+	e.out = appendErrorResponse(e.out, status, e.date)
+	e.closing = true
+}
+
+// flushOut hands the pending output to the transport, and closes it when the engine is done
+// (loop only).
+func (e *engine) flushOut() {
+	if e.closed {
+		e.out = e.out[:0]
+		return
+	}
+	if len(e.out) > 0 {
+		e.t.write(e.out)
+		if cap(e.out) > 256<<10 {
+			e.out = nil
+		} else {
+			e.out = e.out[:0]
+		}
+	}
+	if e.closing && e.async == nil {
+		e.closed = true
+		e.state = stClosed
+		e.t.close()
+		return
+	}
+	e.t.touch()
+}
+
+// onClose is called once the connection is gone (loop only).
+func (e *engine) onClose() {
+	e.closed = true
+	e.state = stClosed
+	e.carry = nil
+	if e.async != nil {
+		e.async.connGone()
+	}
+}
+
+// beginShutdown makes the connection close after its current request, or now if idle
+// (loop only).
+func (e *engine) beginShutdown() {
+	e.shutdown = true
+	if e.phase() == phaseIdle {
+		e.closing = true
+		e.flushOut()
+	}
+}
+
+// phase reports which timeout applies now (loop only).
+func (e *engine) phase() phase {
+	switch e.state {
+	case stIdle:
+		if len(e.carry) == 0 {
+			return phaseIdle
+		}
+		return phaseHead
+	case stHead:
+		return phaseHead
+	case stBody, stAsyncBody:
+		if e.state == stAsyncBody && e.async != nil && e.async.bodyPaused {
+			return phaseHandler
+		}
+		return phaseBody
+	case stAsyncWait:
+		return phaseHandler
+	}
+	return phaseClosed
+}

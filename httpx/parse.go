@@ -1,0 +1,507 @@
+package httpx
+
+import "bytes"
+
+// The request head parser (RFC 9112 sections 2 to 6). It is incremental by line: parseHead is
+// called with the bytes of the current request received so far (always starting at the request
+// line) and resumes at the first line it has not parsed yet, so a head that trickles in costs
+// linear time. Everything it records is an offset into those bytes, so the bytes may move (the
+// engine copies an unfinished request into its carry buffer) as long as the prefix is kept.
+//
+// Strictness: CRLF only (a bare CR or LF anywhere is an error), one SP between the request-line
+// parts, token methods and field names, no whitespace before the colon, no obs-fold, no CTL in a
+// field value, exactly one framing. Every rejection carries the status to answer with.
+
+const (
+	statusNeedMore = -1 // the head is not complete yet
+	statusOK       = 0  // the head is complete and valid
+)
+
+// span is a half-open byte range [s, e) of the request buffer.
+type span struct{ s, e int32 }
+
+func (sp span) get(b []byte) []byte { return b[sp.s:sp.e] }
+func (sp span) len() int            { return int(sp.e - sp.s) }
+
+// hfield is one field line: name and value (OWS trimmed) as offsets into the request buffer.
+type hfield struct{ name, value span }
+
+// target forms (RFC 9112 section 3.2).
+const (
+	formOrigin   = iota // /path?query
+	formAbsolute        // http://authority/path?query
+	formAsterisk        // * (OPTIONS only)
+)
+
+// limits bounds what a request may hold. Zero values are replaced by defaults (see Server).
+type limits struct {
+	requestLine int   // bytes of the request-line without CRLF: 414 beyond
+	headerBytes int   // bytes of the field section (and of a trailer section): 431 beyond
+	headerCount int   // field lines (and trailer lines): 431 beyond
+	body        int64 // decoded body bytes: 413 beyond
+}
+
+// transfer-coding bits seen across all Transfer-Encoding field lines.
+const (
+	teSeen       = 1 << iota
+	teInvalid    // a list element that is not a bare token
+	teUnknown    // a coding we do not know at all
+	teOther      // a known coding other than chunked (gzip, deflate, compress, identity, ...)
+	teChunkedNF  // chunked seen before another coding or twice
+	teChunkedEnd // the last coding seen is chunked
+)
+
+// reqHead is the parsed request head. The zero value is ready for a new request (after reset).
+type reqHead struct {
+	pos    int // next unparsed line (offset into the request buffer)
+	lineNo int // lines parsed so far (0: the request-line is next)
+
+	method, target, path, query, authority span
+	form                                   uint8
+	minor                                  uint8 // HTTP/1.minor (0 or 1)
+
+	fields  []hfield
+	hdrSize int // bytes of the field section so far
+
+	host       span
+	hostCount  int
+	clCount    int
+	contentLen int64 // -1: no Content-Length
+	te         uint8 // te* bits
+	chunked    bool
+	connClose  bool // Connection: close
+	keepAlive  bool // Connection: keep-alive (matters for HTTP/1.0)
+	expect100  bool // Expect: 100-continue (HTTP/1.1 only)
+	expectBad  bool // an expectation other than 100-continue
+	headLen    int  // bytes of the head including the final CRLF, once complete
+	connectReq bool // CONNECT (authority-form)
+}
+
+func (h *reqHead) reset() {
+	fields := h.fields[:0]
+	*h = reqHead{fields: fields, contentLen: -1}
+}
+
+// parseHead resumes parsing the head in b. It returns statusNeedMore, statusOK, or the HTTP
+// status to reject the request with.
+func (h *reqHead) parseHead(b []byte, lim *limits) int {
+	for {
+		rest := b[h.pos:]
+		lf := bytes.IndexByte(rest, '\n')
+		if lf < 0 {
+			if cr := bytes.IndexByte(rest, '\r'); cr >= 0 && cr+1 < len(rest) {
+				return 400 // a CR not followed by LF: no need to wait for the rest
+			}
+			if h.lineNo == 0 {
+				if len(rest) > lim.requestLine+1 {
+					return 414
+				}
+			} else if h.hdrSize+len(rest) > lim.headerBytes+1 {
+				return 431
+			}
+			return statusNeedMore
+		}
+		if lf == 0 || rest[lf-1] != '\r' {
+			return 400 // bare LF
+		}
+		line := rest[:lf-1]
+		start := h.pos
+		h.pos += lf + 1
+		if h.lineNo == 0 {
+			h.lineNo++
+			if len(line) > lim.requestLine {
+				return 414
+			}
+			if st := h.parseRequestLine(line, int32(start)); st != statusOK {
+				return st
+			}
+			continue
+		}
+		h.lineNo++
+		if len(line) == 0 {
+			h.headLen = h.pos
+			return h.finish(b, lim)
+		}
+		h.hdrSize += len(line) + 2
+		if h.hdrSize > lim.headerBytes {
+			return 431
+		}
+		if len(h.fields) >= lim.headerCount {
+			return 431
+		}
+		f, st := parseFieldLine(line, int32(start))
+		if st != statusOK {
+			return st
+		}
+		h.fields = append(h.fields, f)
+		if st := h.knownField(b, f); st != statusOK {
+			return st
+		}
+	}
+}
+
+// parseFieldLine parses `name ":" OWS value OWS` (RFC 9112 section 5). base is the offset of line
+// in the request buffer.
+func parseFieldLine(line []byte, base int32) (hfield, int) {
+	i := 0
+	for i < len(line) && charClass[line[i]]&clsToken != 0 {
+		i++
+	}
+	// Empty name, whitespace before the colon (RFC 9112 5.1: MUST 400), obs-fold (a line that
+	// starts with SP or HTAB, RFC 9112 5.2), any other non-tchar: 400.
+	if i == 0 || i == len(line) || line[i] != ':' {
+		return hfield{}, 400
+	}
+	name := span{base, base + int32(i)}
+	j := i + 1
+	for j < len(line) && isOWS(line[j]) {
+		j++
+	}
+	k := len(line)
+	for k > j && isOWS(line[k-1]) {
+		k--
+	}
+	for _, c := range line[j:k] {
+		if charClass[c]&clsFieldVal == 0 {
+			return hfield{}, 400 // CTL (NUL, bare CR, ...) in a field value
+		}
+	}
+	return hfield{name: name, value: span{base + int32(j), base + int32(k)}}, statusOK
+}
+
+// parseRequestLine parses `method SP request-target SP HTTP-version` (RFC 9112 section 3).
+func (h *reqHead) parseRequestLine(line []byte, base int32) int {
+	i := 0
+	for i < len(line) && charClass[line[i]]&clsToken != 0 {
+		i++
+	}
+	if i == 0 || i == len(line) || line[i] != ' ' {
+		return 400
+	}
+	h.method = span{base, base + int32(i)}
+	j := i + 1
+	for j < len(line) && line[j] > ' ' && line[j] < 0x7f {
+		j++
+	}
+	if j == i+1 || j == len(line) || line[j] != ' ' {
+		return 400 // empty target, a second SP, a CTL or non-ASCII byte in the target
+	}
+	h.target = span{base + int32(i+1), base + int32(j)}
+	v := line[j+1:]
+	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' || !isDigit(v[5]) || !isDigit(v[7]) {
+		return 400
+	}
+	if v[5] != '1' {
+		return 505 // HTTP/0.x, HTTP/2.0 ...: a well-formed version we do not speak
+	}
+	if v[7] == '0' {
+		h.minor = 0
+	} else {
+		h.minor = 1 // HTTP/1.2+ is answered as HTTP/1.1 (RFC 9110 section 2.5)
+	}
+	return h.parseTarget(line[i+1:j], base+int32(i+1), line[:i])
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// parseTarget classifies and validates the request-target (RFC 9112 section 3.2).
+func (h *reqHead) parseTarget(t []byte, base int32, method []byte) int {
+	switch {
+	case t[0] == '/':
+		h.form = formOrigin
+		return h.parsePathQuery(t, base)
+	case len(t) == 1 && t[0] == '*':
+		if string(method) != "OPTIONS" {
+			return 400 // asterisk-form is only for OPTIONS (RFC 9112 3.2.4)
+		}
+		h.form = formAsterisk
+		h.path = span{base, base + 1}
+		h.query = span{base + 1, base + 1}
+		return statusOK
+	case string(method) == "CONNECT":
+		// authority-form: a tunnel request meant for a proxy; this server is an origin server.
+		h.connectReq = true
+		return 501
+	}
+	// absolute-form: "http://" or "https://" authority path-abempty [ "?" query ].
+	var n int
+	switch {
+	case len(t) >= 7 && eqFold(t[:7], "http://"):
+		n = 7
+	case len(t) >= 8 && eqFold(t[:8], "https://"):
+		n = 8
+	default:
+		return 400
+	}
+	a := n
+	for a < len(t) && t[a] != '/' && t[a] != '?' {
+		a++
+	}
+	auth := t[n:a]
+	if len(auth) == 0 || !validHost(auth) {
+		return 400 // empty host or userinfo ('@'), which RFC 9110 4.2.4 says to treat as an error
+	}
+	h.form = formAbsolute
+	h.authority = span{base + int32(n), base + int32(a)}
+	return h.parsePathQuery(t[a:], base+int32(a))
+}
+
+// parsePathQuery validates path-abempty [ "?" query ] and records path and query (without '?').
+func (h *reqHead) parsePathQuery(t []byte, base int32) int {
+	i := 0
+	for i < len(t) && t[i] != '?' {
+		c := t[i]
+		if c == '%' {
+			if i+2 >= len(t) || charClass[t[i+1]]&clsHex == 0 || charClass[t[i+2]]&clsHex == 0 {
+				return 400
+			}
+			i += 3
+			continue
+		}
+		if charClass[c]&clsPath == 0 {
+			return 400 // '#', '"', '\\', '|', '{', ... are not allowed by RFC 3986
+		}
+		i++
+	}
+	h.path = span{base, base + int32(i)}
+	if i == len(t) {
+		h.query = span{base + int32(i), base + int32(i)}
+		return statusOK
+	}
+	q := i + 1
+	for j := q; j < len(t); j++ {
+		c := t[j]
+		if c == '%' {
+			if j+2 >= len(t) || charClass[t[j+1]]&clsHex == 0 || charClass[t[j+2]]&clsHex == 0 {
+				return 400
+			}
+			j += 2
+			continue
+		}
+		if charClass[c]&clsQuery == 0 {
+			return 400
+		}
+	}
+	h.query = span{base + int32(q), base + int32(len(t))}
+	return statusOK
+}
+
+// validHost checks `uri-host [ ":" port ]` (RFC 9110 section 7.2, RFC 3986 section 3.2.2).
+// An empty value is valid (RFC 9110 7.2: a client sends an empty Host when the target has no
+// authority).
+func validHost(v []byte) bool {
+	if len(v) == 0 {
+		return true
+	}
+	hostEnd := len(v)
+	if v[0] == '[' {
+		r := bytes.IndexByte(v, ']')
+		if r < 2 {
+			return false
+		}
+		for _, c := range v[1:r] {
+			if charClass[c]&clsHex == 0 && c != ':' && c != '.' {
+				return false // only IPv6 addresses (no IPvFuture)
+			}
+		}
+		hostEnd = r + 1
+		if hostEnd < len(v) && v[hostEnd] != ':' {
+			return false
+		}
+	} else {
+		if c := bytes.LastIndexByte(v, ':'); c >= 0 {
+			hostEnd = c
+		}
+		for i := 0; i < hostEnd; i++ {
+			c := v[i]
+			if c == '%' {
+				if i+2 >= hostEnd || charClass[v[i+1]]&clsHex == 0 || charClass[v[i+2]]&clsHex == 0 {
+					return false
+				}
+				i += 2
+				continue
+			}
+			if charClass[c]&clsRegName == 0 {
+				return false
+			}
+		}
+	}
+	if hostEnd < len(v) {
+		for _, c := range v[hostEnd+1:] {
+			if !isDigit(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// knownField records the fields that change how the request is framed or answered.
+func (h *reqHead) knownField(b []byte, f hfield) int {
+	name := f.name.get(b)
+	val := f.value.get(b)
+	switch len(name) {
+	case 4:
+		if eqFold(name, "host") {
+			h.hostCount++
+			h.host = f.value
+			if !validHost(val) {
+				return 400 // RFC 9112 3.2: MUST 400 for an invalid Host
+			}
+		}
+	case 6:
+		if eqFold(name, "expect") {
+			if eqFold(val, "100-continue") {
+				h.expect100 = true
+			} else {
+				h.expectBad = true
+			}
+		}
+	case 10:
+		if eqFold(name, "connection") {
+			h.connectionTokens(val)
+		}
+	case 14:
+		if eqFold(name, "content-length") {
+			n, ok := parseContentLength(val)
+			if !ok {
+				return 400
+			}
+			if h.clCount > 0 && n != h.contentLen {
+				return 400 // differing Content-Length values (RFC 9112 6.3)
+			}
+			h.clCount++
+			h.contentLen = n
+		}
+	case 17:
+		if eqFold(name, "transfer-encoding") {
+			h.transferCodings(val)
+		}
+	}
+	return statusOK
+}
+
+// parseContentLength parses 1*DIGIT, refusing overflow. Lists ("5, 5") are rejected.
+func parseContentLength(v []byte) (int64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if !isDigit(c) || n > (maxInt64-9)/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+const maxInt64 = 1<<63 - 1
+
+func (h *reqHead) connectionTokens(v []byte) {
+	for len(v) > 0 {
+		c := bytes.IndexByte(v, ',')
+		var tok []byte
+		if c < 0 {
+			tok, v = v, nil
+		} else {
+			tok, v = v[:c], v[c+1:]
+		}
+		tok = trimOWS(tok)
+		switch {
+		case eqFold(tok, "close"):
+			h.connClose = true
+		case eqFold(tok, "keep-alive"):
+			h.keepAlive = true
+		}
+	}
+}
+
+// transferCodings folds one Transfer-Encoding field line into h.te.
+func (h *reqHead) transferCodings(v []byte) {
+	h.te |= teSeen
+	for {
+		c := bytes.IndexByte(v, ',')
+		var tok []byte
+		if c < 0 {
+			tok = v
+		} else {
+			tok = v[:c]
+		}
+		tok = trimOWS(tok)
+		// Empty list elements are ignored (RFC 9110 5.6.1).
+		if len(tok) > 0 {
+			if h.te&teChunkedEnd != 0 {
+				h.te |= teChunkedNF // something follows chunked
+				h.te &^= teChunkedEnd
+			}
+			switch {
+			case !isToken(tok):
+				h.te |= teInvalid
+			case eqFold(tok, "chunked"):
+				h.te |= teChunkedEnd
+			case eqFold(tok, "gzip"), eqFold(tok, "x-gzip"), eqFold(tok, "deflate"),
+				eqFold(tok, "compress"), eqFold(tok, "x-compress"), eqFold(tok, "identity"):
+				h.te |= teOther
+			default:
+				h.te |= teUnknown
+			}
+		}
+		if c < 0 {
+			return
+		}
+		v = v[c+1:]
+	}
+}
+
+// finish applies the rules that need the whole head: Host, framing, expectations.
+func (h *reqHead) finish(b []byte, lim *limits) int {
+	if h.minor == 1 && h.hostCount != 1 {
+		return 400 // RFC 9112 3.2: exactly one Host in HTTP/1.1
+	}
+	if h.hostCount > 1 {
+		return 400
+	}
+	if h.te&teSeen != 0 {
+		switch {
+		case h.minor == 0:
+			return 400 // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 means faulty framing
+		case h.clCount > 0:
+			return 400 // RFC 9112 6.1: both framings; we reject rather than guess
+		case h.te&teInvalid != 0:
+			return 400
+		case h.te&teUnknown != 0:
+			return 501 // RFC 9112 6.1: a transfer coding we do not understand
+		case h.te&teChunkedEnd == 0 || h.te&teChunkedNF != 0:
+			return 400 // RFC 9112 6.3: chunked is not the final coding (or applied twice)
+		case h.te&teOther != 0:
+			return 501 // a known coding we do not implement (gzip, deflate, ...)
+		}
+		h.chunked = true
+	}
+	if h.contentLen > lim.body {
+		return 413
+	}
+	if h.expectBad && h.minor == 1 {
+		return 417
+	}
+	if h.minor == 0 {
+		h.expect100 = false // RFC 9110 10.1.1: ignore 100-continue from HTTP/1.0
+	}
+	_ = b
+	return statusOK
+}
+
+// hasBody reports whether a body follows the head.
+func (h *reqHead) hasBody() bool { return h.chunked || h.contentLen > 0 }
+
+// keepAliveAfter reports whether the connection may carry another request after this one.
+func (h *reqHead) keepAliveAfter() bool {
+	if h.connClose {
+		return false
+	}
+	if h.minor == 0 {
+		return h.keepAlive
+	}
+	return true
+}

@@ -1,0 +1,163 @@
+package httpx
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Life of a write (fast path).
+//
+// A HandlerFunc runs inline on the connection's loop. Ctx.Write/WriteString/SetBody only fill
+// the Ctx's response buffer; nothing is sent while the handler runs. When it returns, the engine
+// appends the status line (prebuilt per status code), the cached Date line, Content-Type,
+// Content-Length, Connection when needed, the handler's own header lines and the body to the
+// connection's output buffer, with no formatting beyond one integer conversion. Pipelined
+// requests found in the same input append their responses behind it. At the end of the input
+// callback the whole output buffer is handed to reactor.Conn.Write in one call (which copies it
+// into the connection's outbound queue), and the reactor sends it with one send per connection
+// per loop iteration: sixteen pipelined requests cost one send.
+//
+// Ctx.Flush switches the response to streaming: the header goes out at once with
+// Transfer-Encoding: chunked (HTTP/1.1; an HTTP/1.0 client gets a body delimited by close),
+// and every later Flush and the handler's return emit what was written since as one chunk.
+
+// statusLines holds "HTTP/1.1 <code> <reason>\r\n" for every code 100..599, built once.
+var statusLines = buildStatusLines()
+
+func buildStatusLines() (t [600][]byte) {
+	for code := 100; code < 600; code++ {
+		b := append([]byte("HTTP/1.1 "), strconv.Itoa(code)...)
+		b = append(b, ' ')
+		b = append(b, http.StatusText(code)...)
+		t[code] = append(b, "\r\n"...)
+	}
+	return t
+}
+
+const (
+	continueResponse = "HTTP/1.1 100 Continue\r\n\r\n"
+	crlf             = "\r\n"
+	connCloseLine    = "Connection: close\r\n"
+	connKeepLine     = "Connection: keep-alive\r\n"
+	chunkedTELine    = "Transfer-Encoding: chunked\r\n"
+	lastChunk        = "0\r\n\r\n"
+)
+
+// dateCache holds the Date field line, reformatted at most once per second. One per loop: the
+// owner calls update with the loop's cached clock before feeding input (loop only).
+type dateCache struct {
+	sec  int64
+	line [len("Date: ") + len(http.TimeFormat) + 2]byte
+}
+
+func newDateCache(now time.Time) *dateCache {
+	d := &dateCache{sec: -1 << 62}
+	d.update(now)
+	return d
+}
+
+func (d *dateCache) update(now time.Time) {
+	s := now.Unix()
+	if s == d.sec {
+		return
+	}
+	d.sec = s
+	b := append(d.line[:0], "Date: "...)
+	b = now.UTC().AppendFormat(b, http.TimeFormat)
+	_ = append(b, crlf...)
+}
+
+// bodyAllowed reports whether a response with this status carries content (RFC 9110 6.4.1).
+func bodyAllowed(status int) bool { return status >= 200 && status != 204 && status != 304 }
+
+// appendErrorResponse appends a complete error response that closes the connection.
+func appendErrorResponse(out []byte, status int, date *dateCache) []byte {
+	if status < 100 || status > 599 {
+		status = 500
+	}
+	text := http.StatusText(status)
+	out = append(out, statusLines[status]...)
+	if date != nil {
+		out = append(out, date.line[:]...)
+	} else {
+		out = append(out, "Date: "...)
+		out = time.Now().UTC().AppendFormat(out, http.TimeFormat)
+		out = append(out, crlf...)
+	}
+	out = append(out, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	out = strconv.AppendInt(out, int64(len(text)+5), 10) // "NNN " text "\n"
+	out = append(out, crlf+connCloseLine+crlf...)
+	out = strconv.AppendInt(out, int64(status), 10)
+	out = append(out, ' ')
+	out = append(out, text...)
+	return append(out, '\n')
+}
+
+// appendHead appends the status line and the engine-managed fields of a fast-path response.
+// length < 0 means the length is not known (streaming).
+func (e *engine) appendHead(c *Ctx, length int64) {
+	out := e.out
+	out = append(out, statusLines[c.status]...)
+	out = append(out, e.date.line[:]...)
+	if len(c.ctype) > 0 {
+		out = append(out, "Content-Type: "...)
+		out = append(out, c.ctype...)
+		out = append(out, crlf...)
+	}
+	switch {
+	case !bodyAllowed(c.status):
+	case length >= 0:
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, length, 10)
+		out = append(out, crlf...)
+	case c.h.minor == 1:
+		out = append(out, chunkedTELine...)
+		c.chunkedOut = true
+	default:
+		c.keepAlive = false // HTTP/1.0: the body ends when the connection closes
+	}
+	if !c.keepAlive {
+		out = append(out, connCloseLine...)
+	} else if c.h.minor == 0 {
+		out = append(out, connKeepLine...)
+	}
+	out = append(out, c.hdr...)
+	e.out = append(out, crlf...)
+}
+
+// appendChunk appends b as one chunk of a chunked body.
+func appendChunk(out, b []byte) []byte {
+	if len(b) == 0 {
+		return out
+	}
+	out = strconv.AppendInt(out, int64(len(b)), 16)
+	out = append(out, crlf...)
+	out = append(out, b...)
+	return append(out, crlf...)
+}
+
+// finishResponse appends the rest of the fast-path response after the handler returned.
+func (e *engine) finishResponse(c *Ctx) {
+	body := c.resp
+	if c.useRef {
+		body = c.ref
+	}
+	sendBody := bodyAllowed(c.status) && !c.isHead
+	if !c.streaming {
+		e.appendHead(c, int64(len(body)))
+		if sendBody {
+			e.out = append(e.out, body...)
+		}
+		return
+	}
+	if !sendBody {
+		return
+	}
+	if c.chunkedOut {
+		e.out = appendChunk(e.out, body)
+		e.out = append(e.out, lastChunk...)
+	} else {
+		e.out = append(e.out, body...)
+	}
+}

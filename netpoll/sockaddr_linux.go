@@ -1,0 +1,103 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrAddrFamily is returned for an address family netpoll cannot convert.
+var ErrAddrFamily = errors.New("netpoll: unsupported address family")
+
+// Addr converts a kernel sockaddr (from accept, getpeername or getsockname)
+// to a *net.TCPAddr or *net.UnixAddr. It returns nil for an unknown family.
+func Addr(rsa *unix.RawSockaddrAny) net.Addr {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		// RawSockaddrAny is sized and aligned for every sockaddr_* type; the
+		// family says which one the kernel wrote.
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), port))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port))
+	case unix.AF_UNIX:
+		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(rsa))
+		n := 0
+		for n < len(sa.Path) && sa.Path[n] != 0 {
+			n++
+		}
+		b := make([]byte, n)
+		for i := range n {
+			b[i] = byte(sa.Path[i])
+		}
+		return &net.UnixAddr{Name: string(b), Net: "unix"}
+	}
+	return nil
+}
+
+// PutAddr writes addr (*net.TCPAddr or *net.UnixAddr) into rsa as the kernel
+// expects it for connect or bind, and returns the sockaddr length and the
+// address family.
+func PutAddr(rsa *unix.RawSockaddrAny, addr net.Addr) (uint32, int, error) {
+	*rsa = unix.RawSockaddrAny{}
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ap := a.AddrPort()
+		ip := ap.Addr()
+		if ip.Is4() || ip.Is4In6() {
+			sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+			sa.Family = unix.AF_INET
+			binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], ap.Port())
+			sa.Addr = ip.Unmap().As4()
+			return unix.SizeofSockaddrInet4, unix.AF_INET, nil
+		}
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		sa.Family = unix.AF_INET6
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], ap.Port())
+		sa.Addr = ip.As16()
+		return unix.SizeofSockaddrInet6, unix.AF_INET6, nil
+	case *net.UnixAddr:
+		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(rsa))
+		if len(a.Name) >= len(sa.Path) {
+			return 0, 0, unix.ENAMETOOLONG
+		}
+		sa.Family = unix.AF_UNIX
+		for i := 0; i < len(a.Name); i++ {
+			sa.Path[i] = int8(a.Name[i])
+		}
+		// sa_family + path + NUL, as the kernel accepts for pathname sockets.
+		return uint32(2 + len(a.Name) + 1), unix.AF_UNIX, nil
+	}
+	return 0, 0, ErrAddrFamily
+}
+
+// PeerAddr returns the remote address of a connected socket, nil on error.
+func PeerAddr(fd int) net.Addr {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return nil
+	}
+	return Addr(&rsa)
+}
+
+// LocalAddr returns the local address of a socket, nil on error.
+func LocalAddr(fd int) net.Addr {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return nil
+	}
+	return Addr(&rsa)
+}

@@ -1,0 +1,275 @@
+//go:build linux
+
+package reactor
+
+import (
+	"time"
+
+	"github.com/ringo-io/ringo/netpoll"
+	"golang.org/x/sys/unix"
+)
+
+// epollBackend emulates the completion events of the contract (backend.go)
+// from edge-triggered readiness: a read event leads to nonblocking reads
+// into the loop's one read buffer, a send is a nonblocking send that waits
+// for EPOLLOUT on EAGAIN, a connect waits for EPOLLOUT and reads SO_ERROR.
+// No op is ever in flight in the kernel, so shutdown releases at once.
+type epollBackend struct {
+	l     *Loop
+	p     *netpoll.Poller
+	rbuf  []byte              // read buffer, valid during l.input only
+	rsa   unix.RawSockaddrAny // accept's peer address
+	ready []*Conn             // readable conns left over (read budget, resume)
+	spare []*Conn
+	lnRdy []*listener // listeners with connections left over
+	fails []*Conn     // dials that failed at once
+}
+
+// readBudget bounds the reads per conn per event (fairness); what is left is
+// read on the next iteration.
+const readBudget = 16
+
+// acceptBudget bounds the accepts per listener per iteration.
+const acceptBudget = 64
+
+func newEpoll(l *Loop) (*epollBackend, error) {
+	p, err := netpoll.New(512)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Add(l.waker.Fd(), token(opWake, 0, 0), netpoll.InterestRead); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return &epollBackend{l: l, p: p, rbuf: make([]byte, max(l.s.cfg.readBufSize, 64<<10))}, nil
+}
+
+func (b *epollBackend) kind() Backend { return BackendEpoll }
+
+func (b *epollBackend) listen(ln *listener) error {
+	ln.armed = true
+	return b.p.Add(ln.fd, token(opAccept, uint32(ln.idx), 0), netpoll.InterestRead)
+}
+
+func (b *epollBackend) unlisten(ln *listener) {
+	b.p.Del(ln.fd)
+	b.l.listenerDone(ln)
+}
+
+func (b *epollBackend) open(c *Conn) error {
+	return b.p.Add(c.fd, token(opConn, c.slot, c.gen), netpoll.InterestReadWrite)
+}
+
+func (b *epollBackend) resume(c *Conn) {
+	if c.epReadable {
+		b.queue(c)
+	}
+}
+
+func (b *epollBackend) pause(c *Conn) {} // reads check wantRead
+
+func (b *epollBackend) queue(c *Conn) {
+	if !c.epQueued {
+		c.epQueued = true
+		b.ready = append(b.ready, c)
+	}
+}
+
+// send writes as much of c.sending as the socket takes. On EAGAIN it
+// reports the progress made (if any) and waits for EPOLLOUT: the core's
+// immediate send call for the rest returns at once (epSendWait).
+func (b *epollBackend) send(c *Conn) {
+	if c.epSendWait {
+		return
+	}
+	total := 0
+	for total < len(c.sending) {
+		n, err := netpoll.Send(c.fd, c.sending[total:])
+		if err == unix.EAGAIN {
+			c.epSendWait = true
+			break
+		}
+		if err != nil {
+			b.l.sent(c, 0, err)
+			return
+		}
+		total += n
+	}
+	if total > 0 {
+		b.l.sent(c, total, nil)
+	}
+}
+
+func (b *epollBackend) connect(c *Conn) {
+	err := netpoll.Connect(c.fd, &c.dial.rsa, c.dial.rsaLen)
+	if err == nil || err == unix.EINPROGRESS {
+		return // EPOLLOUT (registered by open) reports the result
+	}
+	c.dial.err = err
+	b.fails = append(b.fails, c)
+}
+
+func (b *epollBackend) shutdown(c *Conn) {
+	// Nothing is in flight; closing the fd removes it from the epoll set.
+	b.l.release(c)
+}
+
+func (b *epollBackend) wait(d time.Duration) error {
+	if len(b.ready) > 0 || len(b.lnRdy) > 0 || len(b.fails) > 0 {
+		d = 0
+	}
+	ms := -1
+	if d >= 0 {
+		ms = int((d + time.Millisecond - 1) / time.Millisecond)
+	}
+	// Conns already queued are read after this wait's events.
+	pending := b.ready
+	b.ready = b.spare[:0]
+	n, err := b.p.Wait(ms)
+	if err != nil {
+		return err
+	}
+	l := b.l
+	if n > 0 || len(pending) > 0 {
+		l.tick()
+	}
+	for i := 0; i < n; i++ {
+		tok, ev := b.p.Event(i)
+		op, slot, gen := untoken(tok)
+		switch op {
+		case opWake:
+			l.waker.Drain()
+		case opAccept:
+			if int(slot) < len(l.listeners) {
+				b.acceptAll(l.listeners[slot])
+			}
+		case opConn:
+			c := l.lookup(slot, gen)
+			if c == nil {
+				continue // stale: the slot was released and reused
+			}
+			b.event(c, ev)
+		}
+	}
+	for i, c := range pending {
+		pending[i] = nil
+		c.epQueued = false
+		if c.state == stateOpen && c.epReadable && c.wantRead() {
+			b.read(c)
+		}
+	}
+	b.spare = pending[:0]
+	if len(b.lnRdy) > 0 {
+		lns := b.lnRdy
+		b.lnRdy = nil
+		for _, ln := range lns {
+			b.acceptAll(ln)
+		}
+	}
+	if len(b.fails) > 0 {
+		fails := b.fails
+		b.fails = nil
+		for _, c := range fails {
+			l.connected(c, c.dial.err)
+		}
+	}
+	return nil
+}
+
+func (b *epollBackend) event(c *Conn, ev uint32) {
+	l := b.l
+	if c.state == stateConnecting {
+		if ev&(netpoll.EventWrite|netpoll.EventErr|netpoll.EventHup) != 0 {
+			l.connected(c, netpoll.SocketError(c.fd))
+		}
+		if c.state != stateOpen {
+			return
+		}
+	}
+	if ev&netpoll.EventHup != 0 {
+		c.epHup = true
+	}
+	if ev&(netpoll.EventRead|netpoll.EventHup|netpoll.EventErr) != 0 {
+		c.epReadable = true
+		if c.wantRead() {
+			b.read(c)
+		}
+	}
+	if ev&(netpoll.EventWrite|netpoll.EventErr) != 0 && c.epSendWait {
+		c.epSendWait = false
+		if c.sendBusy && c.state < stateClosed {
+			b.send(c)
+		}
+	}
+}
+
+// read reads c until EAGAIN, EOF, a short read or the budget.
+//
+// A short read means the socket's queue was empty at that instant: any byte
+// arriving later raises a new edge, so no EAGAIN probe is needed, except
+// after a hang-up (the FIN may already be queued behind the bytes read and
+// raises no further edge): then read on to EOF.
+func (b *epollBackend) read(c *Conn) {
+	l := b.l
+	for i := 0; i < readBudget; i++ {
+		n, err := netpoll.Read(c.fd, b.rbuf)
+		switch {
+		case err == unix.EAGAIN:
+			c.epReadable = false
+			return
+		case err != nil:
+			c.epReadable = false
+			l.eof(c, err)
+			return
+		case n == 0:
+			c.epReadable = false
+			l.eof(c, nil)
+			return
+		}
+		l.input(c, b.rbuf[:n])
+		if !c.wantRead() {
+			return // stays readable: resume queues it
+		}
+		if n < len(b.rbuf) && !c.epHup {
+			c.epReadable = false
+			return
+		}
+	}
+	b.queue(c)
+}
+
+func (b *epollBackend) acceptAll(ln *listener) {
+	l := b.l
+	if ln.closing || !ln.armed {
+		return
+	}
+	for i := 0; i < acceptBudget; i++ {
+		fd, err := netpoll.Accept(ln.fd, &b.rsa, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+		case unix.EAGAIN:
+			return
+		case unix.ECONNABORTED:
+			// The peer reset it while queued; take the next one.
+			continue
+		default:
+			// EMFILE, ENFILE, ENOBUFS, ENOMEM: no progress possible now; the
+			// pending connections raise no new edge, so retry on a timer.
+			l.logger().Warn("reactor: accept", "loop", l.idx, "err", err)
+			b.retryAccept(ln)
+			return
+		}
+		peer := netpoll.Addr(&b.rsa)
+		l.accepted(ln, fd, peer)
+	}
+	b.lnRdy = append(b.lnRdy, ln)
+}
+
+func (b *epollBackend) retryAccept(ln *listener) {
+	if ln.backoff != nil && ln.backoff.idx >= 0 {
+		return
+	}
+	ln.backoff = b.l.AfterFunc(10*time.Millisecond, func() { b.acceptAll(ln) })
+}
+
+func (b *epollBackend) close() error { return b.p.Close() }

@@ -1,0 +1,266 @@
+//go:build linux
+
+package reactor
+
+import (
+	"errors"
+	"time"
+
+	"github.com/ringo-io/ringo/ring"
+	"golang.org/x/sys/unix"
+)
+
+// uringBackend drives one io_uring (contract: backend.go). Op files:
+// op_accept.go, op_recv.go, op_send.go, op_close.go hold the SQE preparation
+// and completion step of each op.
+//
+// Op life cycle: an op is prepared (SQE written, c.inflight++), submitted at
+// the next wait, and completed by its final CQE (for multishot ops the one
+// without F_MORE; c.inflight--). A cancelled op keeps its memory (c.rbuf,
+// c.sending, c.dial, ln.rsa, the wake buffer) referenced until that final
+// CQE; only then may a shut-down conn be released (fd closed, slot reused).
+// user_data is a token (backend.go), never a Go pointer.
+type uringBackend struct {
+	l     *Loop
+	r     *ring.Ring
+	feats ring.Features
+	cqes  []*ring.CQE
+
+	// Receive strategy, from the features.
+	multiAccept bool // multishot accept (5.19)
+	multiRecv   bool // multishot recv into the buffer ring (6.0)
+	bundle      bool // recv bundles (6.10)
+
+	// Provided buffers (multiRecv only). The kernel consumes ring entries in
+	// order; brOrder mirrors which buffer id sits at each ring position so a
+	// bundle (which spans the entries after its first buffer) can be walked.
+	br          *ring.BufRing
+	brOrder     []uint16 // ring position & mask -> buffer id
+	brPos       []uint16 // buffer id -> ring position
+	brTail      uint16   // next ring position Recycle fills
+	brMask      uint16
+	needPublish bool
+	scratch     []uint16 // bundleIDs' result, reused
+
+	// Counters (loop only), read by tests to prove a path ran.
+	nENOBUFS     int // multishot recvs ended by buffer exhaustion
+	nMultiBuffer int // bundle CQEs that spanned more than one buffer
+
+	// Wake-up: a read of the loop's eventfd kept armed on the ring. The
+	// kernel writes wakeBuf until the read's CQE.
+	wakeBuf   *[8]byte
+	wakeArmed bool
+	closing   bool
+}
+
+// Ring sizes: the CQ is sized for the worst iteration (every provided
+// buffer completed, plus a final CQE per conn for recv and send, plus
+// accepts); with FEAT_NODROP an overflow would be flushed, not lost.
+const (
+	uringSQEntries = 2048
+	uringCQEntries = 32768
+)
+
+func newUring(l *Loop) (backend, error) {
+	s := l.s
+	f := s.feats
+	cfg := ring.Config{Entries: uringSQEntries, CQEntries: uringCQEntries}
+	// Masked caps (tests) also mask the setup flags behind them.
+	if !f.Has(ring.CapSingleIssuer) {
+		cfg.Disable |= ring.SetupSingleIssuer | ring.SetupDeferTaskrun
+	}
+	if !f.Has(ring.CapDeferTaskrun) {
+		cfg.Disable |= ring.SetupDeferTaskrun
+	}
+	if !f.Has(ring.CapCoopTaskrun) {
+		cfg.Disable |= ring.SetupCoopTaskrun | ring.SetupTaskrunFlag
+	}
+	if !f.Has(ring.CapNoSQArray) {
+		cfg.Disable |= ring.SetupNoSQArray
+	}
+	if !f.Has(ring.CapSubmitAll) {
+		cfg.Disable |= ring.SetupSubmitAll
+	}
+	r, err := ring.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if f.Has(ring.CapRegisteredRing) {
+		// Enter by registered index (skips an fd lookup per enter). The
+		// registration belongs to this locked thread, which also closes it.
+		r.RegisterRingFd()
+	}
+	b := &uringBackend{l: l, r: r, feats: f, cqes: make([]*ring.CQE, 256), wakeBuf: new([8]byte)}
+	b.multiAccept = f.Has(ring.CapMultishotAccept)
+	b.multiRecv = f.Has(ring.CapMultishotRecv | ring.CapBufRing)
+	b.bundle = b.multiRecv && f.Has(ring.CapRecvBundle)
+	if b.multiRecv {
+		count := uint32(s.cfg.bufCount)
+		br, err := r.NewBufRing(0, count, uint32(s.cfg.bufSize), 0)
+		if err != nil {
+			// No buffer ring (memory limits, or a kernel that refuses this
+			// geometry): fall back to single-shot recv rather than fail.
+			l.logger().Warn("reactor: buffer ring unavailable, using single-shot recv", "loop", l.idx, "err", err)
+			b.multiRecv, b.bundle = false, false
+		}
+		b.br = br
+	}
+	if b.br != nil {
+		count := b.br.Count()
+		b.brOrder = make([]uint16, count)
+		b.brPos = make([]uint16, count)
+		for i := range count { // NewBufRing publishes id i at position i
+			b.brOrder[i] = uint16(i)
+			b.brPos[i] = uint16(i)
+		}
+		b.brTail = uint16(count)
+		b.brMask = uint16(count - 1)
+	}
+	// The ring reads the eventfd and must wait for a write, not answer
+	// EAGAIN (which older kernels do on O_NONBLOCK files). A Wake never
+	// blocks: it writes at most once per drain (netpoll.Waker).
+	if err := unix.SetNonblock(l.waker.Fd(), false); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.armWake()
+	return b, nil
+}
+
+func (b *uringBackend) kind() Backend { return BackendUring }
+
+// getSQE returns a free SQE, submitting the queued ones when the SQ is full.
+// nil only if the kernel refuses to take SQEs.
+func (b *uringBackend) getSQE() *ring.SQE {
+	if sqe := b.r.GetSQE(); sqe != nil {
+		return sqe
+	}
+	for range 3 {
+		if _, err := b.r.Submit(); err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EAGAIN) {
+			return nil
+		}
+		if sqe := b.r.GetSQE(); sqe != nil {
+			return sqe
+		}
+	}
+	return nil
+}
+
+func (b *uringBackend) armWake() {
+	if b.wakeArmed || b.closing || b.l.waker.Closed() {
+		return // a closed eventfd's number may belong to another file now
+	}
+	sqe := b.getSQE()
+	if sqe == nil {
+		return
+	}
+	// wakeBuf is heap memory referenced by b until the read's CQE.
+	sqe.PrepRead(b.l.waker.Fd(), b.wakeBuf[:], 0)
+	sqe.SetUserData(token(opWake, 0, 0))
+	b.wakeArmed = true
+}
+
+func (b *uringBackend) open(c *Conn) error { return nil }
+
+func (b *uringBackend) wait(d time.Duration) error {
+	if b.needPublish {
+		// Recycled buffers become visible before the re-armed recvs that
+		// need them are submitted (same enter, below).
+		b.br.Publish()
+		b.needPublish = false
+	}
+	_, err := b.r.SubmitAndWaitTimeout(1, d)
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ETIME), errors.Is(err, unix.EBUSY), errors.Is(err, unix.EAGAIN):
+			// EBUSY/EAGAIN: completions must be reaped first; do so.
+		default:
+			return err
+		}
+	}
+	b.l.tick()
+	for {
+		n := b.r.PeekBatch(b.cqes)
+		if n == 0 {
+			break
+		}
+		for _, cqe := range b.cqes[:n] {
+			// Copy: the CQE slot is reused once advanced.
+			b.complete(cqe.UserData, cqe.Res, cqe.Flags, cqe)
+		}
+		b.r.CQAdvance(uint32(n))
+		if n < len(b.cqes) {
+			break
+		}
+	}
+	return nil
+}
+
+// complete dispatches one CQE.
+func (b *uringBackend) complete(ud uint64, res int32, flags uint32, cqe *ring.CQE) {
+	op, slot, gen := untoken(ud)
+	l := b.l
+	switch op {
+	case opWake:
+		b.wakeArmed = false
+		// The read consumed the counter: clear the pending flag before the
+		// loop reads its task queue (netpoll.Waker protocol).
+		l.waker.Acknowledge()
+		b.armWake()
+		return
+	case opAccept:
+		if int(slot) < len(l.listeners) {
+			b.acceptDone(l.listeners[slot], res, flags)
+		}
+		return
+	case opCancel:
+		return
+	}
+	c := l.lookup(slot, gen)
+	if c == nil {
+		// Cannot happen while release waits for the final CQE; still, never
+		// lose a provided buffer.
+		if op == opRecv && flags&ring.CQEFBuffer != 0 {
+			b.recycleCQE(res, flags)
+		}
+		return
+	}
+	switch op {
+	case opRecv:
+		b.recvDone(c, res, flags, cqe)
+	case opSend:
+		b.sendDone(c, res)
+	case opConnect:
+		c.inflight--
+		c.connArmed = false
+		l.connected(c, ring.Errno(res))
+	}
+	if c.state == stateClosed && c.inflight == 0 {
+		l.release(c)
+	}
+}
+
+func (b *uringBackend) close() error {
+	b.closing = true
+	if b.wakeArmed {
+		// Cancel the eventfd read and wait (bounded) for its CQE, so the
+		// kernel no longer references wakeBuf when the ring goes away.
+		if sqe := b.getSQE(); sqe != nil {
+			sqe.PrepCancel(token(opWake, 0, 0), 0)
+			sqe.SetUserData(token(opCancel, 0, 0))
+		}
+		for i := 0; i < 100 && b.wakeArmed; i++ {
+			if err := b.wait(10 * time.Millisecond); err != nil {
+				break
+			}
+		}
+	}
+	var err error
+	if b.br != nil {
+		err = b.br.Close()
+	}
+	if cerr := b.r.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,87 @@
+//go:build linux
+
+package reactor
+
+import (
+	"errors"
+	"net"
+	"os"
+
+	"github.com/ringo-io/ringo/netpoll"
+	"golang.org/x/sys/unix"
+)
+
+// dialState is the memory of a connect: the kernel reads rsa until the
+// connect completes (io_uring: its CQE), so it lives on the Conn until then.
+type dialState struct {
+	rsa    unix.RawSockaddrAny
+	rsaLen uint32
+	err    error // epoll: a connect that failed at once, reported next iteration
+}
+
+// Dial connects to addr ("tcp", "tcp4", "tcp6" with a literal IP address or
+// a name resolved now, or "unix") from this loop, so both sides of a proxy
+// share a loop. It returns the Conn at once: h.OnOpen runs when connected,
+// h.OnClose(c, err) if the connect fails. Writes before OnOpen are queued.
+// Loop only.
+func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
+	if h == nil {
+		return nil, errors.New("reactor: nil handler")
+	}
+	if !l.onLoop() {
+		return nil, ErrNotLoop
+	}
+	if l.b == nil || l.stopReq.Load() || l.draining {
+		return nil, ErrLoopClosed
+	}
+	var ra net.Addr
+	tcp := true
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		ta, err := net.ResolveTCPAddr(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if ta.IP == nil {
+			ta.IP = net.IPv4(127, 0, 0, 1)
+		}
+		ra = ta
+	case "unix":
+		ra = &net.UnixAddr{Name: addr, Net: "unix"}
+		tcp = false
+	default:
+		return nil, errors.New("reactor: unsupported network " + network)
+	}
+	d := &dialState{}
+	rl, family, err := netpoll.PutAddr(&d.rsa, ra)
+	if err != nil {
+		return nil, err
+	}
+	d.rsaLen = rl
+	typ := unix.SOCK_STREAM | unix.SOCK_CLOEXEC
+	if l.b.kind() == BackendEpoll {
+		typ |= unix.SOCK_NONBLOCK
+	}
+	fd, err := unix.Socket(family, typ, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if tcp {
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	c := &Conn{l: l, h: h, fd: fd, state: stateConnecting, raddr: ra, dial: d}
+	l.allocSlot(c)
+	l.s.nconns.Add(1)
+	c.lastActive = l.mono
+	if err := l.b.open(c); err != nil {
+		c.state = stateClosed
+		l.s.nconns.Add(-1)
+		l.b.shutdown(c)
+		return nil, err
+	}
+	if di := l.s.cfg.idle; di > 0 {
+		c.SetIdleTimeout(di)
+	}
+	l.b.connect(c)
+	return c, nil
+}

@@ -1,0 +1,77 @@
+package reactor
+
+import (
+	"errors"
+	"os"
+)
+
+// Handler is called on the connection's loop goroutine, never concurrently
+// for one Conn.
+type Handler interface {
+	// OnOpen is called when an accepted or dialed connection is ready.
+	OnOpen(c *Conn)
+	// OnData is called with bytes read. data is valid only during the call
+	// (it may point into a kernel-provided buffer). It returns how many bytes
+	// were consumed; the rest is kept (copied to a pending buffer) and
+	// presented again, prefixed, on the next call. Returning < len(data) with
+	// no new data arriving is fine: the call is not repeated until more bytes
+	// arrive (or reading resumes).
+	OnData(c *Conn, data []byte) (consumed int)
+	// OnClose is called exactly once; err is nil on a clean EOF or Close.
+	OnClose(c *Conn, err error)
+}
+
+// HandlerFuncs adapts three optional funcs to Handler: nil funcs are no-ops,
+// a nil Data consumes everything.
+type HandlerFuncs struct {
+	Open  func(*Conn)
+	Data  func(*Conn, []byte) int
+	Close func(*Conn, error)
+}
+
+// OnOpen calls f.Open if set.
+func (f HandlerFuncs) OnOpen(c *Conn) {
+	if f.Open != nil {
+		f.Open(c)
+	}
+}
+
+// OnData calls f.Data if set, else consumes all of data.
+func (f HandlerFuncs) OnData(c *Conn, data []byte) int {
+	if f.Data != nil {
+		return f.Data(c, data)
+	}
+	return len(data)
+}
+
+// OnClose calls f.Close if set.
+func (f HandlerFuncs) OnClose(c *Conn, err error) {
+	if f.Close != nil {
+		f.Close(c, err)
+	}
+}
+
+// Errors.
+var (
+	// ErrServerClosed is returned by Serve after Shutdown or Close.
+	ErrServerClosed = errors.New("reactor: server closed")
+	// ErrClosed is returned by operations on a closed Conn or Loop.
+	ErrClosed = errors.New("reactor: connection closed")
+	// ErrLoopClosed is returned by Loop.Execute after the loop stopped.
+	ErrLoopClosed = errors.New("reactor: loop closed")
+	// ErrIdleTimeout is given to OnClose when the idle timeout closed a conn.
+	ErrIdleTimeout = errors.New("reactor: idle timeout")
+	// ErrDeadline is given to OnClose when a read or write deadline expired;
+	// errors.Is(ErrDeadline, os.ErrDeadlineExceeded) holds.
+	ErrDeadline = os.ErrDeadlineExceeded
+	// ErrHandlerPanic wraps a recovered handler panic given to OnClose.
+	ErrHandlerPanic = errors.New("reactor: handler panicked")
+	// ErrInputOverflow closes a conn whose unconsumed input exceeds
+	// WithMaxPendingInput.
+	ErrInputOverflow = errors.New("reactor: unconsumed input above the limit")
+	// ErrNotLoop is returned by loop-only methods that detect misuse.
+	ErrNotLoop = errors.New("reactor: not on the connection's loop")
+	// ErrBackendUnavailable is returned by Listen/NewServer when the
+	// requested backend cannot run here.
+	ErrBackendUnavailable = errors.New("reactor: backend unavailable")
+)

@@ -1,0 +1,323 @@
+//go:build linux
+
+package reactor
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringo-io/ringo/netpoll"
+	"golang.org/x/sys/unix"
+)
+
+// Loop is one event loop: a goroutine locked to its OS thread, owning a
+// backend (ring or epoll), listeners, conns and timers.
+type Loop struct {
+	s     *Server        // immutable
+	idx   int            // immutable
+	waker *netpoll.Waker // immutable; Wake is safe from any goroutine
+
+	// Loop only.
+	b         backend
+	conns     []connSlot // indexed by slot
+	free      []uint32   // free slots
+	nconns    int        // slots in use (conns not yet released)
+	listeners []*listener
+	dirty     []*Conn // conns whose output or close state needs a flush step
+	redeliver []*Conn // conns whose kept input is presented again
+	timers    timerHeap
+	base      time.Time // clock origin
+	now       time.Time // cached once per iteration
+	mono      int64     // now - base in nanoseconds
+	bufPool   [][]byte  // free pooled buffers (capacity poolBufSize)
+	draining  bool      // Shutdown: listeners stopped, closing idle conns
+	drained   bool
+
+	// Cross-goroutine: the task queue. mu guards tasks and closed; the
+	// waker is woken and closed under mu, so a Wake never races its Close.
+	mu       sync.Mutex
+	tasks    []task
+	spare    []task
+	closed   bool
+	hasTasks atomic.Bool
+
+	tid      atomic.Int32  // OS thread of the loop goroutine (locked), 0 before run
+	stopReq  atomic.Bool   // Close: tear down and exit
+	drainReq atomic.Bool   // Shutdown: drain
+	drainCh  chan struct{} // closed when drained (Shutdown)
+	done     chan struct{} // closed when the goroutine exited
+}
+
+type connSlot struct {
+	gen uint32
+	c   *Conn
+}
+
+type taskKind uint8
+
+const (
+	taskFunc taskKind = iota
+	taskWrite
+	taskClose
+	taskAbort
+)
+
+type task struct {
+	kind taskKind
+	c    *Conn
+	b    []byte
+	done func(error)
+	f    func()
+	err  error
+}
+
+func newLoop(s *Server, idx int) (*Loop, error) {
+	w, err := netpoll.NewWaker()
+	if err != nil {
+		return nil, err
+	}
+	l := &Loop{s: s, idx: idx, waker: w, drainCh: make(chan struct{}), done: make(chan struct{})}
+	l.base = time.Now()
+	l.now = l.base
+	return l, nil
+}
+
+// onLoop reports whether the caller runs on l's goroutine: the loop is
+// locked to its thread and no other goroutine runs there. One gettid: for
+// cold paths only.
+func (l *Loop) onLoop() bool { return l.tid.Load() == int32(unix.Gettid()) }
+
+// Index returns the loop's index in Server.Loops. Safe from any goroutine.
+func (l *Loop) Index() int { return l.idx }
+
+// Now returns the loop's clock, read once per iteration. Loop only.
+func (l *Loop) Now() time.Time { return l.now }
+
+// Execute runs f on the loop soon. It returns ErrLoopClosed after the loop
+// stopped. Safe from any goroutine.
+func (l *Loop) Execute(f func()) error {
+	if f == nil {
+		return errBadOption
+	}
+	return l.enqueue(task{kind: taskFunc, f: f})
+}
+
+func (l *Loop) enqueue(t task) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrLoopClosed
+	}
+	l.tasks = append(l.tasks, t)
+	l.hasTasks.Store(true)
+	l.waker.Wake()
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *Loop) logger() *slog.Logger { return l.s.cfg.logger }
+
+func (l *Loop) tick() {
+	l.now = time.Now()
+	l.mono = int64(l.now.Sub(l.base))
+}
+
+// start runs the loop goroutine and waits until it is serving.
+func (l *Loop) start() error {
+	ready := make(chan error, 1)
+	go l.run(ready)
+	return <-ready
+}
+
+func (l *Loop) run(ready chan<- error) {
+	// Locked before the ring exists and never unlocked: a SINGLE_ISSUER /
+	// DEFER_TASKRUN ring answers EEXIST to any other thread. When the
+	// goroutine exits the thread exits with it.
+	runtime.LockOSThread()
+	l.tid.Store(int32(unix.Gettid()))
+	defer close(l.done)
+	if cpus := l.s.cfg.cpus; len(cpus) > 0 {
+		if err := pinThread(cpus[l.idx%len(cpus)]); err != nil {
+			l.logger().Warn("reactor: cpu affinity", "loop", l.idx, "err", err)
+		}
+	}
+	b, err := l.s.newBackend(l)
+	if err != nil {
+		l.closeQueue()
+		ready <- err
+		return
+	}
+	l.b = b
+	for _, ln := range l.listeners {
+		if err := b.listen(ln); err != nil {
+			l.teardown()
+			ready <- err
+			return
+		}
+	}
+	ready <- nil
+	l.tick()
+	for !l.stopReq.Load() {
+		if err := b.wait(l.waitTimeout()); err != nil {
+			l.logger().Error("reactor: wait failed, closing loop", "loop", l.idx, "err", err)
+			break
+		}
+		l.iterate()
+		if l.draining && !l.drained && l.nconns == 0 && l.listenersDone() {
+			l.drained = true
+			close(l.drainCh)
+		}
+	}
+	l.teardown()
+}
+
+// iterate runs everything after a wait: tasks, timers, kept input, flushes.
+func (l *Loop) iterate() {
+	l.tick()
+	// drainReq is read before the task queue: tasks queued before Shutdown
+	// was called (sequentially consistent atomics) run before the drain.
+	drain := l.drainReq.Load() && !l.draining
+	if l.hasTasks.Load() {
+		l.runTasks()
+	}
+	if drain {
+		l.startDrain()
+	}
+	if l.draining {
+		l.closeIdle()
+	}
+	l.runTimers()
+	if len(l.redeliver) > 0 {
+		l.runRedeliver()
+	}
+	l.flush()
+}
+
+func (l *Loop) waitTimeout() time.Duration {
+	if l.hasTasks.Load() || len(l.dirty) > 0 || len(l.redeliver) > 0 || l.stopReq.Load() || (l.drainReq.Load() && !l.draining) {
+		return 0
+	}
+	d := time.Duration(-1)
+	if t := l.timers.peek(); t != nil {
+		d = time.Duration(t.when - l.mono)
+		if d < 0 {
+			d = 0
+		}
+	}
+	if l.draining && (d < 0 || d > 10*time.Millisecond) {
+		d = 10 * time.Millisecond // re-check idleness of busy conns
+	}
+	return d
+}
+
+func (l *Loop) runTasks() {
+	l.mu.Lock()
+	ts := l.tasks
+	l.tasks = l.spare[:0]
+	l.hasTasks.Store(false)
+	l.mu.Unlock()
+	for i := range ts {
+		t := &ts[i]
+		switch t.kind {
+		case taskFunc:
+			l.safeCall(t.f)
+		case taskWrite:
+			l.asyncWrite(t.c, t.b, t.done)
+		case taskClose:
+			l.closeGraceful(t.c)
+		case taskAbort:
+			l.finish(t.c, t.err)
+		}
+		*t = task{}
+	}
+	l.spare = ts[:0]
+}
+
+// safeCall runs f, recovering (and logging) a panic.
+func (l *Loop) safeCall(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.logger().Error("reactor: panic in loop func", "loop", l.idx, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	f()
+}
+
+// closeQueue refuses further tasks and closes the waker (under mu, so no
+// Wake races the close). Tasks still queued fail.
+func (l *Loop) closeQueue() {
+	l.mu.Lock()
+	l.closed = true
+	ts := l.tasks
+	l.tasks = nil
+	l.waker.Close()
+	l.mu.Unlock()
+	for _, t := range ts {
+		if t.kind == taskWrite && t.done != nil {
+			l.safeCall(func() { t.done(ErrClosed) })
+		}
+	}
+}
+
+// Pooled buffers for input kept and output queued.
+const poolBufSize = 16 << 10
+const maxPooled = 1024
+
+func (l *Loop) getBuf() []byte {
+	if n := len(l.bufPool); n > 0 {
+		b := l.bufPool[n-1]
+		l.bufPool[n-1] = nil
+		l.bufPool = l.bufPool[:n-1]
+		return b
+	}
+	return make([]byte, 0, poolBufSize)
+}
+
+func (l *Loop) putBuf(b []byte) {
+	if cap(b) != poolBufSize || len(l.bufPool) >= maxPooled {
+		return // grown (or foreign) buffers go to the GC
+	}
+	l.bufPool = append(l.bufPool, b[:0])
+}
+
+// Slot table.
+
+func (l *Loop) allocSlot(c *Conn) {
+	var slot uint32
+	if n := len(l.free); n > 0 {
+		slot = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		slot = uint32(len(l.conns))
+		l.conns = append(l.conns, connSlot{})
+	}
+	s := &l.conns[slot]
+	s.c = c
+	c.slot, c.gen = slot, s.gen
+	l.nconns++
+}
+
+// lookup returns the conn of a token's slot if the generation matches.
+func (l *Loop) lookup(slot, gen uint32) *Conn {
+	if int(slot) >= len(l.conns) {
+		return nil
+	}
+	s := &l.conns[slot]
+	if s.c == nil || s.gen != gen {
+		return nil
+	}
+	return s.c
+}
+
+func (l *Loop) freeSlot(c *Conn) {
+	s := &l.conns[c.slot]
+	s.c = nil
+	s.gen = (s.gen + 1) & genMask
+	l.free = append(l.free, c.slot)
+	l.nconns--
+}

@@ -1,0 +1,184 @@
+package reactor
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ringo-io/ringo/ring"
+)
+
+// Option configures a Server.
+type Option func(*config) error
+
+type config struct {
+	loops       int
+	cpus        []int
+	bufSize     int
+	bufCount    int
+	idle        time.Duration
+	high, low   int
+	backend     Backend
+	backendSet  bool
+	logger      *slog.Logger
+	maxConns    int
+	readBufSize int
+	maxPending  int
+	featureMask ring.Cap // test only: caps removed from the detected set
+}
+
+// Defaults.
+const (
+	// DefaultBufferSize and DefaultBufferCount size each loop's provided
+	// buffer ring: 256 buffers of 16 KiB (4 MiB per loop, off-heap).
+	DefaultBufferSize  = 16 << 10
+	DefaultBufferCount = 256
+	// DefaultHighWater and DefaultLowWater bound the outbound queue of a conn:
+	// reading pauses above 1 MiB queued and resumes below 256 KiB.
+	DefaultHighWater = 1 << 20
+	DefaultLowWater  = 256 << 10
+	// DefaultReadBufferSize is the per-conn recv buffer when no buffer ring
+	// is used (single-shot io_uring recv). The epoll loop reads into one
+	// buffer of max(read buffer size, 64 KiB) shared by its conns.
+	DefaultReadBufferSize = 16 << 10
+	// DefaultMaxPendingInput bounds the input a handler may leave
+	// unconsumed on one conn (see WithMaxPendingInput).
+	DefaultMaxPendingInput = 4 << 20
+)
+
+var errBadOption = errors.New("reactor: invalid option")
+
+// WithLoops sets the number of loops (default runtime.GOMAXPROCS(0)).
+func WithLoops(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > 4096 {
+			return errBadOption
+		}
+		c.loops = n
+		return nil
+	}
+}
+
+// WithCPUAffinity pins loop i to cpus[i%len(cpus)].
+func WithCPUAffinity(cpus []int) Option {
+	return func(c *config) error {
+		for _, cpu := range cpus {
+			if cpu < 0 {
+				return errBadOption
+			}
+		}
+		c.cpus = append([]int(nil), cpus...)
+		return nil
+	}
+}
+
+// WithBufferRing sets each loop's provided buffers: count buffers (a power of
+// two, at most 32768) of size bytes. Defaults: DefaultBufferCount buffers of
+// DefaultBufferSize bytes.
+func WithBufferRing(size, count int) Option {
+	return func(c *config) error {
+		if size <= 0 || size > 1<<24 || count <= 0 || count > 32768 || count&(count-1) != 0 {
+			return errBadOption
+		}
+		c.bufSize, c.bufCount = size, count
+		return nil
+	}
+}
+
+// WithIdleTimeout closes connections with no read or write activity for d
+// (0 = none, the default).
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errBadOption
+		}
+		c.idle = d
+		return nil
+	}
+}
+
+// WithWriteWaterMarks pauses reading a conn whose outbound queue exceeds high
+// bytes until it drains below low (defaults DefaultHighWater,
+// DefaultLowWater).
+func WithWriteWaterMarks(high, low int) Option {
+	return func(c *config) error {
+		if high <= 0 || low < 0 || low > high {
+			return errBadOption
+		}
+		c.high, c.low = high, low
+		return nil
+	}
+}
+
+// WithBackend forces a backend (an explicit option wins over RINGO_BACKEND).
+func WithBackend(b Backend) Option {
+	return func(c *config) error {
+		switch b {
+		case BackendAuto, BackendUring, BackendEpoll:
+		default:
+			return errBadOption
+		}
+		c.backend, c.backendSet = b, true
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errBadOption
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithMaxConns limits open connections per server: a connection accepted
+// above the limit is closed at once (0 = no limit).
+func WithMaxConns(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return errBadOption
+		}
+		c.maxConns = n
+		return nil
+	}
+}
+
+// WithReadBufferSize sets the size of a single-shot recv buffer (io_uring
+// without buffer rings) and of the epoll loop's read buffer.
+func WithReadBufferSize(n int) Option {
+	return func(c *config) error {
+		if n < 512 || n > 1<<24 {
+			return errBadOption
+		}
+		c.readBufSize = n
+		return nil
+	}
+}
+
+// WithMaxPendingInput bounds the bytes a handler may leave unconsumed on a
+// conn (default DefaultMaxPendingInput): when more than that is left after
+// an OnData call on a conn that is reading, the conn is closed with
+// ErrInputOverflow, so a handler that never consumes cannot make the server
+// buffer a peer's stream without limit. (Input kept while reading is paused
+// is bounded by the kernel, not by this limit.)
+func WithMaxPendingInput(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errBadOption
+		}
+		c.maxPending = n
+		return nil
+	}
+}
+
+// withFeatureMask (tests only) removes caps from the detected io_uring
+// features, so each degraded path runs on a new kernel.
+func withFeatureMask(mask ring.Cap) Option {
+	return func(c *config) error {
+		c.featureMask |= mask
+		return nil
+	}
+}

@@ -1,0 +1,345 @@
+//go:build linux
+
+package reactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ringo-io/ringo/ring"
+	"golang.org/x/sys/unix"
+)
+
+// Server owns the loops and, for Listen, the listeners.
+type Server struct {
+	cfg     config        // immutable
+	h       Handler       // immutable
+	loops   []*Loop       // immutable
+	backend Backend       // immutable: resolved uring or epoll
+	reason  string        // immutable
+	feats   ring.Features // immutable; zero under epoll
+	addr    net.Addr      // immutable
+	nconns  atomic.Int64  // open conns (OnOpen or Dial .. OnClose)
+
+	mu      sync.Mutex // guards started, closed
+	started bool
+	closed  bool
+	done    chan struct{} // closed when every started loop exited
+}
+
+// Listen creates a server listening on network ("tcp", "tcp4", "tcp6",
+// "unix") and addr: one SO_REUSEPORT listener per loop (unix: one shared
+// listener). The loops are started by Serve or Start.
+func Listen(network, addr string, h Handler, opts ...Option) (*Server, error) {
+	s, err := newServer(h, opts)
+	if err != nil {
+		return nil, err
+	}
+	fds, bound, shared, err := openListeners(network, addr, len(s.loops), s.backend == BackendEpoll)
+	if err != nil {
+		s.closeUnstarted()
+		return nil, err
+	}
+	s.addr = bound
+	ta, _ := bound.(*net.TCPAddr)
+	for i, l := range s.loops {
+		ln := &listener{l: l, idx: 0, fd: fds[i], tcp: shared == nil, addr: bound, shared: shared}
+		ln.specific = ta != nil && !ta.IP.IsUnspecified()
+		l.listeners = append(l.listeners, ln)
+	}
+	return s, nil
+}
+
+// NewServer creates a server without listeners: loops only, for clients
+// made with Loop.Dial. h is the default handler (unused by Dial, which takes
+// its own).
+func NewServer(h Handler, opts ...Option) (*Server, error) {
+	return newServer(h, opts)
+}
+
+func newServer(h Handler, opts []Option) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("reactor: nil handler")
+	}
+	s := &Server{h: h, done: make(chan struct{})}
+	c := &s.cfg
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.loops == 0 {
+		c.loops = runtime.GOMAXPROCS(0)
+	}
+	if c.bufSize == 0 {
+		c.bufSize, c.bufCount = DefaultBufferSize, DefaultBufferCount
+	}
+	if c.high == 0 {
+		c.high, c.low = DefaultHighWater, DefaultLowWater
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if c.maxPending == 0 {
+		c.maxPending = DefaultMaxPendingInput
+	}
+	if c.readBufSize == 0 {
+		c.readBufSize = DefaultReadBufferSize
+	}
+	if err := s.resolveBackend(); err != nil {
+		return nil, err
+	}
+	for i := 0; i < c.loops; i++ {
+		l, err := newLoop(s, i)
+		if err != nil {
+			s.closeUnstarted()
+			return nil, err
+		}
+		s.loops = append(s.loops, l)
+	}
+	return s, nil
+}
+
+// Start starts the loops in the background and returns once they serve.
+// The chosen backend is logged once. Safe from any goroutine.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
+	if s.started {
+		return errors.New("reactor: server already started")
+	}
+	s.started = true
+	for i, l := range s.loops {
+		if err := l.start(); err != nil {
+			for _, started := range s.loops[:i] {
+				started.stop()
+			}
+			for _, started := range s.loops[:i] {
+				<-started.done
+			}
+			for _, rest := range s.loops[i+1:] {
+				rest.closeUnstarted()
+			}
+			s.closed = true
+			close(s.done)
+			return fmt.Errorf("reactor: loop %d: %w", i, err)
+		}
+	}
+	attrs := []any{"backend", s.backend, "reason", s.reason, "loops", len(s.loops)}
+	if s.backend == BackendUring {
+		attrs = append(attrs, "features", s.feats.String())
+	}
+	if s.addr != nil {
+		attrs = append(attrs, "addr", s.addr.String())
+	}
+	s.cfg.logger.Info("reactor: serving", attrs...)
+	go func() {
+		for _, l := range s.loops {
+			<-l.done
+		}
+		close(s.done)
+	}()
+	return nil
+}
+
+// Serve starts the loops (unless Start did) and blocks until Shutdown or
+// Close; then it returns ErrServerClosed.
+func (s *Server) Serve() error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		if err := s.Start(); err != nil {
+			return err
+		}
+	}
+	<-s.done
+	return ErrServerClosed
+}
+
+// Shutdown stops accepting, lets queued output drain, closes idle conns
+// (SetBusy marks conns that are not), waits for the rest to close, then
+// stops the loops. When ctx expires first it calls Close and returns
+// ctx.Err(). Safe from any goroutine; called from a loop (a handler), it
+// cannot wait for that loop, so it runs in the background and returns nil.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.onLoop() != nil {
+		go s.Shutdown(context.WithoutCancel(ctx))
+		return nil
+	}
+	s.mu.Lock()
+	if !s.started || s.closed {
+		s.mu.Unlock()
+		return s.Close()
+	}
+	s.mu.Unlock()
+	for _, l := range s.loops {
+		l.drainReq.Store(true)
+		l.wake()
+	}
+	for _, l := range s.loops {
+		select {
+		case <-l.drainCh:
+		case <-l.done:
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		}
+	}
+	return s.Close()
+}
+
+// Close stops everything at once: conns are closed (OnClose gets
+// ErrServerClosed), listeners closed, loops stopped. When it returns no
+// goroutine, fd or mapping of the server remains. Idempotent. Safe from any
+// goroutine; called from a loop (a handler) it stops every loop but
+// returns before the calling loop has torn down (it cannot wait for itself).
+func (s *Server) Close() error {
+	self := s.onLoop()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		if self == nil {
+			<-s.done
+		}
+		return nil
+	}
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		s.closeUnstarted()
+		close(s.done)
+		return nil
+	}
+	for _, l := range s.loops {
+		l.stop()
+	}
+	if self != nil {
+		for _, l := range s.loops {
+			if l != self {
+				<-l.done
+			}
+		}
+		return nil
+	}
+	<-s.done
+	return nil
+}
+
+// onLoop returns the loop the caller runs on, or nil.
+func (s *Server) onLoop() *Loop {
+	tid := int32(unix.Gettid())
+	for _, l := range s.loops {
+		if l.tid.Load() == tid {
+			return l
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeUnstarted() {
+	for _, l := range s.loops {
+		l.closeUnstarted()
+	}
+}
+
+// Addr returns the first listener's address (nil for NewServer). Safe from
+// any goroutine.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Backend returns the backend in use (uring or epoll). Safe from any goroutine.
+func (s *Server) Backend() Backend { return s.backend }
+
+// BackendReason says why that backend was chosen. Safe from any goroutine.
+func (s *Server) BackendReason() string { return s.reason }
+
+// Features returns the io_uring features in use (zero value under epoll).
+// Safe from any goroutine.
+func (s *Server) Features() ring.Features { return s.feats }
+
+// Loops returns the loops. Safe from any goroutine.
+func (s *Server) Loops() []*Loop { return s.loops }
+
+// NumConns returns the number of open connections. Safe from any goroutine.
+func (s *Server) NumConns() int { return int(s.nconns.Load()) }
+
+// stop asks the loop to tear down and exit.
+func (l *Loop) stop() {
+	l.stopReq.Store(true)
+	l.wake()
+}
+
+// wake wakes the loop unless its queue is closed.
+func (l *Loop) wake() {
+	l.mu.Lock()
+	if !l.closed {
+		l.waker.Wake()
+	}
+	l.mu.Unlock()
+}
+
+// closeUnstarted frees what a never-started loop holds.
+func (l *Loop) closeUnstarted() {
+	for _, ln := range l.listeners {
+		if !ln.done {
+			ln.done = true
+			ln.closeFD()
+		}
+	}
+	l.closeQueue()
+}
+
+// teardown (on the loop, at exit) closes every conn and listener, waits
+// (bounded) for the ops in flight, and frees the backend.
+func (l *Loop) teardown() {
+	l.closeQueue()
+	if l.b == nil {
+		l.closeUnstarted()
+		return
+	}
+	for i := range l.conns {
+		if c := l.conns[i].c; c != nil && c.state < stateClosed {
+			l.finish(c, ErrServerClosed)
+		}
+	}
+	for _, ln := range l.listeners {
+		if !ln.closing {
+			ln.closing = true
+			l.b.unlisten(ln)
+		}
+	}
+	l.dirty = l.dirty[:0]
+	for i := 0; i < 200 && (l.nconns > 0 || !l.listenersDone()); i++ {
+		if err := l.b.wait(10e6); err != nil {
+			break
+		}
+		l.tick()
+	}
+	if l.nconns > 0 || !l.listenersDone() {
+		l.logger().Warn("reactor: ops still in flight at loop close", "loop", l.idx, "conns", l.nconns)
+	}
+	for i := range l.conns {
+		if c := l.conns[i].c; c != nil {
+			l.release(c)
+		}
+	}
+	for _, ln := range l.listeners {
+		l.listenerDone(ln)
+	}
+	if err := l.b.close(); err != nil {
+		l.logger().Warn("reactor: backend close", "loop", l.idx, "err", err)
+	}
+}

@@ -1,0 +1,194 @@
+//go:build linux
+
+package reactor
+
+import "time"
+
+// Timer is a loop timer made by Loop.AfterFunc. Loop only.
+type Timer struct {
+	l    *Loop
+	when int64  // loop clock, nanoseconds
+	idx  int    // index in the heap, -1 when not scheduled
+	f    func() // user timer
+	c    *Conn  // conn deadline timer (f is nil)
+}
+
+// AfterFunc runs f on the loop after d (measured on the loop clock).
+// Loop only.
+func (l *Loop) AfterFunc(d time.Duration, f func()) *Timer {
+	t := &Timer{l: l, f: f, idx: -1}
+	if d < 0 {
+		d = 0
+	}
+	t.when = l.mono + int64(d)
+	l.timers.push(t)
+	return t
+}
+
+// Stop cancels t; it reports whether t was still pending. Loop only.
+func (t *Timer) Stop() bool {
+	if t == nil || t.idx < 0 {
+		return false
+	}
+	t.l.timers.remove(t)
+	return true
+}
+
+// deadline converts an absolute time to the loop clock (0 = none).
+func (l *Loop) deadline(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	d := int64(t.Sub(l.base))
+	if d <= 0 {
+		d = 1
+	}
+	return d
+}
+
+// connDue returns c's nearest deadline (0 = none).
+func (c *Conn) connDue() int64 {
+	due := int64(0)
+	pick := func(v int64) {
+		if v > 0 && (due == 0 || v < due) {
+			due = v
+		}
+	}
+	if c.idle > 0 {
+		pick(c.lastActive + int64(c.idle))
+	}
+	pick(c.readDL)
+	if c.Buffered() > 0 || c.writeDL > 0 {
+		pick(c.writeDL)
+	}
+	return due
+}
+
+// scheduleConnTimer (re)arms c's single deadline timer. Activity does not
+// touch the heap: when the timer fires, the deadlines are re-checked and the
+// timer re-armed for the nearest one.
+func (l *Loop) scheduleConnTimer(c *Conn) {
+	if c.state >= stateClosed {
+		return
+	}
+	due := c.connDue()
+	if due == 0 {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		return
+	}
+	if c.timer == nil {
+		c.timer = &Timer{l: l, c: c, idx: -1}
+	}
+	if c.timer.idx >= 0 {
+		if c.timer.when <= due {
+			return // fires earlier and re-checks
+		}
+		l.timers.remove(c.timer)
+	}
+	c.timer.when = due
+	l.timers.push(c.timer)
+}
+
+func (l *Loop) connTimerFired(c *Conn) {
+	if c.state >= stateClosed {
+		return
+	}
+	now := l.mono
+	switch {
+	case c.readDL > 0 && now >= c.readDL:
+		l.finish(c, ErrDeadline)
+	case c.writeDL > 0 && now >= c.writeDL && c.Buffered() > 0:
+		l.finish(c, ErrDeadline)
+	case c.idle > 0 && now >= c.lastActive+int64(c.idle):
+		l.finish(c, ErrIdleTimeout)
+	default:
+		if c.writeDL > 0 && now >= c.writeDL {
+			c.writeDL = 0 // expired with nothing queued: nothing to fail
+		}
+		l.scheduleConnTimer(c)
+	}
+}
+
+func (l *Loop) runTimers() {
+	for {
+		t := l.timers.peek()
+		if t == nil || t.when > l.mono {
+			return
+		}
+		l.timers.remove(t)
+		if t.c != nil {
+			l.connTimerFired(t.c)
+		} else if t.f != nil {
+			l.safeCall(t.f)
+		}
+	}
+}
+
+// timerHeap is a binary min-heap on when.
+type timerHeap []*Timer
+
+func (h *timerHeap) peek() *Timer {
+	if len(*h) == 0 {
+		return nil
+	}
+	return (*h)[0]
+}
+
+func (h *timerHeap) push(t *Timer) {
+	t.idx = len(*h)
+	*h = append(*h, t)
+	h.up(t.idx)
+}
+
+func (h *timerHeap) remove(t *Timer) {
+	i := t.idx
+	last := len(*h) - 1
+	if i != last {
+		h.swap(i, last)
+	}
+	(*h)[last] = nil
+	*h = (*h)[:last]
+	t.idx = -1
+	if i != last {
+		h.down(i)
+		h.up(i)
+	}
+}
+
+func (h timerHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx = i
+	h[j].idx = j
+}
+
+func (h timerHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].when <= h[i].when {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h timerHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && h[r].when < h[l].when {
+			m = r
+		}
+		if h[i].when <= h[m].when {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
