@@ -40,6 +40,11 @@ tools:
 bench: tools
 	cd bench && $(GO) run $(BENCH_LDFLAGS) ./cmd/ringobench $(if $(QUICK),-quick,)
 
+## soak: the reliability suite at full size (20k conns, 5k slowloris, ...), about 5 minutes.
+## `make test` runs the same tests at a small size.
+soak:
+	RINGO_SOAK=1 $(GO) test -count=1 -run Soak -timeout 15m ./reactor/ ./httpx/
+
 ## run: the HTTP hello server (the benchmark server).
 run:
 	$(GO) run ./examples/hello -addr $(ADDR)

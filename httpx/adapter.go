@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"runtime"
-	"sync"
 	"time"
 )
 
@@ -15,8 +14,9 @@ import (
 // real *http.Request (method, URL, Header, Host, RemoteAddr, RequestURI, ContentLength,
 // TransferEncoding, Close, Trailer; TLS is nil) and hands it to a worker goroutine from a
 // bounded pool. The body is streamed: the loop decodes it and feeds a pipe the handler reads
-// from; when the pipe holds more than the body buffer, the loop pauses reading from that
-// connection (reactor.Conn.PauseReading) until the handler has read it down. "100 Continue" is
+// from; when the pipe holds more than the body buffer (WithBodyBuffer; up to twice that when the
+// rest of the body fits), the loop pauses reading from that connection
+// (reactor.Conn.PauseReading) until the handler has read it down. "100 Continue" is
 // sent when the handler first reads the body. The request's Context is cancelled when the
 // client goes away, when the server closes, and after the handler returns.
 //
@@ -38,21 +38,42 @@ import (
 // ResponseWriter does not implement it, so http.ResponseController.Hijack returns
 // http.ErrNotSupported), http.Pusher, 101 Switching Protocols, http.ResponseController deadlines
 // (SetReadDeadline/SetWriteDeadline return http.ErrNotSupported; use Server timeouts),
-// CloseNotifier, TLS (Request.TLS is always nil), HTTP/2. A client that half-closes its side
-// (shutdown(SHUT_WR)) while a handler runs is treated as gone: the reactor closes the
-// connection at EOF, the request's Context is cancelled and the response is dropped (fast-path
-// responses are produced before the EOF is seen and are sent).
+// CloseNotifier, TLS (Request.TLS is always nil), HTTP/2.
 //
-// Pool goroutines outlive Server.Close by up to the worker idle timeout (WithWorkerIdleTimeout)
-// and then exit; a handler that never returns keeps its goroutine.
+// Half-close: a client that sends its requests and then shuts down its sending side
+// (shutdown(SHUT_WR)) gets every response, in order, and then the connection closes. As with
+// net/http, the EOF cancels the running request's Context (a closed client and a half-closed one
+// look the same); what the handler still writes is sent. A request cut off by the EOF (inside
+// its head or body) is answered with 400 if nothing of its response was sent yet, never with the
+// handler's response, and its Body.Read returns io.ErrUnexpectedEOF.
 //
-// Overhead: against the fast path, each request costs the *http.Request and its Header map and
-// strings (about 10-20 allocations, depending on the number of fields), a pool hand-off to a
-// worker goroutine and back to the loop (two goroutine wake-ups), and one copy of the body and
-// of the response. Requests of one connection are not pipelined through the handler.
+// Bodies: a handler that returns before reading its whole body gets its response held on the
+// loop until the rest of the body has arrived (and is discarded), so a malformed body is still
+// answered with an error status, never the handler's 2xx, and the connection can carry the next
+// request. This holds for chunked bodies and for Content-Length up to 256 KiB, unless the client
+// waits for "100 Continue"; otherwise the response goes out at once with "Connection: close".
+// A body whose framing turns out malformed while the handler runs makes Body.Read fail, and the
+// client gets the error status unless the handler had already sent part of its response.
+//
+// Goroutines: each Server that serves an Adapter has its own pool. Server.Shutdown returns once
+// the in-flight handlers have returned and every pool goroutine has exited. Server.Close cancels
+// the Context of every running request, then waits until the pool goroutines have exited, at
+// most the close wait (WithCloseWait, default 1 s): a handler that ignores its Context and runs
+// on keeps its goroutine (Go cannot stop it) until it returns, and then that goroutine exits.
+//
+// Overhead: against the fast path, each request costs the *http.Request with its URL, Header
+// map and strings (about 16 allocations in all with the ResponseWriter, for a request with a few
+// fields; common methods and field names are interned, field values share one string), a
+// cancelable Context, a hand-off to a pool goroutine and back to the loop, and one copy of the
+// body and of the response. When the loops own every P (as many loops as GOMAXPROCS, the
+// default), a loop that handed requests to the pool yields its P once per iteration so the
+// handlers run at once (see loopYield in server.go) instead of waiting for the Go scheduler's
+// monitor to notice them. Requests of one connection are not pipelined through the handler.
 type Adapter struct {
 	h           http.Handler
-	pool        *pool
+	maxHandlers int
+	workerIdle  time.Duration
+	closeWait   time.Duration
 	bodyBuffer  int
 	respBuffer  int
 	baseContext func() context.Context
@@ -69,17 +90,28 @@ type AdapterOption func(*Adapter)
 func WithMaxHandlers(n int) AdapterOption {
 	return func(a *Adapter) {
 		if n > 0 {
-			a.pool = newPool(n, a.pool.idle)
+			a.maxHandlers = n
 		}
 	}
 }
 
-// WithWorkerIdleTimeout sets how long an idle pool goroutine waits for work before it exits
-// (default 10s).
+// WithWorkerIdleTimeout sets how long an idle pool goroutine waits for work before it exits:
+// between one and two times d after its last job (default 10s).
 func WithWorkerIdleTimeout(d time.Duration) AdapterOption {
 	return func(a *Adapter) {
 		if d > 0 {
-			a.pool = newPool(a.pool.max, d)
+			a.workerIdle = d
+		}
+	}
+}
+
+// WithCloseWait bounds how long Server.Close waits for running handlers to return after their
+// request Contexts were cancelled (default 1 s). Handlers still running then keep their
+// goroutines until they return.
+func WithCloseWait(d time.Duration) AdapterOption {
+	return func(a *Adapter) {
+		if d >= 0 {
+			a.closeWait = d
 		}
 	}
 }
@@ -104,8 +136,9 @@ func WithResponseBuffer(n int) AdapterOption {
 	}
 }
 
-// WithBaseContext sets the function that gives every request's parent context
-// (default context.Background).
+// WithBaseContext sets the function that gives the parent context of the requests of a
+// connection; it is called once per connection, at its first request (default
+// context.Background).
 func WithBaseContext(f func() context.Context) AdapterOption {
 	return func(a *Adapter) {
 		if f != nil {
@@ -118,7 +151,9 @@ func WithBaseContext(f func() context.Context) AdapterOption {
 func FromHTTP(h http.Handler, opts ...AdapterOption) *Adapter {
 	a := &Adapter{
 		h:           h,
-		pool:        newPool(256*runtime.GOMAXPROCS(0), 10*time.Second),
+		maxHandlers: 256 * runtime.GOMAXPROCS(0),
+		workerIdle:  10 * time.Second,
+		closeWait:   time.Second,
 		bodyBuffer:  64 << 10,
 		respBuffer:  4 << 10,
 		baseContext: context.Background,
@@ -127,76 +162,6 @@ func FromHTTP(h http.Handler, opts ...AdapterOption) *Adapter {
 		o(a)
 	}
 	return a
-}
-
-// pool runs jobs on at most max goroutines, started on demand and stopped after idle time
-// without work. Safe from any goroutine.
-type pool struct {
-	max  int
-	idle time.Duration
-	jobs chan func()
-
-	mu      sync.Mutex // guards workers and waiting
-	workers int        // goroutines alive
-	waiting int        // goroutines blocked waiting for a job
-}
-
-func newPool(max int, idle time.Duration) *pool {
-	return &pool{max: max, idle: idle, jobs: make(chan func(), max)}
-}
-
-// submit queues f; false if the queue is full.
-func (p *pool) submit(f func()) bool {
-	select {
-	case p.jobs <- f:
-	default:
-		return false
-	}
-	p.mu.Lock()
-	// A job that no waiting goroutine will take gets a new goroutine (while under max). A
-	// worker that times out re-checks the queue under mu before exiting, so no job is stranded.
-	if p.waiting < len(p.jobs) && p.workers < p.max {
-		p.workers++
-		go p.worker()
-	}
-	p.mu.Unlock()
-	return true
-}
-
-func (p *pool) worker() {
-	t := time.NewTimer(p.idle)
-	defer t.Stop()
-	for {
-		p.mu.Lock()
-		p.waiting++
-		p.mu.Unlock()
-		select {
-		case f := <-p.jobs:
-			p.mu.Lock()
-			p.waiting--
-			p.mu.Unlock()
-			f()
-			t.Reset(p.idle)
-		case <-t.C:
-			p.mu.Lock()
-			p.waiting--
-			if len(p.jobs) > 0 {
-				p.mu.Unlock()
-				t.Reset(p.idle)
-				continue
-			}
-			p.workers--
-			p.mu.Unlock()
-			return
-		}
-	}
-}
-
-// running reports the pool's goroutines (for tests).
-func (p *pool) running() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.workers
 }
 
 var _ http.Handler = http.HandlerFunc(nil)

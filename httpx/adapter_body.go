@@ -38,9 +38,14 @@ func (p *bodyPipe) signal() {
 	}
 }
 
-// push appends a copy of b (loop only). It reports whether the pipe is full, in which case the
-// loop pauses reading and the reader asks for a resume once it has read the pipe down.
-func (p *bodyPipe) push(b []byte) bool {
+// push appends a copy of b (loop only); rest is how many body bytes are still to come after b
+// (-1: unknown, chunked). It reports whether the pipe is full, in which case the loop pauses
+// reading and the reader asks for a resume once it has read the pipe down. A pipe holding high
+// bytes or more is full unless the rest of the body fits within twice high: then the rest is
+// taken without pausing (a short body is never held up by a handler that has not read it yet,
+// and a client that sends it and half-closes never has bytes parked in the reactor while reading
+// is paused; the reactor does not present those after the EOF).
+func (p *bodyPipe) push(b []byte, rest int64) bool {
 	p.mu.Lock()
 	if p.closed || p.err != nil {
 		p.mu.Unlock()
@@ -50,7 +55,8 @@ func (p *bodyPipe) push(b []byte) bool {
 		p.buf, p.off = p.buf[:0], 0
 	}
 	p.buf = append(p.buf, b...)
-	full := len(p.buf)-p.off >= p.high
+	held := len(p.buf) - p.off
+	full := held >= p.high && (rest < 0 || int64(held)+rest > 2*int64(p.high))
 	if full {
 		p.wantResume = true
 	}

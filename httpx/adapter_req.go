@@ -18,12 +18,26 @@ type asyncReq struct {
 	req    *http.Request // built on the loop, then owned by the handler goroutine
 	pipe   *bodyPipe     // nil when the request has no body
 	cancel context.CancelFunc
+	// ack carries the loop's answer to a non-final deliver (nil: queued and the send queue is
+	// short). Sent to and closed only on the loop: closed by connGone, after which nothing is
+	// sent.
+	ack chan error
 
 	clRem       int64 // loop: Content-Length bytes not yet received
 	bodyPaused  bool  // loop: reading paused because the pipe is full
 	respStarted bool  // loop: response bytes were queued
 	gone        bool  // loop: the connection is closed
-	expect100   bool  // immutable
+	holding     bool  // loop: the handler returned; its response waits for the body's end
+	held        []byte
+	heldClose   bool
+	bodyErr     int  // loop: the body was malformed (its error status), 0 if not
+	expect100   bool // immutable
+	// mayHold (immutable): the loop may hold the final response until the body ends (see
+	// holdable), so a handler returning before the body is complete does not need to close.
+	mayHold   bool
+	keepAlive bool // immutable: the request allows another on this connection
+
+	w responseWriter // the handler goroutine's (see run)
 }
 
 // errors the handler sees from Request.Body.
@@ -33,19 +47,37 @@ var (
 	errClientGone = errors.New("httpx: client disconnected")
 )
 
+// adapterConn is the per-connection state of FromHTTP, made at the connection's first request
+// (loop only).
+type adapterConn struct {
+	remote string          // Request.RemoteAddr
+	base   context.Context // the adapter's base context with http.LocalAddrContextKey
+}
+
 // startAsync builds the *http.Request for the complete head in req and hands it to the pool
 // (loop only).
 func (e *engine) startAsync(req []byte) {
 	a := e.cfg.adapter
 	h := &e.head
-	r, ok := buildRequest(req, h, e.t)
-	if !ok {
+	ac := e.ac
+	if ac == nil {
+		ac = &adapterConn{remote: addrString(e.t.remoteAddr())}
+		ac.base = context.WithValue(a.baseContext(), http.LocalAddrContextKey, e.t.localAddr())
+		e.ac = ac
+	}
+	// The template is filled, then copied by WithContext: one allocation for the Request.
+	r := e.tmpl
+	if r == nil {
+		r = new(http.Request)
+	}
+	if !buildRequest(r, req, h, ac.remote) {
+		*r = http.Request{}
 		e.reject(400)
 		return
 	}
-	ctx, cancel := context.WithCancel(a.baseContext())
-	ctx = context.WithValue(ctx, http.LocalAddrContextKey, e.t.localAddr())
-	ar := &asyncReq{e: e, a: a, cancel: cancel, expect100: h.expect100}
+	ctx, cancel := context.WithCancel(ac.base)
+	ar := &asyncReq{e: e, a: a, cancel: cancel, ack: make(chan error, 1), expect100: h.expect100,
+		mayHold: !h.expect100 && (h.chunked || h.contentLen <= maxHeldBody)}
 	if h.hasBody() {
 		ar.pipe = newBodyPipe(ar, a.bodyBuffer)
 		r.Body = ar.pipe
@@ -59,41 +91,119 @@ func (e *engine) startAsync(req []byte) {
 		e.state = stAsyncWait
 	}
 	ar.req = r.WithContext(ctx)
-	keepAlive := h.keepAliveAfter() && !e.shutdown
-	if !a.pool.submit(func() { ar.run(keepAlive) }) {
+	*r = http.Request{} // keep nothing of this request in the template
+	ar.keepAlive = h.keepAliveAfter() && !e.draining()
+	if !e.cfg.pool.submit(ar) {
 		cancel()
 		e.reject(503)
 		return
 	}
 	e.async = ar
+	if y, ok := e.t.(interface{ yieldSoon() }); ok {
+		y.yieldSoon()
+	}
 }
 
-// buildRequest copies the parsed head into a new *http.Request.
-func buildRequest(req []byte, h *reqHead, t transport) (*http.Request, bool) {
-	target := string(h.target.get(req))
-	var u *url.URL
-	if h.form == formAsterisk {
-		u = &url.URL{Path: "*"}
-	} else {
-		var err error
-		if u, err = url.ParseRequestURI(target); err != nil {
-			return nil, false
+// Interned request strings: the common values cost no allocation.
+var (
+	commonMethods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"}
+	commonFields  = []string{"Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language",
+		"Connection", "Content-Length", "Content-Type", "Cookie", "Referer", "Authorization",
+		"Cache-Control", "Origin", "Pragma", "If-None-Match", "If-Modified-Since", "Upgrade",
+		"Transfer-Encoding", "Expect", "Trailer", "Te", "Range", "X-Forwarded-For",
+		"X-Requested-With", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest", "Upgrade-Insecure-Requests"}
+)
+
+func internMethod(b []byte) string {
+	for _, m := range commonMethods {
+		if string(b) == m {
+			return m
 		}
 	}
-	hdr := make(http.Header, len(h.fields))
-	for _, f := range h.fields {
-		k := textproto.CanonicalMIMEHeaderKey(string(f.name.get(req)))
-		hdr[k] = append(hdr[k], string(f.value.get(req)))
+	return string(b)
+}
+
+// fieldKey returns the canonical form of a field name, without allocating for common ones.
+func fieldKey(b []byte) string {
+	for _, k := range commonFields {
+		if len(k) == len(b) && eqFoldString(b, k) {
+			return k
+		}
 	}
-	r := &http.Request{
-		Method:     string(h.method.get(req)),
+	return textproto.CanonicalMIMEHeaderKey(string(b))
+}
+
+// simplePath reports whether p needs no unescaping and would be kept as is by url.Parse, so a
+// url.URL can be built without parsing.
+func simplePath(p string) bool {
+	if len(p) == 0 || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// buildRequest fills r from the parsed head. The strings are copies (the handler keeps them);
+// the field values share one string and the value slices one array.
+func buildRequest(r *http.Request, req []byte, h *reqHead, remote string) bool {
+	target := string(h.target.get(req))
+	var u *url.URL
+	switch {
+	case h.form == formAsterisk:
+		u = &url.URL{Path: "*"}
+	case h.form == formOrigin && simpleTarget(target):
+		u = &url.URL{Path: target}
+		if i := strings.IndexByte(target, '?'); i >= 0 {
+			u.Path, u.RawQuery = target[:i], target[i+1:]
+			u.ForceQuery = u.RawQuery == ""
+		}
+	default:
+		var err error
+		if u, err = url.ParseRequestURI(target); err != nil {
+			return false
+		}
+	}
+	n := len(h.fields)
+	hdr := make(http.Header, n)
+	if n > 0 {
+		size := 0
+		for _, f := range h.fields {
+			size += f.value.len()
+		}
+		buf := make([]byte, 0, size)
+		for _, f := range h.fields {
+			buf = append(buf, f.value.get(req)...)
+		}
+		all := string(buf)
+		vals := make([]string, n)
+		off := 0
+		for i, f := range h.fields {
+			k := fieldKey(f.name.get(req))
+			v := all[off : off+f.value.len()]
+			off += f.value.len()
+			if old, ok := hdr[k]; ok {
+				hdr[k] = append(old, v)
+				continue
+			}
+			vals[i] = v
+			hdr[k] = vals[i : i+1 : i+1]
+		}
+	}
+	*r = http.Request{
+		Method:     internMethod(h.method.get(req)),
 		URL:        u,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: int(h.minor),
 		Header:     hdr,
 		RequestURI: target,
-		RemoteAddr: addrString(t.remoteAddr()),
+		RemoteAddr: remote,
 		Close:      !h.keepAliveAfter(),
 	}
 	if h.minor == 0 {
@@ -102,7 +212,10 @@ func buildRequest(req []byte, h *reqHead, t transport) (*http.Request, bool) {
 	if h.form == formAbsolute {
 		r.Host = string(h.authority.get(req))
 	} else if h.hostCount > 0 {
-		r.Host = string(h.host.get(req))
+		r.Host = hdr.Get("Host") // shares the value string
+		if r.Host == "" {
+			r.Host = string(h.host.get(req))
+		}
 	}
 	switch {
 	case h.chunked:
@@ -111,7 +224,20 @@ func buildRequest(req []byte, h *reqHead, t transport) (*http.Request, bool) {
 	case h.contentLen > 0:
 		r.ContentLength = h.contentLen
 	}
-	return r, true
+	return true
+}
+
+// simpleTarget reports whether an origin-form target is a simple path with an optional query
+// whose url.ParseRequestURI result is Path and RawQuery as written.
+func simpleTarget(t string) bool {
+	p := t
+	if i := strings.IndexByte(t, '?'); i >= 0 {
+		p = t[:i]
+		if strings.IndexByte(t[i+1:], '#') >= 0 {
+			return false
+		}
+	}
+	return simplePath(p)
 }
 
 // declaredTrailers returns the Trailer map announced by the "Trailer" field (values nil until the
@@ -146,7 +272,7 @@ func (e *engine) asyncBody(req []byte) int {
 	if !e.head.chunked {
 		n := min(int64(len(req)-e.bodyPos), ar.clRem)
 		if n > 0 {
-			full := ar.pipe.push(req[e.bodyPos : e.bodyPos+int(n)])
+			full := ar.pipe.push(req[e.bodyPos:e.bodyPos+int(n)], ar.clRem-n)
 			e.bodyPos += int(n)
 			ar.clRem -= n
 			if ar.clRem == 0 {
@@ -164,7 +290,7 @@ func (e *engine) asyncBody(req []byte) int {
 		e.bodyPos = np
 		full := false
 		if len(data) > 0 {
-			full = ar.pipe.push(data)
+			full = ar.pipe.push(data, -1)
 		}
 		switch st {
 		case statusOK:
@@ -186,6 +312,7 @@ func (e *engine) asyncBody(req []byte) int {
 			if st == 413 {
 				err = errBodyLimit
 			}
+			ar.bodyErr = st
 			ar.pipe.finish(nil, err)
 			return st
 		}
@@ -222,8 +349,8 @@ func (ar *asyncReq) resumeBody() {
 	}
 	if len(e.carry) > 0 {
 		e.process(e.carry, true)
-		e.flushOut()
 	}
+	e.flushOut()
 }
 
 // sendContinue runs on the loop when the handler first reads a body sent with
@@ -239,14 +366,25 @@ func (ar *asyncReq) sendContinue() {
 }
 
 // deliver runs on the loop with response bytes from the handler goroutine. final marks the end
-// of the response; closeAfter asks to close the connection after it. ack (may be nil) is sent
-// nil once the bytes are queued and the send queue is short, or an error if the client is gone.
-func (ar *asyncReq) deliver(b []byte, final, closeAfter bool, ack chan error) {
+// of the response; closeAfter asks to close the connection after it. With wantAck, ar.ack gets
+// nil once the bytes are queued and the send queue is short (if the client goes away first, it
+// is closed instead).
+func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	e := ar.e
 	if ar.gone {
-		if ack != nil {
-			ack <- errClientGone
-		}
+		return
+	}
+	if final && ar.bodyErr != 0 && !ar.respStarted {
+		// The body was malformed: whatever the handler answered, the client gets the error.
+		b = appendErrorResponse(nil, ar.bodyErr, e.date)
+		closeAfter = true
+	} else if final && ar.holdable() {
+		// The handler returned before its body ended: hold the response until the body has
+		// arrived and been validated, so a malformed or cut-off body gets a 400, never the
+		// handler's 2xx (see Adapter). releaseHeld sends it.
+		ar.holding, ar.held, ar.heldClose = true, b, closeAfter
+		ar.cancel()
+		e.flushOut()
 		return
 	}
 	if len(b) > 0 {
@@ -258,24 +396,52 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter bool, ack chan error) {
 	} else {
 		e.flushOut()
 	}
-	if ack != nil {
-		ar.ackWhenDrained(ack, 0)
+	if wantAck {
+		ar.ackWhenDrained(0)
 	}
+}
+
+// maxHeldBody bounds the body bytes still to come for which a finished handler's response is
+// held (see holdable).
+const maxHeldBody = 256 << 10
+
+// holdable reports whether the final response of a handler that returned now is held until
+// the body ends: nothing of the response was sent, the body is not complete, the client is not
+// waiting for 100 Continue before sending it, and not much of it remains (loop only).
+func (ar *asyncReq) holdable() bool {
+	e := ar.e
+	return e.state == stAsyncBody && !ar.respStarted && ar.mayHold
+}
+
+// releaseHeld ends a held request once its body has ended (loop only): the handler's response
+// goes out if the body was good, else an error response; then the connection closes or goes on
+// (see done).
+func (ar *asyncReq) releaseHeld() {
+	e := ar.e
+	ar.holding = false
+	if ar.bodyErr != 0 {
+		e.out = appendErrorResponse(e.out, ar.bodyErr, e.date)
+		ar.done(true)
+		return
+	}
+	ar.respStarted = true
+	e.out = append(e.out, ar.held...)
+	ar.held = nil
+	ar.done(ar.heldClose)
 }
 
 // respHighWater is the send-queue size above which a streaming handler's flush waits.
 const respHighWater = 256 << 10
 
-func (ar *asyncReq) ackWhenDrained(ack chan error, tries int) {
+func (ar *asyncReq) ackWhenDrained(tries int) {
 	if ar.gone {
-		ack <- errClientGone
-		return
+		return // ack is closed
 	}
 	if ar.e.t.buffered() <= respHighWater || tries > 60000 {
-		ack <- nil
+		ar.ack <- nil
 		return
 	}
-	ar.e.t.after(time.Millisecond, func() { ar.ackWhenDrained(ack, tries+1) })
+	ar.e.t.after(time.Millisecond, func() { ar.ackWhenDrained(tries + 1) })
 }
 
 // done finishes the request on the loop: the response is complete.
@@ -283,7 +449,7 @@ func (ar *asyncReq) done(closeAfter bool) {
 	e := ar.e
 	e.async = nil
 	ar.cancel()
-	if closeAfter || e.shutdown || e.state != stAsyncWait {
+	if closeAfter || e.draining() || e.state != stAsyncWait {
 		// Unread body (state still stAsyncBody) or a response that must end the connection.
 		e.closing = true
 		e.flushOut()
@@ -302,7 +468,11 @@ func (ar *asyncReq) done(closeAfter bool) {
 
 // connGone runs on the loop when the connection closed while the handler runs.
 func (ar *asyncReq) connGone() {
+	if ar.gone {
+		return
+	}
 	ar.gone = true
+	close(ar.ack)
 	ar.cancel()
 	if ar.pipe != nil {
 		ar.pipe.finish(nil, errClientGone)

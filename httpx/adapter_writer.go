@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // responseWriter is the http.ResponseWriter of FromHTTP requests; it lives on the handler
@@ -27,9 +26,8 @@ type responseWriter struct {
 	written     int64 // body bytes accepted by Write
 	trailers    []string
 	closeAfter  bool
-	failed      error // the client is gone: further writes fail
-	body        []byte
-	ack         chan error
+	failed      error  // the client is gone: further writes fail
+	raw         []byte // headRoom bytes kept free for the header, then the buffered body
 	bufferLimit int
 }
 
@@ -118,8 +116,11 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.isHead {
 		return len(b), nil
 	}
-	w.body = append(w.body, b...)
-	if len(w.body) >= w.bufferLimit {
+	if w.raw == nil {
+		w.raw = make([]byte, headRoom, headRoom+max(len(b), 128))
+	}
+	w.raw = append(w.raw, b...)
+	if len(w.raw)-headRoom >= w.bufferLimit {
 		if err := w.flush(false); err != nil {
 			return 0, err
 		}
@@ -173,18 +174,28 @@ func (w *responseWriter) headerLines(b []byte) []byte {
 	return b
 }
 
-// headBytes builds the response header. final means the handler has returned, so a buffered
-// body's length is known.
-func (w *responseWriter) headBytes(final bool) []byte {
-	b := statusLineFor(make([]byte, 0, 256), w.status)
-	if _, ok := w.header["Date"]; !ok {
-		b = append(b, "Date: "...)
-		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
-		b = append(b, crlf...)
+// headRoom is the space reserved in front of the buffered body for the response header, so a
+// response that is not flushed before the handler returns leaves as one buffer, built in place.
+const headRoom = 256
+
+// body returns the buffered body bytes.
+func (w *responseWriter) body() []byte {
+	if len(w.raw) < headRoom {
+		return nil
 	}
-	if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed() && len(w.body) > 0 {
+	return w.raw[headRoom:]
+}
+
+// headBytes appends the response header to b. final means the handler has returned, so a
+// buffered body's length is known.
+func (w *responseWriter) headBytes(b []byte, final bool) []byte {
+	b = statusLineFor(b, w.status)
+	if _, ok := w.header["Date"]; !ok {
+		b = w.ar.e.cfg.dateLine(b)
+	}
+	if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed() && len(w.body()) > 0 {
 		b = append(b, "Content-Type: "...)
-		b = append(b, http.DetectContentType(w.body)...)
+		b = append(b, http.DetectContentType(w.body())...)
 		b = append(b, crlf...)
 	}
 	switch {
@@ -234,21 +245,35 @@ func (w *responseWriter) hasPrefixTrailers() bool {
 
 // flush sends the header (if not yet sent) and the buffered body; final ends the response.
 func (w *responseWriter) flush(final bool) error {
-	if final && w.ar.pipe != nil && !w.ar.pipe.complete() {
-		w.closeAfter = true // the rest of the body was not received; do not parse it
+	if final && w.ar.pipe != nil && !w.ar.mayHold && !w.ar.pipe.complete() {
+		// The rest of the body was not received and the loop will not wait for it: close.
+		// (When it may hold, the loop sends this response once the body has ended.)
+		w.closeAfter = true
 	}
 	var b []byte
 	if !w.headerSent {
 		w.headerSent = true
-		b = w.headBytes(final)
-	}
-	if len(w.body) > 0 {
-		if w.chunked {
-			b = appendChunk(b, w.body)
+		if body := w.body(); final && len(body) > 0 {
+			// The common case: the whole response in one buffer. The header is built in the
+			// room in front of the body (capacity capped so it cannot overwrite the body),
+			// then moved up against it. The loop owns raw from now on.
+			b = w.headBytes(w.raw[:0:headRoom], final)
+			if !w.chunked && len(b) <= headRoom && cap(b) == headRoom {
+				start := headRoom - len(b)
+				copy(w.raw[start:], b)
+				b, w.raw = w.raw[start:], nil
+			}
 		} else {
-			b = append(b, w.body...)
+			b = w.headBytes(make([]byte, 0, 256), final)
 		}
-		w.body = w.body[:0]
+	}
+	if body := w.body(); len(body) > 0 {
+		if w.chunked {
+			b = appendChunk(b, body)
+		} else {
+			b = append(b, body...)
+		}
+		w.raw = w.raw[:headRoom]
 	}
 	if final {
 		if w.declared >= 0 && w.written < w.declared && w.bodyAllowed() && !w.isHead {
@@ -296,37 +321,37 @@ func (w *responseWriter) send(b []byte, final bool) error {
 	ar := w.ar
 	closeAfter := w.closeAfter
 	if final {
-		if !ar.e.t.execute(func() { ar.deliver(b, true, closeAfter, nil) }) {
+		if !ar.e.t.execute(func() { ar.deliver(b, true, closeAfter, false) }) {
 			w.failed = errClientGone
 		}
 		return w.failed
 	}
-	if !ar.e.t.execute(func() { ar.deliver(b, false, false, w.ack) }) {
+	if !ar.e.t.execute(func() { ar.deliver(b, false, false, true) }) {
 		w.failed = errClientGone
 		return w.failed
 	}
-	select {
-	case err := <-w.ack:
-		if err != nil {
-			w.failed = err
-		}
-	case <-w.req.Context().Done():
+	// The loop answers on ar.ack, or closes it when the connection is gone (also when the loop
+	// stopped before running deliver: closing a loop closes its connections).
+	if err, ok := <-ar.ack; !ok {
 		w.failed = errClientGone
+	} else if err != nil {
+		w.failed = err
 	}
 	return w.failed
 }
 
 // run serves the request on a pool goroutine.
-func (ar *asyncReq) run(keepAlive bool) {
+func (ar *asyncReq) run() {
+	keepAlive := ar.keepAlive
 	r := ar.req
-	w := &responseWriter{
+	w := &ar.w
+	*w = responseWriter{
 		ar:          ar,
 		req:         r,
 		keepAlive:   keepAlive,
 		isHead:      r.Method == http.MethodHead,
-		header:      make(http.Header),
+		header:      make(http.Header, 4),
 		declared:    -1,
-		ack:         make(chan error, 1),
 		bufferLimit: ar.a.respBuffer,
 	}
 	defer func() {
@@ -340,7 +365,7 @@ func (ar *asyncReq) run(keepAlive bool) {
 		if w.failed == nil {
 			_ = w.flush(true)
 		} else {
-			ar.e.t.execute(func() { ar.deliver(nil, true, true, nil) })
+			ar.e.t.execute(func() { ar.deliver(nil, true, true, false) })
 		}
 		if ar.pipe != nil {
 			_ = ar.pipe.Close()
@@ -363,5 +388,5 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 	if ar.pipe != nil {
 		_ = ar.pipe.Close()
 	}
-	ar.e.t.execute(func() { ar.deliver(b, true, true, nil) })
+	ar.e.t.execute(func() { ar.deliver(b, true, true, false) })
 }

@@ -56,6 +56,7 @@ func (s *Server) buildConfig() (*config, error) {
 			return nil, ErrNoHandler
 		}
 		cfg.adapter = h
+		cfg.pool = newPool(h.maxHandlers, h.workerIdle)
 	default:
 		return nil, errors.New("httpx: unknown Handler type")
 	}

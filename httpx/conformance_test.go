@@ -81,7 +81,7 @@ func helloHandler(c *Ctx) {
 }
 
 // classify mirrors run_http1.py's classify (without --allow-early-response). closed is true:
-// the runner half-closes after sending, and the server closes the connection at EOF.
+// the runner half-closes after sending, and the server answers what it received, then closes.
 func classify(c conformanceCase, codes []int) (ok bool, served int, why string, desync bool) {
 	var errs int
 	for _, code := range codes {
@@ -206,21 +206,19 @@ func TestConformanceAdapter(t *testing.T) {
 			piece := raw[off:min(off+4096, len(raw))]
 			m.onLoop(func() { m.e.feed(piece) })
 		}
-		// Wait for the handlers to finish; a request still waiting for input is ended by the
-		// client's EOF, which the reactor reports as a close.
-		var idle bool
-		for i := 0; i < 2000 && !idle; i++ {
-			m.onLoop(func() { idle = m.e.async == nil })
-			if !idle {
+		// The runner half-closes after sending: the reactor reports the EOF (OnReadEOF).
+		m.onLoop(func() { m.e.readEOF() })
+		// Wait for the handlers to finish and the engine to close.
+		var done bool
+		for i := 0; i < 2000 && !done; i++ {
+			m.onLoop(func() { done = m.e.async == nil && m.isClosed() })
+			if !done {
 				time.Sleep(time.Millisecond)
 			}
 		}
-		m.onLoop(func() {
-			if !m.isClosed() {
-				m.close()
-				m.e.onClose()
-			}
-		})
+		if !done {
+			t.Errorf("%s: connection not closed after the client's EOF", c.ID)
+		}
 		rs, note := parseResponses([]byte(m.output()), methods)
 		ok, served, why, desync := classify(c, statuses(rs))
 		if ok && !desync {

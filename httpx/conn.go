@@ -13,14 +13,62 @@ type connHandler Server
 
 // connTransport joins one engine to its reactor.Conn and applies the Server's timeouts when the
 // engine's phase changes. Loop only.
+//
+// Memory: an idle keep-alive connection holds only its connTransport. Its engine (parser
+// state, field table, response and carry buffers) goes back to the loop's free list when a
+// request is done and nothing is pending (engine.releasable), and a connection takes one again
+// when input arrives.
 type connTransport struct {
 	c         *reactor.Conn
 	s         *Server
-	e         *engine
-	lastPhase phase
+	e         *engine      // nil while idle
+	ac        *adapterConn // FromHTTP state kept while the engine is released
+	seq       uint32       // engine.seq kept while the engine is released
 	lastSeq   uint32
+	lastPhase phase
 	readDL    bool // a read deadline is set
 	idleOff   bool // the idle timeout is suspended while a FromHTTP handler runs
+}
+
+// maxFreeEngines bounds each loop's free list of engines.
+const maxFreeEngines = 256
+
+// attach gives ct an engine from its loop's free list, or a new one (loop only).
+func (ct *connTransport) attach() *engine {
+	s := ct.s
+	idx := ct.c.Loop().Index()
+	var e *engine
+	if n := len(s.free[idx]); n > 0 {
+		e = s.free[idx][n-1]
+		s.free[idx][n-1] = nil
+		s.free[idx] = s.free[idx][:n-1]
+		e.t = ct
+	} else {
+		e = newEngine(s.cfg, ct, s.dates[idx])
+		if s.cfg.adapter != nil {
+			e.tmpl = &s.tmpls[idx]
+		}
+	}
+	e.seq, e.ac = ct.seq, ct.ac
+	ct.e = e
+	return e
+}
+
+// release gives ct's engine back to the loop when it holds nothing of the connection (loop
+// only).
+func (ct *connTransport) release() {
+	e := ct.e
+	if e == nil || !e.releasable() {
+		return
+	}
+	ct.seq, ct.ac = e.seq, e.ac
+	ct.e = nil
+	e.t, e.ac = nil, nil
+	e.shutdown = false
+	idx := ct.c.Loop().Index()
+	if len(ct.s.free[idx]) < maxFreeEngines {
+		ct.s.free[idx] = append(ct.s.free[idx], e)
+	}
 }
 
 // OnOpen implements reactor.Handler.
@@ -33,13 +81,7 @@ func (h *connHandler) OnOpen(c *reactor.Conn) {
 		_ = c.Close()
 		return
 	}
-	idx := c.Loop().Index()
 	ct := &connTransport{c: c, s: s, lastPhase: phaseIdle}
-	ct.e = newEngine(s.cfg, ct, s.dates[idx])
-	if s.cfg.draining.Load() {
-		ct.e.shutdown = true
-	}
-	s.engines[idx][ct.e] = struct{}{}
 	c.SetContext(ct)
 	if s.IdleTimeout > 0 {
 		c.SetIdleTimeout(s.IdleTimeout)
@@ -54,8 +96,33 @@ func (h *connHandler) OnData(c *reactor.Conn, data []byte) int {
 	}
 	l := c.Loop()
 	ct.s.dates[l.Index()].update(l.Now())
-	return ct.e.feed(data)
+	e := ct.e
+	if e == nil {
+		e = ct.attach()
+	}
+	n := e.feed(data)
+	ct.release()
+	return n
 }
+
+// OnReadEOF implements reactor.ReadEOFHandler: the client half-closed. Requests already
+// received are answered, then the connection closes (see engine.readEOF).
+func (h *connHandler) OnReadEOF(c *reactor.Conn) {
+	ct, ok := c.Context().(*connTransport)
+	if !ok {
+		_ = c.Close() // a refused connection
+		return
+	}
+	l := c.Loop()
+	ct.s.dates[l.Index()].update(l.Now())
+	e := ct.e
+	if e == nil {
+		e = ct.attach()
+	}
+	e.readEOF()
+}
+
+var _ reactor.ReadEOFHandler = (*connHandler)(nil)
 
 // OnClose implements reactor.Handler.
 func (h *connHandler) OnClose(c *reactor.Conn, err error) {
@@ -65,9 +132,10 @@ func (h *connHandler) OnClose(c *reactor.Conn, err error) {
 	if !ok {
 		return
 	}
-	delete(s.engines[c.Loop().Index()], ct.e)
 	c.SetContext(nil)
-	ct.e.onClose()
+	if ct.e != nil {
+		ct.e.onClose()
+	}
 }
 
 func (ct *connTransport) write(b []byte) {
@@ -87,13 +155,45 @@ func (ct *connTransport) remoteAddr() net.Addr {
 }
 func (ct *connTransport) localAddr() net.Addr { return ct.c.LocalAddr() }
 
-func (ct *connTransport) execute(f func()) bool { return ct.c.Loop().Execute(f) == nil }
+// execute runs f on the loop soon: queued without a wake-up when the loop is in its yield
+// (see loopYield), else through Loop.Execute. Safe from any goroutine (ct.c and ct.s are
+// immutable).
+func (ct *connTransport) execute(f func()) bool {
+	l := ct.c.Loop()
+	if ct.s.yieldOn && ct.s.yields[l.Index()].enqueue(f) {
+		return true
+	}
+	return l.Execute(f) == nil
+}
 
 func (ct *connTransport) after(d time.Duration, f func()) { ct.c.Loop().AfterFunc(d, f) }
 
-// touch applies the timeouts of the engine's phase when it changed (see Server). In steady
-// keep-alive traffic the phase is idle before and after every input, and nothing is done.
+// yieldSoon makes the loop give its P to the FromHTTP workers once, later in this iteration
+// (see Server.yield). Loop only.
+func (ct *connTransport) yieldSoon() {
+	s := ct.s
+	if !s.yieldOn {
+		return
+	}
+	l := ct.c.Loop()
+	y := &s.yields[l.Index()]
+	if !y.armed {
+		y.armed = true
+		l.AfterFunc(0, y.fn)
+	}
+}
+
+// touch applies the timeouts of the engine's phase when it changed (see Server), and gives the
+// engine back to the loop when the connection is idle (the engine's caller returns right after
+// flushOut, which calls this last).
 func (ct *connTransport) touch() {
+	ct.applyTimeouts()
+	ct.release()
+}
+
+// applyTimeouts: in steady keep-alive traffic the phase is idle before and after every input,
+// and nothing is done.
+func (ct *connTransport) applyTimeouts() {
 	p, seq := ct.e.phase(), ct.e.seq
 	if p == ct.lastPhase && (p != phaseHead || seq == ct.lastSeq) {
 		return

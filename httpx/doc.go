@@ -36,7 +36,12 @@
 // "Connection: close", after which the connection closes; a rejected request is never answered
 // with 2xx and bytes after it are never parsed. The shared conformance suite
 // (../shared/conformance, run by TestConformanceEngine in memory and TestConformanceE2E over
-// sockets) passes 300 of 300.
+// sockets, and through FromHTTP by TestConformanceAdapter and TestConformanceE2EFromHTTP) passes
+// 300 of 300.
+//
+// Half-close: a client that shuts down its sending side after its requests gets every response
+// to the requests it completed, in order, then the connection closes; a request cut off by the
+// EOF is answered with 400 (on both paths).
 //
 // Keep-alive is the default for HTTP/1.1 and is honoured for HTTP/1.0 only when asked for.
 // Pipelined requests are answered in order; the responses produced from one read leave in one

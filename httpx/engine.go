@@ -2,8 +2,10 @@ package httpx
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,7 @@ type config struct {
 	lim     limits
 	fast    HandlerFunc
 	adapter *Adapter
+	pool    *pool // the FromHTTP worker pool of this server (nil on the fast path)
 	logger  *slog.Logger
 	// holdMax bounds input held while a FromHTTP handler runs; above it reading is paused.
 	holdMax int
@@ -54,6 +57,8 @@ type config struct {
 	// handler formatting its header on another goroutine sees it at once (safe from any
 	// goroutine).
 	draining atomic.Bool
+	// date is the Date line for FromHTTP handler goroutines (see dateLine).
+	date atomic.Pointer[sharedDate]
 }
 
 // maxBlankLines bounds the empty lines accepted before a request-line.
@@ -89,6 +94,7 @@ type engine struct {
 	closing  bool // answer nothing more; close once the output is queued
 	shutdown bool // the server is shutting down: close after the current response
 	closed   bool // the transport was closed (close sent or peer gone)
+	eof      bool // the peer half-closed: no more input will come (see readEOF)
 
 	carry   []byte // owned copy of input not processed yet (see type comment)
 	out     []byte // response bytes not yet handed to the transport
@@ -99,10 +105,12 @@ type engine struct {
 	sentCnt bool   // 100 Continue sent for the current request
 	ctx     Ctx
 
-	seq        uint32    // requests started (a new head phase restarts the header timer)
-	blank      int       // empty lines before the current request-line
-	async      *asyncReq // the FromHTTP request in flight, or nil
-	holdPaused bool      // reading paused because carry grew while a FromHTTP handler ran
+	seq        uint32        // requests started (a new head phase restarts the header timer)
+	blank      int           // empty lines before the current request-line
+	async      *asyncReq     // the FromHTTP request in flight, or nil
+	ac         *adapterConn  // FromHTTP per-connection state (nil until the first request)
+	tmpl       *http.Request // the loop's Request template for FromHTTP (nil: allocate)
+	holdPaused bool          // reading paused because carry grew while a FromHTTP handler ran
 }
 
 func newEngine(cfg *config, t transport, date *dateCache) *engine {
@@ -286,7 +294,7 @@ func (e *engine) maybeContinue() {
 // serve runs the fast-path handler for one complete request and appends its response.
 func (e *engine) serve(req, body []byte, trailers []hfield) {
 	c := &e.ctx
-	c.reset(e, req, body, &e.head, trailers, e.head.keepAliveAfter() && !e.shutdown)
+	c.reset(e, req, body, &e.head, trailers, e.head.keepAliveAfter() && !e.draining())
 	if e.callFast(c) {
 		e.finishResponse(c)
 	} else if !c.streaming {
@@ -345,6 +353,17 @@ func (e *engine) flushOut() {
 		e.out = e.out[:0]
 		return
 	}
+	if ar := e.async; ar != nil && ar.holding && e.state == stAsyncWait {
+		ar.releaseHeld() // calls flushOut again
+		return
+	}
+	if e.eof && !e.closing {
+		if e.async == nil {
+			e.inputEnded()
+		} else if e.state == stAsyncBody && !e.async.bodyPaused {
+			e.cutAsync()
+		}
+	}
 	if len(e.out) > 0 {
 		e.t.write(e.out)
 		if cap(e.out) > 256<<10 {
@@ -362,6 +381,50 @@ func (e *engine) flushOut() {
 	e.t.touch()
 }
 
+// readEOF is called when the peer half-closed its side (loop only). Requests already received
+// are still answered, in order; then the connection closes. A request cut off by the EOF is a
+// client error: 400 and close, never a 2xx. A running FromHTTP handler sees its request's
+// Context cancelled (as net/http does at EOF: a closed and a half-closed client look the same),
+// and what it still writes is sent. A FromHTTP request whose body was cut off is detached: its
+// Body.Read fails, and its response is dropped (a 400 goes out instead when no response byte
+// was sent yet).
+func (e *engine) readEOF() {
+	if e.closed || e.eof {
+		return
+	}
+	e.eof = true
+	e.flushOut() // may cut off the request (cutAsync fails the body before cancelling)
+	if e.async != nil {
+		e.async.cancel()
+	}
+}
+
+// cutAsync detaches the FromHTTP request whose body the EOF cut off (see readEOF; loop only).
+// While its body is paused the rest may still be in carry; flushOut calls this only once the
+// body is running again and still incomplete.
+func (e *engine) cutAsync() {
+	ar := e.async
+	if !ar.respStarted {
+		e.out = appendErrorResponse(e.out, 400, e.date)
+	}
+	e.closing = true
+	e.async = nil
+	if ar.pipe != nil {
+		ar.pipe.finish(nil, io.ErrUnexpectedEOF)
+	}
+	ar.connGone()
+}
+
+// inputEnded runs once the engine has done all it can with the input it got before the peer's
+// EOF: an idle connection closes, a partial request is answered with 400 (loop only).
+func (e *engine) inputEnded() {
+	if e.state == stIdle && (len(e.carry) == 0 || string(e.carry) == "\r") {
+		e.closing = true
+		return
+	}
+	e.reject(400)
+}
+
 // onClose is called once the connection is gone (loop only).
 func (e *engine) onClose() {
 	e.closed = true
@@ -370,6 +433,16 @@ func (e *engine) onClose() {
 	if e.async != nil {
 		e.async.connGone()
 	}
+}
+
+// draining reports whether the connection must close after the current request (loop only).
+func (e *engine) draining() bool { return e.shutdown || e.cfg.draining.Load() }
+
+// releasable reports whether the engine holds nothing of its connection, so the connection can
+// give it back to its loop's free list while idle (loop only).
+func (e *engine) releasable() bool {
+	return e.state == stIdle && len(e.carry) == 0 && len(e.out) == 0 && e.async == nil &&
+		!e.closing && !e.closed && !e.eof && e.blank == 0
 }
 
 // beginShutdown makes the connection close after its current request, or now if idle

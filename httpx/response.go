@@ -161,3 +161,24 @@ func (e *engine) finishResponse(c *Ctx) {
 		e.out = append(e.out, body...)
 	}
 }
+
+// sharedDate is the Date field line for goroutines other than the loops (FromHTTP handlers):
+// an immutable value swapped once a second. Safe from any goroutine.
+type sharedDate struct {
+	sec  int64
+	line [len("Date: ") + len(http.TimeFormat) + 2]byte
+}
+
+// dateLine appends the current Date field line to b (safe from any goroutine).
+func (cfg *config) dateLine(b []byte) []byte {
+	now := time.Now()
+	d := cfg.date.Load()
+	if d == nil || d.sec != now.Unix() {
+		d = &sharedDate{sec: now.Unix()}
+		l := append(d.line[:0], "Date: "...)
+		l = now.UTC().AppendFormat(l, http.TimeFormat)
+		_ = append(l, crlf...)
+		cfg.date.Store(d)
+	}
+	return append(b, d.line[:]...)
+}

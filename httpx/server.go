@@ -3,8 +3,11 @@ package httpx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,10 +64,76 @@ type Server struct {
 	mu      sync.Mutex // guards rs and cfg while starting
 	rs      *reactor.Server
 	cfg     *config
-	dates   []*dateCache           // per loop (loop only)
-	engines []map[*engine]struct{} // per loop: open connections (loop only)
-	conns   atomic.Int64           // open connections
-	refusal []byte                 // prebuilt 503 for MaxConns
+	dates   []*dateCache   // per loop (loop only)
+	free    [][]*engine    // per loop: engines of idle connections, for reuse (loop only)
+	tmpls   []http.Request // per loop: FromHTTP Request template (loop only)
+	conns   atomic.Int64   // open connections
+	refusal []byte         // prebuilt 503 for MaxConns
+	yieldOn bool           // FromHTTP and loops >= GOMAXPROCS: see loopYield
+	yields  []loopYield    // per loop (loop only)
+}
+
+// loopYield lets a loop hand its P to the FromHTTP workers it has just given work.
+//
+// Why: a loop goroutine is locked to its OS thread and blocks in io_uring_enter/epoll_pwait
+// through a plain syscall, which keeps its P. When every P belongs to a loop (the default: as
+// many loops as GOMAXPROCS), a handler goroutine made runnable by the loop waits until sysmon
+// retakes the P (20 us to 10 ms later), and sysmon then polls at its fastest rate. Instead, once
+// per loop iteration in which requests were handed to the pool, the loop calls runtime.Gosched
+// from a zero-delay loop timer (after the iteration's input is parsed, before its output is
+// flushed): the scheduler hands the P to another thread that runs the handlers, and gives it back
+// when they block or finish (or after Go's 10 ms preemption of a handler that computes). What the handlers hand back to the loop meanwhile is queued here,
+// without waking the loop, and run as soon as Gosched returns, so their responses leave in the
+// same iteration.
+type loopYield struct {
+	armed bool   // loop only: fn is scheduled
+	fn    func() // the timer callback (built once)
+
+	mu      sync.Mutex
+	inside  bool     // the loop is in Gosched: queue work in pending instead of Loop.Execute
+	pending []func() // work for the loop from handler goroutines
+	spare   []func() // loop only
+}
+
+// run is the loop's yield (loop only).
+func (y *loopYield) run(logger *slog.Logger) {
+	y.armed = false
+	y.mu.Lock()
+	y.inside = true
+	y.mu.Unlock()
+	runtime.Gosched()
+	y.mu.Lock()
+	y.inside = false
+	fs := y.pending
+	y.pending = y.spare[:0]
+	y.mu.Unlock()
+	for i, f := range fs {
+		runLoopFunc(f, logger)
+		fs[i] = nil
+	}
+	y.spare = fs[:0]
+}
+
+// enqueue queues f for the loop if it is inside its yield, and reports whether it did (safe
+// from any goroutine).
+func (y *loopYield) enqueue(f func()) bool {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	if !y.inside {
+		return false
+	}
+	y.pending = append(y.pending, f)
+	return true
+}
+
+// runLoopFunc runs f, logging a panic (one failing func must not drop the others).
+func runLoopFunc(f func(), logger *slog.Logger) {
+	defer func() {
+		if v := recover(); v != nil && logger != nil {
+			logger.Error("httpx: panic in loop func", "panic", fmt.Sprint(v))
+		}
+	}()
+	f()
 }
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
@@ -102,13 +171,21 @@ func (s *Server) Listen(network, addr string) error {
 	}
 	n := len(rs.Loops())
 	s.dates = make([]*dateCache, n)
-	s.engines = make([]map[*engine]struct{}, n)
+	s.free = make([][]*engine, n)
+	if cfg.adapter != nil {
+		s.tmpls = make([]http.Request, n)
+	}
 	now := time.Now()
 	for i := range s.dates {
 		s.dates[i] = newDateCache(now)
-		s.engines[i] = make(map[*engine]struct{})
 	}
 	s.refusal = appendErrorResponse(nil, 503, nil)
+	s.yieldOn = cfg.adapter != nil && n >= runtime.GOMAXPROCS(0)
+	s.yields = make([]loopYield, n)
+	for i := range s.yields {
+		y := &s.yields[i]
+		y.fn = func() { y.run(cfg.logger) }
+	}
 	s.cfg = cfg
 	s.rs = rs
 	return nil
@@ -164,30 +241,50 @@ func (s *Server) Backend() reactor.Backend {
 // NumConns returns the number of open connections. Safe from any goroutine.
 func (s *Server) NumConns() int { return int(s.conns.Load()) }
 
-// Shutdown stops gracefully (see Server). Safe from any goroutine.
+// Shutdown stops gracefully (see Server). With a FromHTTP handler it also waits until the
+// worker pool's goroutines have exited; when ctx expires first it closes (see Close) and returns
+// ctx.Err(). Safe from any goroutine.
 func (s *Server) Shutdown(ctx context.Context) error {
 	rs, err := s.reactorServer()
 	if err != nil {
 		return nil
 	}
+	// Engines read draining at each request: the response of a request in progress says
+	// "Connection: close" and the connection closes after it. The reactor closes idle ones.
 	s.cfg.draining.Store(true)
-	for _, l := range rs.Loops() {
-		l := l
-		_ = l.Execute(func() {
-			for e := range s.engines[l.Index()] {
-				e.beginShutdown()
-			}
-		})
+	err = rs.Shutdown(ctx)
+	if p := s.cfg.pool; p != nil {
+		if err != nil {
+			s.stopPoolBounded()
+			return err
+		}
+		if !p.stop(ctx) {
+			s.stopPoolBounded()
+			return ctx.Err()
+		}
 	}
-	return rs.Shutdown(ctx)
+	return err
 }
 
-// Close closes the listeners and every connection at once; running FromHTTP handlers see
-// their request Context cancelled. Safe from any goroutine.
+// Close closes the listeners and every connection at once. With a FromHTTP handler, running
+// handlers see their request Context cancelled, and Close returns once the worker pool's
+// goroutines have exited or the close wait passed (see Adapter). Safe from any goroutine.
 func (s *Server) Close() error {
 	rs, err := s.reactorServer()
 	if err != nil {
 		return nil
 	}
-	return rs.Close()
+	err = rs.Close()
+	if s.cfg.pool != nil {
+		s.stopPoolBounded()
+	}
+	return err
+}
+
+// stopPoolBounded stops the worker pool after the connections are closed (so every request
+// Context is cancelled), waiting at most the adapter's close wait.
+func (s *Server) stopPoolBounded() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.adapter.closeWait)
+	defer cancel()
+	s.cfg.pool.stop(ctx)
 }

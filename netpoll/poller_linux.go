@@ -4,6 +4,7 @@ package netpoll
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -98,12 +99,18 @@ func (p *Poller) ctl(op, fd int, token uint64, interest uint32) error {
 // and returns how many are readable through Event. EINTR returns 0 events and
 // no error (the caller's loop simply iterates again). Wait blocks in
 // unix.Syscall6 (epoll_pwait) so the Go scheduler runs other goroutines
-// meanwhile. Loop only.
+// meanwhile; a poll (0) cannot block and uses RawSyscall6. Loop only.
 func (p *Poller) Wait(timeoutMs int) (int, error) {
 	if p.closed.Load() {
 		return 0, ErrClosed
 	}
-	n, err := unix.EpollWait(p.epfd, p.events, timeoutMs)
+	var n int
+	var err error
+	if timeoutMs == 0 {
+		n, err = p.poll()
+	} else {
+		n, err = unix.EpollWait(p.epfd, p.events, timeoutMs)
+	}
 	if err == unix.EINTR {
 		return 0, nil
 	}
@@ -111,6 +118,19 @@ func (p *Poller) Wait(timeoutMs int) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// poll is epoll_wait with a zero timeout. It cannot block, so it uses
+// RawSyscall6: no scheduler hand-off around it.
+func (p *Poller) poll() (int, error) {
+	// p.events is heap memory owned by p; the kernel writes at most
+	// len(p.events) entries into it during this call only.
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.events[0])),
+		uintptr(len(p.events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
 }
 
 // Event returns the token and Event* bits of the i-th event of the last

@@ -44,6 +44,48 @@ func Addr(rsa *unix.RawSockaddrAny) net.Addr {
 	return nil
 }
 
+// AddrPort returns the IP address and port of an AF_INET or AF_INET6
+// sockaddr, without allocating; ok is false for other families.
+func AddrPort(rsa *unix.RawSockaddrAny) (ap netip.AddrPort, ok bool) {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		// As in Addr: the family says which sockaddr the kernel wrote.
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), port), true
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// PeerAddrPort is AddrPort of getpeername(fd), without allocating.
+func PeerAddrPort(fd int) (netip.AddrPort, bool) {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	// rsa and l live on this stack during the call only; the kernel writes
+	// at most l bytes into rsa.
+	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return netip.AddrPort{}, false
+	}
+	return AddrPort(&rsa)
+}
+
+// LocalAddrPort is AddrPort of getsockname(fd), without allocating.
+func LocalAddrPort(fd int) (netip.AddrPort, bool) {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	// As in PeerAddrPort.
+	_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return netip.AddrPort{}, false
+	}
+	return AddrPort(&rsa)
+}
+
 // PutAddr writes addr (*net.TCPAddr or *net.UnixAddr) into rsa as the kernel
 // expects it for connect or bind, and returns the sockaddr length and the
 // address family.

@@ -25,19 +25,19 @@ import "time"
 //	                becomes true. Idempotent.
 //	pause(c)        stop reading c soon. Bytes the kernel already completed
 //	                are still reported with l.input; the core keeps them.
-//	send(c)         send c.sending (non-empty). One send per conn in flight:
+//	send(c)         send c.sending() (non-empty). One send per conn in flight:
 //	                the core calls send again only after l.sent. Report
 //	                l.sent(c, n, nil) with the n >= 0 bytes written from the
-//	                start of c.sending (n may be short, even 0: the core calls
+//	                start of c.sending() (n may be short, even 0: the core calls
 //	                send again with the rest at once; epoll reports a short
 //	                send only together with waiting for EPOLLOUT), or
-//	                l.sent(c, 0, err). The memory of c.sending must not be
+//	                l.sent(c, 0, err). The memory of c.bufs.sendBuf must not be
 //	                touched by the core until then.
-//	connect(c)      connect c.fd to c.dial.rsa; report l.connected(c, err).
+//	connect(c)      connect c.fd to c.ext.rare.dial.rsa; report l.connected(c, err).
 //	shutdown(c)     the core is done with c: end every op on c (shutdown(2),
 //	                cancel); when none is in flight any more, call
 //	                l.release(c), which closes the fd. Before that, c's
-//	                memory (c.sending, c.rbuf, c.dial) stays referenced.
+//	                memory (c.bufs.sendBuf, c.bufs.rbuf, c.ext.rare.dial) stays referenced.
 //	wait(d)         submit what is queued, wait up to d (<0 forever, 0 poll)
 //	                for at least one event, and dispatch every ready one.
 //	(wake-ups)      the loop's netpoll.Waker (l.waker, created before the

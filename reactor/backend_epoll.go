@@ -57,7 +57,7 @@ func (b *epollBackend) unlisten(ln *listener) {
 }
 
 func (b *epollBackend) open(c *Conn) error {
-	return b.p.Add(c.fd, token(opConn, c.slot, c.gen), netpoll.InterestReadWrite)
+	return b.p.Add(int(c.fd), token(opConn, c.slot, c.gen), netpoll.InterestReadWrite)
 }
 
 func (b *epollBackend) resume(c *Conn) {
@@ -75,7 +75,7 @@ func (b *epollBackend) queue(c *Conn) {
 	}
 }
 
-// send writes as much of c.sending as the socket takes. On EAGAIN it
+// send writes as much of c.sending() as the socket takes. On EAGAIN it
 // reports the progress made (if any) and waits for EPOLLOUT: the core's
 // immediate send call for the rest returns at once (epSendWait).
 func (b *epollBackend) send(c *Conn) {
@@ -83,8 +83,8 @@ func (b *epollBackend) send(c *Conn) {
 		return
 	}
 	total := 0
-	for total < len(c.sending) {
-		n, err := netpoll.Send(c.fd, c.sending[total:])
+	for total < len(c.sending()) {
+		n, err := netpoll.Send(int(c.fd), c.sending()[total:])
 		if err == unix.EAGAIN {
 			c.epSendWait = true
 			break
@@ -101,11 +101,11 @@ func (b *epollBackend) send(c *Conn) {
 }
 
 func (b *epollBackend) connect(c *Conn) {
-	err := netpoll.Connect(c.fd, &c.dial.rsa, c.dial.rsaLen)
+	err := netpoll.Connect(int(c.fd), &c.ext.rare.dial.rsa, c.ext.rare.dial.rsaLen)
 	if err == nil || err == unix.EINPROGRESS {
 		return // EPOLLOUT (registered by open) reports the result
 	}
-	c.dial.err = err
+	c.ext.rare.dial.err = err
 	b.fails = append(b.fails, c)
 }
 
@@ -130,9 +130,7 @@ func (b *epollBackend) wait(d time.Duration) error {
 		return err
 	}
 	l := b.l
-	if n > 0 || len(pending) > 0 {
-		l.tick()
-	}
+	l.tick()
 	for i := 0; i < n; i++ {
 		tok, ev := b.p.Event(i)
 		op, slot, gen := untoken(tok)
@@ -170,7 +168,7 @@ func (b *epollBackend) wait(d time.Duration) error {
 		fails := b.fails
 		b.fails = nil
 		for _, c := range fails {
-			l.connected(c, c.dial.err)
+			l.connected(c, c.ext.rare.dial.err)
 		}
 	}
 	return nil
@@ -180,7 +178,7 @@ func (b *epollBackend) event(c *Conn, ev uint32) {
 	l := b.l
 	if c.state == stateConnecting {
 		if ev&(netpoll.EventWrite|netpoll.EventErr|netpoll.EventHup) != 0 {
-			l.connected(c, netpoll.SocketError(c.fd))
+			l.connected(c, netpoll.SocketError(int(c.fd)))
 		}
 		if c.state != stateOpen {
 			return
@@ -212,7 +210,7 @@ func (b *epollBackend) event(c *Conn, ev uint32) {
 func (b *epollBackend) read(c *Conn) {
 	l := b.l
 	for i := 0; i < readBudget; i++ {
-		n, err := netpoll.Read(c.fd, b.rbuf)
+		n, err := netpoll.Read(int(c.fd), b.rbuf)
 		switch {
 		case err == unix.EAGAIN:
 			c.epReadable = false
@@ -259,8 +257,7 @@ func (b *epollBackend) acceptAll(ln *listener) {
 			b.retryAccept(ln)
 			return
 		}
-		peer := netpoll.Addr(&b.rsa)
-		l.accepted(ln, fd, peer)
+		l.accepted(ln, fd, ipPortFrom(netpoll.AddrPort(&b.rsa)))
 	}
 	b.lnRdy = append(b.lnRdy, ln)
 }

@@ -27,8 +27,8 @@ const (
 	stateReleased
 )
 
-// doneEntry is an AsyncWrite callback due when the stream's sent byte count
-// reaches end.
+// doneEntry is an AsyncWrite callback due when connExt.sent (bytes sent
+// since the oldest pending callback was queued) reaches end.
 type doneEntry struct {
 	end uint64
 	f   func(error)
@@ -36,57 +36,156 @@ type doneEntry struct {
 
 // Conn is a connection owned by its loop. Every field is loop only unless
 // marked otherwise.
+//
+// Memory: a Conn is what an idle connection costs (the table slot aside),
+// so it holds only what every conn uses; addresses are kept compact and
+// made into net.Addr values on demand, pooled buffers (and the connBufs
+// that holds them) are held only while non-empty, and what only some conns use (deadlines and their timer; behind
+// that, AsyncWrite callbacks, dial state, non-TCP addresses) lives in ext, allocated on first use.
 type Conn struct {
-	l     *Loop   // immutable
-	h     Handler // immutable
-	fd    int     // immutable until released
-	slot  uint32  // immutable
-	gen   uint32  // immutable (the slot's generation while c holds it)
-	state connState
-	laddr net.Addr // immutable after open (safe from any goroutine)
-	raddr net.Addr // immutable after creation (safe from any goroutine)
-	ctx   any
+	l   *Loop // immutable
+	ctx any
+
+	// Byte queues (kept input, output queued and in flight), nil while
+	// all are empty: taken from the loop's pool when a conn first keeps
+	// input or queues output, given back once all are empty again.
+	bufs *connBufs
+
+	ext        *connExt // rarely used state; see connExt for its rules
+	lastActive int64    // loop clock of the last read or write
+
+	fd   int32  // immutable until released
+	slot uint32 // immutable
+	gen  uint32 // immutable (the slot's generation while c holds it)
+	// inflight counts io_uring ops in flight on c (release waits for 0).
+	inflight int32
 
 	// closeReq is set by Close from any goroutine; the loop stops delivering
 	// input once it sees it and closes the conn in its task step.
 	closeReq atomic.Bool
 
-	// Input.
-	in         []byte // unconsumed input, presented again (pooled buffer)
-	userPaused bool   // PauseReading
-	hwPaused   bool   // outbound queue above the high-water mark
+	// AsyncWrite bound (safe from any goroutine): bytes of AsyncWrite calls
+	// still in the loop's task queue, and the conn's queued output as the
+	// loop last published it (kept only once AsyncWrite was used).
+	asyncQueued atomic.Int64
+	asyncOut    atomic.Int64
+
+	state      connState
+	userPaused bool // PauseReading
+	hwPaused   bool // outbound queue above the high-water mark
 	eofSeen    bool
+	eofPending bool // EOF came while paused with kept input: finish it once that input is delivered
 	busy       bool // SetBusy: Shutdown waits for it to clear
-
-	// Output. out collects Write; sending is what the in-flight send carries
-	// (a suffix of sendBuf). out and sendBuf are distinct buffers.
-	out       []byte
-	sending   []byte
-	sendBuf   []byte
-	sendBusy  bool // a send is in flight (one per conn)
-	dirty     bool // queued in l.dirty
-	queued    uint64
-	sentTotal uint64
-	dones     []doneEntry
-
-	// Timers: deadlines in loop-clock nanoseconds (0 = none).
-	idle       time.Duration
-	lastActive int64
-	readDL     int64
-	writeDL    int64
-	timer      *Timer
+	sendBusy   bool // a send is in flight (one per conn)
+	dirty      bool // queued in l.dirty
+	asyncUsed  bool // AsyncWrite was used: publish asyncOut
+	ownHandler bool // immutable: the handler is ext.rare.h (Dial), not the server's
 
 	// Backend state.
-	inflight   int32  // io_uring ops in flight on c (release waits for 0)
-	recvArmed  bool   // a recv op is in flight
-	recvCancel bool   // a cancel of the recv was submitted
-	connArmed  bool   // a CONNECT is in flight
-	rbuf       []byte // single-shot recv buffer (io_uring without buffer ring)
-	epReadable bool   // epoll: read readiness not yet consumed
-	epQueued   bool   // epoll: in the backend's ready list
-	epSendWait bool   // epoll: send blocked on EAGAIN, waiting for EPOLLOUT
-	epHup      bool   // epoll: the peer hung up; read to EOF
-	dial       *dialState
+	recvArmed   bool // a recv op is in flight
+	recvCancel  bool // a cancel of the recv was submitted
+	recvPoll    bool // io_uring single-shot: the armed recv op is a POLL_ADD
+	recvStarved bool // io_uring: waiting in the backend's starved FIFO (ENOBUFS)
+	connArmed   bool // a CONNECT is in flight
+	epReadable  bool // epoll: read readiness not yet consumed
+	epQueued    bool // epoll: in the backend's ready list
+	epSendWait  bool // epoll: send blocked on EAGAIN, waiting for EPOLLOUT
+	epHup       bool // epoll: the peer hung up; read to EOF
+
+	// Addresses of TCP conns (immutable once set: at accept, or for a
+	// dialed conn when it connects; safe from any goroutine). Conns whose
+	// addresses are not TCP keep them in ext (set before c is published).
+	peer, local ipPort
+}
+
+// connBufs are a conn's byte queues (loop only). Each buffer is pooled
+// (Loop.getBuf) and nil when empty.
+type connBufs struct {
+	// in is unconsumed input, presented again.
+	in []byte
+	// out collects Write; sendBuf is the buffer of the send in flight, of
+	// which sendBuf[sendOff:] is not sent yet (c.sending()). Distinct
+	// buffers.
+	out     []byte
+	sendBuf []byte
+	sendOff int32
+	// rbuf is the buffer of an io_uring single-shot recv in flight (no
+	// buffer ring), referenced here until the recv's CQE.
+	rbuf []byte
+}
+
+// connExt is the part of a Conn that only some conns use, allocated on
+// first use (loop only): deadlines and their timer, and, behind one more
+// pointer, what still fewer conns use.
+type connExt struct {
+	// Deadlines in loop-clock nanoseconds (0 = none) and the conn's single
+	// deadline timer (timer.c is the conn).
+	idle    time.Duration
+	readDL  int64
+	writeDL int64
+	timer   Timer
+
+	rare *connRare
+}
+
+// connRare holds what few conns use. Exception to "loop only": for conns
+// created with non-TCP addresses (unix sockets, dials), ext and rare are
+// allocated when c is created, before any other goroutine can see c, and
+// never replaced, so laddr/raddr may be read from any goroutine.
+type connRare struct {
+	laddr, raddr net.Addr // non-TCP or dialed conns (see above)
+	h            Handler  // a dialed conn's handler (immutable)
+
+	// AsyncWrite callbacks, oldest first; sent counts the bytes sent since
+	// the first of them was queued (reset when none is left).
+	dones []doneEntry
+	sent  uint64
+
+	dial *dialState // a dial in progress
+}
+
+// handler returns c's handler: the server's, or a dialed conn's own.
+func (c *Conn) handler() Handler {
+	if c.ownHandler {
+		return c.ext.rare.h
+	}
+	return c.l.s.h
+}
+
+// x returns c.ext, allocating it. Loop only.
+func (c *Conn) x() *connExt {
+	if c.ext == nil {
+		c.ext = &connExt{timer: Timer{l: c.l, c: c, idx: -1}}
+	}
+	return c.ext
+}
+
+// r returns c.ext.rare, allocating both. Loop only.
+func (c *Conn) r() *connRare {
+	x := c.x()
+	if x.rare == nil {
+		x.rare = &connRare{}
+	}
+	return x.rare
+}
+
+// rare returns c.ext.rare or nil.
+func (c *Conn) rare() *connRare {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.rare
+}
+
+// sending is the part of the in-flight send not yet sent. Loop only.
+func (c *Conn) sending() []byte { return c.bufs.sendBuf[c.bufs.sendOff:] }
+
+// keptIn is the number of bytes of kept input. Loop only.
+func (c *Conn) keptIn() int {
+	if c.bufs == nil {
+		return 0
+	}
+	return len(c.bufs.in)
 }
 
 // Write copies b into the outbound queue; it is sent at the end of the loop
@@ -118,8 +217,28 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 // order. done, if not nil, runs on the loop once b was handed to the kernel
 // (nil error) or the conn closed first (ErrClosed or the close error).
 // Safe from any goroutine.
+//
+// The queue is bounded (WithAsyncWriteLimit, default DefaultAsyncWriteLimit
+// bytes): when output is already pending on c (queued on the conn, or
+// AsyncWrite bytes the loop has not taken yet) and b would take it over the
+// limit, AsyncWrite returns ErrQueueFull at once without taking b, and done
+// is not called. It never blocks. A write into an empty queue is always
+// taken, whatever its size. Retry after a done callback reported progress
+// (or later); a peer that does not read keeps the queue full.
 func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
-	return c.l.enqueue(task{kind: taskWrite, c: c, b: b, done: done})
+	n := int64(len(b))
+	if n > 0 {
+		q := c.asyncQueued.Add(n)
+		if pending := q - n + c.asyncOut.Load(); pending > 0 && pending+n > c.l.s.cfg.asyncLimit {
+			c.asyncQueued.Add(-n)
+			return ErrQueueFull
+		}
+	}
+	if err := c.l.enqueue(task{kind: taskWrite, c: c, b: b, done: done}); err != nil {
+		c.asyncQueued.Add(-n)
+		return err
+	}
+	return nil
 }
 
 // Close closes the connection after flushing queued output: then FIN, then
@@ -155,21 +274,47 @@ func (c *Conn) Context() any { return c.ctx }
 // SetContext attaches a value to c. Loop only.
 func (c *Conn) SetContext(v any) { c.ctx = v }
 
-// LocalAddr returns the local address. Safe from any goroutine.
-func (c *Conn) LocalAddr() net.Addr { return c.laddr }
+// LocalAddr returns the local address. For TCP it is a new *net.TCPAddr
+// on each call (the conn keeps the address in compact form). Safe from any
+// goroutine.
+func (c *Conn) LocalAddr() net.Addr {
+	if a := c.local.tcpAddr(); a != nil {
+		return a
+	}
+	if r := c.rare(); r != nil && r.laddr != nil {
+		return r.laddr
+	}
+	return nil
+}
 
-// RemoteAddr returns the peer address. Safe from any goroutine.
-func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
+// RemoteAddr returns the peer address. For TCP it is a new *net.TCPAddr on
+// each call (the conn keeps the address in compact form). Safe from any
+// goroutine.
+func (c *Conn) RemoteAddr() net.Addr {
+	if a := c.peer.tcpAddr(); a != nil {
+		return a
+	}
+	if r := c.rare(); r != nil && r.raddr != nil {
+		return r.raddr
+	}
+	return nil
+}
 
 // Loop returns c's loop. Safe from any goroutine.
 func (c *Conn) Loop() *Loop { return c.l }
 
 // Fd returns the socket descriptor (for socket options). Do not read,
 // write or close it. Loop only.
-func (c *Conn) Fd() int { return c.fd }
+func (c *Conn) Fd() int { return int(c.fd) }
 
 // Buffered returns the bytes queued and not yet sent. Loop only.
-func (c *Conn) Buffered() int { return len(c.out) + len(c.sending) }
+func (c *Conn) Buffered() int {
+	q := c.bufs
+	if q == nil {
+		return 0
+	}
+	return len(q.out) + len(q.sendBuf) - int(q.sendOff)
+}
 
 // SetIdleTimeout closes c with ErrIdleTimeout after d without reads or
 // writes; 0 disables. Loop only.
@@ -177,7 +322,10 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 	if d < 0 {
 		d = 0
 	}
-	c.idle = d
+	if d == 0 && c.ext == nil {
+		return
+	}
+	c.x().idle = d
 	c.lastActive = c.l.mono
 	c.l.scheduleConnTimer(c)
 }
@@ -185,14 +333,20 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 // SetReadDeadline closes c with ErrDeadline (os.ErrDeadlineExceeded) when t
 // passes; the zero time disables. Loop only.
 func (c *Conn) SetReadDeadline(t time.Time) {
-	c.readDL = c.l.deadline(t)
+	if t.IsZero() && c.ext == nil {
+		return
+	}
+	c.x().readDL = c.l.deadline(t)
 	c.l.scheduleConnTimer(c)
 }
 
 // SetWriteDeadline closes c with ErrDeadline when t passes while output is
 // still queued; the zero time disables. Loop only.
 func (c *Conn) SetWriteDeadline(t time.Time) {
-	c.writeDL = c.l.deadline(t)
+	if t.IsZero() && c.ext == nil {
+		return
+	}
+	c.x().writeDL = c.l.deadline(t)
 	c.l.scheduleConnTimer(c)
 }
 
@@ -228,5 +382,5 @@ func (c *Conn) wantRead() bool {
 
 // idleForShutdown reports whether Shutdown may close c now.
 func (c *Conn) idleForShutdown() bool {
-	return c.state == stateOpen && !c.busy && c.Buffered() == 0 && len(c.in) == 0
+	return c.state == stateOpen && !c.busy && c.Buffered() == 0 && c.keptIn() == 0
 }

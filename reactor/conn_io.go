@@ -4,8 +4,9 @@ package reactor
 
 import (
 	"fmt"
-	"net"
 	"runtime/debug"
+
+	"github.com/ringo-io/ringo/netpoll"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,7 @@ func (l *Loop) callOpen(c *Conn) {
 			l.handlerPanic(c, r)
 		}
 	}()
-	c.h.OnOpen(c)
+	c.handler().OnOpen(c)
 }
 
 func (l *Loop) callData(c *Conn, data []byte) (n int) {
@@ -28,7 +29,16 @@ func (l *Loop) callData(c *Conn, data []byte) (n int) {
 			l.handlerPanic(c, r)
 		}
 	}()
-	return c.h.OnData(c, data)
+	return c.handler().OnData(c, data)
+}
+
+func (l *Loop) callReadEOF(h ReadEOFHandler, c *Conn) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.handlerPanic(c, r)
+		}
+	}()
+	h.OnReadEOF(c)
 }
 
 func (l *Loop) callClose(c *Conn, err error) {
@@ -37,12 +47,12 @@ func (l *Loop) callClose(c *Conn, err error) {
 			l.logger().Error("reactor: panic in OnClose", "loop", l.idx, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	c.h.OnClose(c, err)
+	c.handler().OnClose(c, err)
 }
 
 func (l *Loop) handlerPanic(c *Conn, r any) {
 	l.logger().Error("reactor: handler panic, closing its connection", "loop", l.idx,
-		"remote", c.raddr, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		"remote", c.RemoteAddr(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	l.finish(c, fmt.Errorf("%w: %v", ErrHandlerPanic, r))
 }
 
@@ -52,11 +62,11 @@ func (l *Loop) queueOut(c *Conn, b []byte) {
 	if len(b) == 0 {
 		return
 	}
-	if c.out == nil {
-		c.out = l.getBuf()
+	q := l.bufsOf(c)
+	if q.out == nil {
+		q.out = l.getBuf()
 	}
-	c.out = append(c.out, b...)
-	c.queued += uint64(len(b))
+	q.out = append(q.out, b...)
 	l.markDirty(c)
 	if !c.hwPaused && c.Buffered() > l.s.cfg.high {
 		c.hwPaused = true
@@ -72,16 +82,24 @@ func (l *Loop) markDirty(c *Conn) {
 }
 
 func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
-	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+	// closeReq is not checked: a Close from another goroutine sets it at
+	// once but is queued behind that goroutine's earlier AsyncWrites, which
+	// are still sent (per-caller order); closeGraceful then ends the state.
+	c.asyncQueued.Add(-int64(len(b)))
+	if c.state != stateOpen && c.state != stateConnecting {
 		if done != nil {
 			l.safeCall(func() { done(ErrClosed) })
 		}
 		return
 	}
+	c.asyncUsed = true
 	l.queueOut(c, b)
+	c.asyncOut.Store(int64(c.Buffered()))
 	if done != nil {
-		c.dones = append(c.dones, doneEntry{end: c.queued, f: done})
-		if len(b) == 0 {
+		x := c.r()
+		// Due once everything queued now is sent: counted from x.sent.
+		x.dones = append(x.dones, doneEntry{end: x.sent + uint64(c.Buffered()), f: done})
+		if c.Buffered() == 0 {
 			l.fireDones(c, nil)
 		}
 	}
@@ -90,18 +108,25 @@ func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
 // fireDones runs the AsyncWrite callbacks whose bytes were all sent, or all
 // of them with err when err is not nil.
 func (l *Loop) fireDones(c *Conn, err error) {
+	x := c.ext.rare
 	i := 0
-	for ; i < len(c.dones); i++ {
-		d := c.dones[i]
-		if err == nil && d.end > c.sentTotal {
+	for ; i < len(x.dones); i++ {
+		d := x.dones[i]
+		if err == nil && d.end > x.sent {
 			break
 		}
 		l.safeCall(func() { d.f(err) })
 	}
 	if i > 0 {
-		n := copy(c.dones, c.dones[i:])
-		clear(c.dones[n:])
-		c.dones = c.dones[:n]
+		n := copy(x.dones, x.dones[i:])
+		clear(x.dones[n:])
+		x.dones = x.dones[:n]
+	}
+	if len(x.dones) == 0 {
+		x.sent = 0 // the next callback counts from here
+		if cap(x.dones) > 64 {
+			x.dones = nil
+		}
 	}
 }
 
@@ -118,13 +143,14 @@ func (l *Loop) flush() {
 }
 
 func (l *Loop) flushConn(c *Conn) {
-	if c.closeReq.Load() && c.state == stateOpen {
-		l.closeGraceful(c)
-	}
+	// A Close from another goroutine sets closeReq at once, but the close
+	// itself is its queued task (closeGraceful), behind that goroutine's
+	// earlier AsyncWrites, so the state, not closeReq, decides here.
 	if c.state != stateOpen && c.state != stateClosing || c.sendBusy {
 		return
 	}
-	if len(c.out) == 0 {
+	q := c.bufs
+	if q == nil || len(q.out) == 0 {
 		if c.state == stateClosing {
 			l.finish(c, nil)
 		}
@@ -132,13 +158,13 @@ func (l *Loop) flushConn(c *Conn) {
 	}
 	// Swap: out becomes the in-flight buffer; the previous in-flight buffer
 	// (kept in sendBuf, emptied) collects new writes.
-	spare := c.sendBuf
-	c.sendBuf = c.out
-	c.sending = c.out
+	spare := q.sendBuf
+	q.sendBuf = q.out
+	q.sendOff = 0
 	if spare != nil {
-		c.out = spare[:0]
+		q.out = spare[:0]
 	} else {
-		c.out = nil
+		q.out = nil
 	}
 	c.sendBusy = true
 	l.b.send(c)
@@ -154,39 +180,45 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 		l.finish(c, err)
 		return
 	}
-	if n > len(c.sending) {
-		n = len(c.sending)
+	q := c.bufs // a send was in flight: its buffer is in q
+	if rest := len(q.sendBuf) - int(q.sendOff); n > rest {
+		n = rest
 	}
-	c.sending = c.sending[n:]
-	c.sentTotal += uint64(n)
+	q.sendOff += int32(n)
 	c.lastActive = l.mono
-	if len(c.dones) > 0 {
+	if r := c.rare(); r != nil && len(r.dones) > 0 {
+		r.sent += uint64(n)
 		l.fireDones(c, nil)
 		if c.state >= stateClosed { // a done callback closed it
 			return
 		}
 	}
-	if len(c.sending) > 0 { // short send: continue with the rest
+	if c.asyncUsed {
+		c.asyncOut.Store(int64(c.Buffered()))
+	}
+	if int(q.sendOff) < len(q.sendBuf) { // short send: continue with the rest
 		c.sendBusy = true
 		l.b.send(c)
 		return
 	}
-	c.sending = nil
-	if len(c.out) == 0 {
+	q.sendOff = 0
+	more := len(q.out) > 0
+	if !more {
 		// Nothing queued: return both buffers to the pool so idle conns
 		// hold no output memory.
-		l.putBuf(c.sendBuf)
-		c.sendBuf = nil
-		if c.out != nil {
-			l.putBuf(c.out)
-			c.out = nil
+		l.putBuf(q.sendBuf)
+		q.sendBuf = nil
+		if q.out != nil {
+			l.putBuf(q.out)
+			q.out = nil
 		}
+		l.trimBufs(c)
 	}
 	if c.hwPaused && c.Buffered() <= l.s.cfg.low {
 		c.hwPaused = false
 		l.readStateChanged(c)
 	}
-	if len(c.out) > 0 || c.state == stateClosing {
+	if more || c.state == stateClosing {
 		l.markDirty(c)
 	}
 }
@@ -203,7 +235,7 @@ func (l *Loop) input(c *Conn, data []byte) {
 		l.keep(c, data)
 		return
 	}
-	if len(c.in) > 0 {
+	if c.keptIn() > 0 {
 		l.keep(c, data)
 		if c.state == stateOpen {
 			l.deliverKept(c)
@@ -232,28 +264,32 @@ func (l *Loop) keep(c *Conn, data []byte) {
 	if len(data) == 0 {
 		return
 	}
-	if c.in == nil {
-		c.in = l.getBuf()
+	q := l.bufsOf(c)
+	if q.in == nil {
+		q.in = l.getBuf()
 	}
-	c.in = append(c.in, data...)
+	q.in = append(q.in, data...)
 }
 
-// deliverKept presents c.in (kept input, possibly with new bytes appended).
+// deliverKept presents c.bufs.in (kept input, possibly with new bytes
+// appended; not empty).
 func (l *Loop) deliverKept(c *Conn) {
-	n := l.callData(c, c.in)
-	if c.in == nil { // finish released it
+	n := l.callData(c, c.bufs.in)
+	q := c.bufs                  // the handler's writes keep q; finish may have dropped it
+	if q == nil || q.in == nil { // finish released it
 		return
 	}
 	if n < 0 {
 		n = 0
 	}
-	if n >= len(c.in) {
-		l.putBuf(c.in)
-		c.in = nil
+	if n >= len(q.in) {
+		l.putBuf(q.in)
+		q.in = nil
+		l.trimBufs(c)
 		return
 	}
-	rest := copy(c.in, c.in[n:])
-	c.in = c.in[:rest]
+	rest := copy(q.in, q.in[n:])
+	q.in = q.in[:rest]
 	if rest > l.s.cfg.maxPending && c.wantRead() {
 		l.finish(c, ErrInputOverflow)
 	}
@@ -269,6 +305,29 @@ func (l *Loop) eof(c *Conn, err error) {
 		l.finish(c, err)
 		return
 	}
+	if (c.userPaused || c.hwPaused) && c.keptIn() > 0 && c.state == stateOpen && !c.closeReq.Load() {
+		// Bytes read while reading was paused have not all been shown to the
+		// handler, and must reach it before the EOF does: runRedeliver
+		// delivers them when reading resumes, then finishes the EOF.
+		c.eofPending = true
+		l.b.pause(c)
+		return
+	}
+	l.finishEOF(c)
+}
+
+// finishEOF ends reading after a clean EOF once the handler has seen every
+// byte: OnReadEOF for a ReadEOFHandler, else a graceful close.
+func (l *Loop) finishEOF(c *Conn) {
+	if c.state == stateOpen && !c.closeReq.Load() {
+		if h, ok := c.handler().(ReadEOFHandler); ok {
+			// Half-close: reading is over (eofSeen makes wantRead false, so
+			// no backend re-arms a read); writing goes on until Close.
+			l.b.pause(c)
+			l.callReadEOF(h, c)
+			return
+		}
+	}
 	l.closeGraceful(c)
 }
 
@@ -279,12 +338,15 @@ func (l *Loop) readStateChanged(c *Conn) {
 		return
 	}
 	if c.wantRead() {
-		if len(c.in) > 0 {
+		if c.keptIn() > 0 {
 			l.redeliver = append(l.redeliver, c)
 		}
 		l.b.resume(c)
 	} else {
 		l.b.pause(c)
+		if c.eofPending && !c.userPaused && !c.hwPaused {
+			l.redeliver = append(l.redeliver, c)
+		}
 	}
 }
 
@@ -292,7 +354,11 @@ func (l *Loop) runRedeliver() {
 	for i := 0; i < len(l.redeliver); i++ {
 		c := l.redeliver[i]
 		l.redeliver[i] = nil
-		if c.wantRead() && len(c.in) > 0 {
+		if c.eofPending {
+			l.redeliverBeforeEOF(c)
+			continue
+		}
+		if c.wantRead() && c.keptIn() > 0 {
 			l.deliverKept(c)
 		}
 	}
@@ -325,23 +391,31 @@ func (l *Loop) finish(c *Conn, err error) {
 	}
 	c.state = stateClosed
 	c.closeReq.Store(true)
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if len(c.dones) > 0 {
-		derr := err
-		if derr == nil {
-			derr = ErrClosed
+	if x := c.ext; x != nil {
+		x.timer.Stop()
+		if x.rare != nil && len(x.rare.dones) > 0 {
+			derr := err
+			if derr == nil {
+				derr = ErrClosed
+			}
+			l.fireDones(c, derr)
 		}
-		l.fireDones(c, derr)
 	}
-	if c.out != nil {
-		l.putBuf(c.out)
-		c.out = nil
+	if q := c.bufs; q != nil {
+		if q.out != nil {
+			l.putBuf(q.out)
+			q.out = nil
+		}
+		if q.in != nil {
+			l.putBuf(q.in)
+			q.in = nil
+		}
+		if !c.sendBusy {
+			l.trimBufs(c)
+		}
 	}
-	if c.in != nil {
-		l.putBuf(c.in)
-		c.in = nil
+	if c.asyncUsed {
+		c.asyncOut.Store(0) // nothing is pending any more: AsyncWrite reports ErrClosed
 	}
 	l.s.nconns.Add(-1)
 	l.callClose(c, err)
@@ -355,20 +429,25 @@ func (l *Loop) release(c *Conn) {
 		return
 	}
 	c.state = stateReleased
-	unix.Close(c.fd)
-	if !c.sendBusy && c.sendBuf != nil {
-		l.putBuf(c.sendBuf)
+	unix.Close(int(c.fd))
+	if q := c.bufs; q != nil {
+		if !c.sendBusy && q.sendBuf != nil {
+			l.putBuf(q.sendBuf)
+		}
+		q.sendBuf, q.sendOff = nil, 0
+		q.in, q.out, q.rbuf = nil, nil, nil
+		l.trimBufs(c)
 	}
-	c.sendBuf, c.sending = nil, nil
-	c.rbuf = nil
-	c.dial = nil
+	if r := c.rare(); r != nil {
+		r.dial = nil
+	}
 	l.freeSlot(c)
 }
 
 // Accept and connect.
 
 // accepted takes a new socket from a listener.
-func (l *Loop) accepted(ln *listener, fd int, peer net.Addr) {
+func (l *Loop) accepted(ln *listener, fd int, peer ipPort) {
 	s := l.s
 	if l.draining || l.stopReq.Load() || (s.cfg.maxConns > 0 && s.nconns.Load() >= int64(s.cfg.maxConns)) {
 		unix.Close(fd)
@@ -377,12 +456,23 @@ func (l *Loop) accepted(ln *listener, fd int, peer net.Addr) {
 	if ln.tcp {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
-	c := &Conn{l: l, h: s.h, fd: fd, state: stateOpen}
-	c.raddr = peer
-	if c.raddr == nil {
-		c.raddr = peerAddr(fd, ln)
+	c := &Conn{l: l, fd: int32(fd), state: stateOpen}
+	if ln.tcp {
+		// Compact addresses: nothing per conn on the heap.
+		c.peer = peer
+		if c.peer.kind == 0 {
+			c.peer = ipPortFrom(netpoll.PeerAddrPort(fd))
+		}
+		c.local = ln.localFor(fd)
+		if c.peer.kind == 0 || c.local.kind == 0 {
+			c.r() // before c is published: Local/RemoteAddr may read it
+		}
+	} else {
+		// Set before c is published, never replaced (see connRare).
+		r := c.r()
+		r.raddr = peerAddr(fd, ln)
+		r.laddr = ln.addr
 	}
-	c.laddr = ln.localFor(fd)
 	l.openConn(c)
 }
 
@@ -418,13 +508,33 @@ func (l *Loop) connected(c *Conn, err error) {
 		return
 	}
 	c.state = stateOpen
-	c.laddr = localAddr(c.fd)
+	if c.peer.kind != 0 {
+		c.local = ipPortFrom(netpoll.LocalAddrPort(int(c.fd)))
+	} else {
+		c.ext.rare.laddr = localAddr(int(c.fd))
+	}
 	c.lastActive = l.mono
 	l.callOpen(c)
 	if c.wantRead() {
 		l.b.resume(c)
 	}
-	if len(c.out) > 0 || c.closeReq.Load() {
+	if c.Buffered() > 0 || c.closeReq.Load() {
 		l.markDirty(c)
+	}
+}
+
+// redeliverBeforeEOF presents input kept while reading was paused to a conn
+// whose EOF already came, then finishes the EOF, unless the handler paused
+// again (then the next resume comes back here).
+func (l *Loop) redeliverBeforeEOF(c *Conn) {
+	if c.state != stateOpen || c.userPaused || c.hwPaused {
+		return
+	}
+	if c.keptIn() > 0 {
+		l.deliverKept(c)
+	}
+	if c.state == stateOpen && !c.userPaused && !c.hwPaused {
+		c.eofPending = false
+		l.finishEOF(c)
 	}
 }

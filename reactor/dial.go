@@ -69,7 +69,16 @@ func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 	if tcp {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
-	c := &Conn{l: l, h: h, fd: fd, state: stateConnecting, raddr: ra, dial: d}
+	c := &Conn{l: l, fd: int32(fd), state: stateConnecting, ownHandler: true}
+	if tcp {
+		c.peer = ipPortOfAddr(ra)
+	}
+	r := c.r() // set before c is published, never replaced (see connRare)
+	if c.peer.kind == 0 {
+		r.raddr = ra
+	}
+	r.dial = d
+	r.h = h
 	l.allocSlot(c)
 	l.s.nconns.Add(1)
 	c.lastActive = l.mono

@@ -28,10 +28,23 @@
 // Server.BackendReason. On io_uring each feature degrades on its own:
 //
 //	multishot accept (5.19)      else one accept re-armed per connection
-//	multishot recv + buffer ring else one recv per conn into its own buffer
-//	(6.0), bundles (6.10)        (WithReadBufferSize), re-armed per CQE
+//	multishot recv + buffer ring else a POLL_ADD per conn, then a single-shot
+//	(6.0), bundles (6.10)        recv into a pooled buffer (WithReadBufferSize)
+//	                             held only while that recv is in flight
 //	SINGLE_ISSUER/DEFER_TASKRUN  else COOP_TASKRUN, else plain (ring.New)
 //	EXT_ARG wait timeout (5.11)  else an internal TIMEOUT SQE (ring)
+//
+// Half-close: a Handler that also implements ReadEOFHandler is told when the
+// peer shuts down its write side (OnReadEOF) and may go on writing until it
+// calls Close; other handlers see the conn closed once queued output is sent.
+//
+// AsyncWrite is bounded per conn (WithAsyncWriteLimit): over the limit it
+// fails at once with ErrQueueFull rather than block or queue without end.
+//
+// Idle memory: an idle conn holds its Conn (about 224 bytes: addresses kept
+// compact, no pooled buffer, no timer unless a deadline is set) and a slot
+// in its loop's table; input and output buffers are pooled per loop and
+// held only while non-empty.
 //
 // Memory the kernel uses after a submit (recv buffers, the bytes being
 // sent, sockaddrs, the wake-up read buffer) stays referenced by its conn,

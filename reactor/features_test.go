@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ringo-io/ringo/ring"
 )
@@ -53,11 +54,23 @@ func TestEchoUnderFeatureMasks(t *testing.T) {
 			l := s.Loops()[0]
 			l.Execute(func() {
 				b := l.b.(*uringBackend)
-				info <- fmt.Sprintf("%v %v %v %#x", b.multiAccept, b.multiRecv, b.bundle, b.r.SetupFlags())
+				info <- fmt.Sprintf("%v %v %v %v %#x", b.multiAccept, b.multiRecv, b.bundle, b.r.UsesExtArg(), b.r.SetupFlags())
 			})
-			var ma, mr, bu bool
+			var ma, mr, bu, ext bool
 			var flags uint32
-			fmt.Sscanf(<-info, "%t %t %t %x", &ma, &mr, &bu, &flags)
+			fmt.Sscanf(<-info, "%t %t %t %t %x", &ma, &mr, &bu, &ext, &flags)
+			if ext != want.Has(ring.CapExtArg) {
+				t.Fatalf("ring waits with EXT_ARG=%v for caps %s", ext, want.Caps)
+			}
+			// A loop timer makes the loop wait with a timeout (EXT_ARG, or
+			// the TIMEOUT SQE when masked): it must fire.
+			fired := make(chan struct{})
+			l.Execute(func() { l.AfterFunc(3*time.Millisecond, func() { close(fired) }) })
+			select {
+			case <-fired:
+			case <-time.After(20 * time.Second):
+				t.Fatal("loop timer did not fire")
+			}
 			if ma != want.Has(ring.CapMultishotAccept) || mr != want.Has(ring.CapMultishotRecv|ring.CapBufRing) ||
 				bu != (mr && want.Has(ring.CapRecvBundle)) {
 				t.Fatalf("strategy multishot-accept=%v multishot-recv=%v bundle=%v for caps %s", ma, mr, bu, want.Caps)

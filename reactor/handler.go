@@ -21,6 +21,26 @@ type Handler interface {
 	OnClose(c *Conn, err error)
 }
 
+// ReadEOFHandler is an optional interface of a Handler. When the handler
+// implements it and the peer half-closes (reads end with EOF), the reactor
+// calls OnReadEOF instead of closing the connection: reading stops, the write
+// side stays open, queued and later output is still sent, and the connection
+// closes when the handler (or any goroutine) calls Close, or on a write
+// error, deadline or idle timeout. Handlers without it keep the default
+// behaviour: output already queued is flushed, then the connection closes
+// (OnClose(c, nil)).
+//
+// OnReadEOF is the last input event: input still kept for the connection
+// (left unconsumed by OnData, or read while reading was paused) stays kept
+// and is not presented to OnData again, and ResumeReading does not restart
+// reading. A read error (not a clean EOF) still closes the connection with
+// that error and does not call OnReadEOF.
+//
+// Loop only (called on the conn's loop).
+type ReadEOFHandler interface {
+	OnReadEOF(c *Conn)
+}
+
 // HandlerFuncs adapts three optional funcs to Handler: nil funcs are no-ops,
 // a nil Data consumes everything.
 type HandlerFuncs struct {
@@ -69,6 +89,9 @@ var (
 	// ErrInputOverflow closes a conn whose unconsumed input exceeds
 	// WithMaxPendingInput.
 	ErrInputOverflow = errors.New("reactor: unconsumed input above the limit")
+	// ErrQueueFull is returned by AsyncWrite when the conn's pending output
+	// would exceed the AsyncWrite limit (WithAsyncWriteLimit).
+	ErrQueueFull = errors.New("reactor: async write queue full")
 	// ErrNotLoop is returned by loop-only methods that detect misuse.
 	ErrNotLoop = errors.New("reactor: not on the connection's loop")
 	// ErrBackendUnavailable is returned by Listen/NewServer when the

@@ -39,14 +39,16 @@ type sharedFD struct {
 	refs atomic.Int32
 }
 
-func (ln *listener) localFor(fd int) net.Addr {
+// localFor is the local address of a conn accepted on ln: the bound
+// address when it names an IP, else getsockname.
+func (ln *listener) localFor(fd int) ipPort {
 	if ln.specific {
-		return ln.addr
+		return ipPortOfAddr(ln.addr)
 	}
-	if a := netpoll.LocalAddr(fd); a != nil {
-		return a
+	if p := ipPortFrom(netpoll.LocalAddrPort(fd)); p.kind != 0 {
+		return p
 	}
-	return ln.addr
+	return ipPortOfAddr(ln.addr)
 }
 
 func peerAddr(fd int, ln *listener) net.Addr {

@@ -35,7 +35,8 @@ type Loop struct {
 	now       time.Time // cached once per iteration
 	mono      int64     // now - base in nanoseconds
 	bufPool   [][]byte  // free pooled buffers (capacity poolBufSize)
-	draining  bool      // Shutdown: listeners stopped, closing idle conns
+	bufsPool  []*connBufs
+	draining  bool // Shutdown: listeners stopped, closing idle conns
 	drained   bool
 
 	// Cross-goroutine: the task queue. mu guards tasks and closed; the
@@ -178,7 +179,7 @@ func (l *Loop) run(ready chan<- error) {
 
 // iterate runs everything after a wait: tasks, timers, kept input, flushes.
 func (l *Loop) iterate() {
-	l.tick()
+	// The backend's wait ticked the clock already.
 	// drainReq is read before the task queue: tasks queued before Shutdown
 	// was called (sequentially consistent atomics) run before the drain.
 	drain := l.drainReq.Load() && !l.draining
@@ -283,6 +284,35 @@ func (l *Loop) putBuf(b []byte) {
 		return // grown (or foreign) buffers go to the GC
 	}
 	l.bufPool = append(l.bufPool, b[:0])
+}
+
+// bufsOf returns c.bufs, taking a connBufs from the pool if c has none.
+func (l *Loop) bufsOf(c *Conn) *connBufs {
+	if q := c.bufs; q != nil {
+		return q
+	}
+	if n := len(l.bufsPool); n > 0 {
+		c.bufs = l.bufsPool[n-1]
+		l.bufsPool[n-1] = nil
+		l.bufsPool = l.bufsPool[:n-1]
+	} else {
+		c.bufs = new(connBufs)
+	}
+	return c.bufs
+}
+
+// trimBufs gives c.bufs back to the pool once all its buffers are empty
+// (nil): no send or single-shot recv is in flight.
+func (l *Loop) trimBufs(c *Conn) {
+	q := c.bufs
+	if q == nil || q.in != nil || q.out != nil || q.sendBuf != nil || q.rbuf != nil || c.sendBusy {
+		return
+	}
+	c.bufs = nil
+	q.sendOff = 0
+	if len(l.bufsPool) < maxPooled {
+		l.bufsPool = append(l.bufsPool, q)
+	}
 }
 
 // Slot table.

@@ -3,7 +3,6 @@
 package reactor
 
 import (
-	"net"
 	"time"
 
 	"github.com/ringo-io/ringo/netpoll"
@@ -53,9 +52,9 @@ func (b *uringBackend) acceptDone(ln *listener, res int32, flags uint32) {
 		if ln.closing {
 			unix.Close(fd) // a cancelled accept may still hand over a socket
 		} else {
-			var peer net.Addr
+			var peer ipPort // multishot accept: none, getpeername fills it
 			if !b.multiAccept {
-				peer = netpoll.Addr(&ln.rsa)
+				peer = ipPortFrom(netpoll.AddrPort(&ln.rsa))
 			}
 			l.accepted(ln, fd, peer)
 		}

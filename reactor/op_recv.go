@@ -10,18 +10,85 @@ import (
 // Receive on io_uring. With buffer rings and multishot recv (6.0) one recv
 // per conn stays armed and each CQE names a provided buffer, which goes back
 // to the ring right after OnData (published before the next submit). With
-// bundles (6.10) one CQE may span several buffers in ring order. Otherwise a
-// single-shot recv reads into c.rbuf (kept on the conn until its CQE) and is
-// re-armed after each completion.
+// bundles (6.10) one CQE may span several buffers in ring order. Otherwise
+// (no buffer ring) a POLL_ADD waits for readability, then a single-shot recv
+// reads into a buffer from the loop's pool (c.bufs.rbuf, kept there until the
+// recv's CQE): idle conns hold no buffer.
 //
 // A CQE without F_MORE ends the multishot: -ENOBUFS (all buffers in use; the
 // unread bytes stay in the socket), -ECANCELED (pause or close), 0 (EOF) or
 // an error. It is re-armed when the conn still wants input, so no byte is
 // lost.
+//
+// Exhaustion. A recv re-armed at once after -ENOBUFS fails again at once
+// while the ring is still dry (its bytes are in the socket, so the kernel
+// tries it inline), and with many busy conns the loop would spin on
+// -ENOBUFS completions. Instead a starved conn waits in a FIFO (b.starved)
+// and is re-armed only when buffers are free again: before each submit,
+// oldest first, at most one starved conn per b.starveDiv buffers the kernel
+// can still pick (b.avail), and at least one. Every re-armed conn has bytes
+// waiting, so each takes at least one buffer or ends with at most one more
+// -ENOBUFS; the oldest starved conns go first, so none is starved for ever.
 
 func (b *uringBackend) resume(c *Conn) {
-	if !c.recvArmed && c.wantRead() {
+	if !c.recvArmed && !c.recvStarved && c.wantRead() {
 		b.armRecv(c)
+	}
+}
+
+// starve queues c (its multishot recv ended with -ENOBUFS) to be re-armed
+// when buffers are free (rearmStarved).
+func (b *uringBackend) starve(c *Conn) {
+	if c.recvStarved {
+		return
+	}
+	c.recvStarved = true
+	b.starved = append(b.starved, c)
+}
+
+// rearmStarved re-arms the oldest starved conns before the next submit, at
+// most one per b.starveDiv buffers the kernel may still pick (b.avail). b.avail
+// counts buffers published minus those the CQEs reaped so far named: the
+// kernel selects a buffer and posts its CQE in one step, so after a drain it
+// is exact. At least one conn is re-armed per wait all the same, so a count
+// that drifted low could not stall the starved conns (a re-arm into a dry
+// ring costs one -ENOBUFS CQE, not a spin).
+func (b *uringBackend) rearmStarved() {
+	// Adapt the share: a re-armed conn may take many buffers (its socket
+	// holds more than one), and the one that empties the ring ends with
+	// -ENOBUFS anyway. When more than half of the conns re-armed last time
+	// came back starved, re-arm half as many per free buffer; when none
+	// did, twice as many (b.starveDiv in [1, buffers]).
+	if r := b.rearmed; r > 0 {
+		switch e := b.nENOBUFS - b.enobufsMark; {
+		case 2*e > r && b.starveDiv < len(b.brOrder):
+			b.starveDiv *= 2
+		case e == 0 && b.starveDiv > 1:
+			b.starveDiv /= 2
+		}
+	}
+	budget := max((b.avail+b.starveDiv-1)/b.starveDiv, 1)
+	n := 0
+	i := b.starvedHead
+	for ; i < len(b.starved) && budget > 0; i++ {
+		c := b.starved[i]
+		b.starved[i] = nil
+		c.recvStarved = false
+		if c.recvArmed || !c.wantRead() {
+			continue // closed, paused (resume re-arms) or already armed
+		}
+		b.armRecv(c)
+		budget--
+		n++
+	}
+	b.starvedHead = i
+	b.rearmed, b.enobufsMark = n, b.nENOBUFS
+	if i == len(b.starved) {
+		b.starved, b.starvedHead = b.starved[:0], 0
+	} else if i > 1024 && i > len(b.starved)/2 {
+		n := copy(b.starved, b.starved[i:])
+		clear(b.starved[n:])
+		b.starved, b.starvedHead = b.starved[:n], 0
 	}
 }
 
@@ -33,20 +100,121 @@ func (b *uringBackend) armRecv(c *Conn) {
 	}
 	switch {
 	case b.bundle:
-		sqe.PrepRecvBundle(c.fd, b.br.Group(), 0)
+		sqe.PrepRecvBundle(int(c.fd), b.br.Group(), 0)
 	case b.multiRecv:
-		sqe.PrepRecvMultishot(c.fd, b.br.Group(), 0)
+		sqe.PrepRecvMultishot(int(c.fd), b.br.Group(), 0)
 	default:
-		if c.rbuf == nil {
-			c.rbuf = make([]byte, b.l.s.cfg.readBufSize)
-		}
-		// c.rbuf stays referenced by c until this recv's CQE.
-		sqe.PrepRecv(c.fd, c.rbuf, 0)
+		// Single-shot: wait for readability first, so an idle conn holds
+		// no buffer (armSingle).
+		c.recvPoll = true
+		sqe.PrepPollAdd(int(c.fd), unix.POLLIN)
 	}
 	sqe.SetUserData(token(opRecv, c.slot, c.gen))
 	c.recvArmed = true
 	c.recvCancel = false
 	c.inflight++
+}
+
+// armRecvBuf arms a single-shot recv into a buffer from the loop's pool
+// (kept in c.bufs.rbuf, referenced there until this recv's CQE).
+func (b *uringBackend) armRecvBuf(c *Conn) {
+	sqe := b.getSQE()
+	if sqe == nil {
+		b.l.finish(c, ring.ErrSQFull)
+		return
+	}
+	q := b.l.bufsOf(c)
+	if q.rbuf == nil {
+		q.rbuf = b.getRbuf()
+	}
+	sqe.PrepRecv(int(c.fd), q.rbuf, 0)
+	sqe.SetUserData(token(opRecv, c.slot, c.gen))
+	c.recvPoll = false
+	c.recvArmed = true
+	c.recvCancel = false
+	c.inflight++
+}
+
+// Single-shot recv buffers (no buffer ring), pooled per loop: a conn holds
+// one only while a recv is in flight.
+func (b *uringBackend) getRbuf() []byte {
+	if n := len(b.rbufs); n > 0 {
+		buf := b.rbufs[n-1]
+		b.rbufs[n-1] = nil
+		b.rbufs = b.rbufs[:n-1]
+		return buf
+	}
+	return make([]byte, b.l.s.cfg.readBufSize)
+}
+
+// putRbuf gives c's single-shot recv buffer (if any) back to the pool.
+func (b *uringBackend) putRbuf(c *Conn) {
+	q := c.bufs
+	if q == nil || q.rbuf == nil {
+		return
+	}
+	if len(b.rbufs) < maxPooled {
+		b.rbufs = append(b.rbufs, q.rbuf)
+	}
+	q.rbuf = nil
+	b.l.trimBufs(c)
+}
+
+// singleDone completes a single-shot poll or recv (no buffer ring): a
+// readable poll arms the recv; a recv that filled its buffer arms the next
+// recv at once (more is likely queued), otherwise the buffer goes back to
+// the pool and a poll waits for the next bytes.
+func (b *uringBackend) singleDone(c *Conn, res int32) {
+	l := b.l
+	if c.recvPoll {
+		c.recvPoll = false
+		if res < 0 {
+			switch err := ring.Errno(res); err {
+			case unix.EAGAIN, unix.EINTR, unix.ECANCELED:
+			default:
+				l.eof(c, err)
+				return
+			}
+		}
+		if c.wantRead() {
+			if res >= 0 {
+				b.armRecvBuf(c) // readable (or EOF or an error: the recv says)
+			} else {
+				b.armRecv(c)
+			}
+		}
+		return
+	}
+	// A recv was armed: its buffer is c.bufs.rbuf (which keeps c.bufs).
+	// After input, re-read c.bufs: the handler may have closed c, and a
+	// release frees it.
+	full := false
+	switch {
+	case res > 0:
+		rbuf := c.bufs.rbuf
+		full = int(res) == len(rbuf)
+		l.input(c, rbuf[:res])
+	case res == 0:
+		b.putRbuf(c)
+		l.eof(c, nil)
+		return
+	default:
+		switch err := ring.Errno(res); err {
+		case unix.EAGAIN, unix.EINTR, unix.ECANCELED:
+		default:
+			b.putRbuf(c)
+			l.eof(c, err)
+			return
+		}
+	}
+	if full && !c.recvArmed && c.wantRead() {
+		b.armRecvBuf(c) // keeps c.bufs.rbuf
+		return
+	}
+	b.putRbuf(c)
+	if !c.recvArmed && c.wantRead() {
+		b.armRecv(c)
+	}
 }
 
 // pause cancels an armed multishot recv (its CQEs until the final one are
@@ -72,21 +240,35 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 		c.recvArmed = false
 		c.inflight--
 	}
+	if !b.multiRecv {
+		b.singleDone(c, res)
+		return
+	}
 	switch {
 	case res > 0 && flags&ring.CQEFBuffer != 0:
 		b.deliverBuffers(c, res, flags, cqe)
-	case res > 0:
-		l.input(c, c.rbuf[:res])
 	case res == 0:
+		// EOF. It ends a multishot recv (no F_MORE); should a kernel keep
+		// one armed anyway, cancel it so its final CQE comes.
 		if flags&ring.CQEFBuffer != 0 {
 			b.recycleCQE(res, flags)
+		}
+		if c.recvArmed && !c.recvCancel {
+			b.cancel(c, opRecv)
+			c.recvCancel = true
 		}
 		l.eof(c, nil)
 		return
 	default:
 		switch err := ring.Errno(res); err {
 		case unix.ENOBUFS:
-			b.nENOBUFS++ // the unread bytes wait in the socket; re-armed below
+			// The unread bytes wait in the socket; re-armed when buffers
+			// are free (see Exhaustion above), not at once.
+			b.nENOBUFS++
+			if !c.recvArmed && c.wantRead() {
+				b.starve(c)
+			}
+			return
 		case unix.EAGAIN, unix.EINTR, unix.ECANCELED:
 			// Re-armed below if the conn still wants input.
 		default:
@@ -105,6 +287,7 @@ func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *rin
 	l := b.l
 	bid := uint16(flags >> ring.CQEBufferShift)
 	if !b.bundle {
+		b.avail--
 		data := b.br.Data(cqe)
 		l.input(c, data)
 		b.recycle(bid)
@@ -116,6 +299,7 @@ func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *rin
 	// recycled yet; read all their ids before recycling any (a recycle
 	// writes the mirror at brTail).
 	ids := b.bundleIDs(b.brPos[bid], int(res))
+	b.avail -= len(ids)
 	if len(ids) > 1 {
 		b.nMultiBuffer++
 	}
@@ -151,10 +335,13 @@ func (b *uringBackend) bundleIDs(pos uint16, res int) []uint16 {
 func (b *uringBackend) recycleCQE(res int32, flags uint32) {
 	bid := uint16(flags >> ring.CQEBufferShift)
 	if !b.bundle || res <= 0 {
+		b.avail--
 		b.recycle(bid)
 		return
 	}
-	for _, id := range b.bundleIDs(b.brPos[bid], int(res)) {
+	ids := b.bundleIDs(b.brPos[bid], int(res))
+	b.avail -= len(ids)
+	for _, id := range ids {
 		b.recycle(id)
 	}
 }
@@ -166,5 +353,6 @@ func (b *uringBackend) recycle(id uint16) {
 	b.brOrder[b.brTail&b.brMask] = id
 	b.brPos[id] = b.brTail
 	b.brTail++
+	b.avail++
 	b.needPublish = true
 }

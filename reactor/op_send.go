@@ -7,11 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Send on io_uring: one SEND of c.sending (everything queued when the
+// Send on io_uring: one SEND of c.sending() (everything queued when the
 // iteration flushed), MSG_NOSIGNAL so a vanished peer gives EPIPE rather
-// than SIGPIPE. c.sending stays referenced by c until the CQE; the core
+// than SIGPIPE. c.sending() stays referenced by c until the CQE; the core
 // queues new writes into a different buffer meanwhile. A short send is
-// continued by the core with the rest. Connect: c.dial.rsa stays on the conn
+// continued by the core with the rest. Connect: c.ext.rare.dial.rsa stays on the conn
 // until the CONNECT's CQE.
 
 func (b *uringBackend) send(c *Conn) {
@@ -20,7 +20,7 @@ func (b *uringBackend) send(c *Conn) {
 		b.l.sent(c, 0, ring.ErrSQFull)
 		return
 	}
-	sqe.PrepSend(c.fd, c.sending, unix.MSG_NOSIGNAL)
+	sqe.PrepSend(int(c.fd), c.sending(), unix.MSG_NOSIGNAL)
 	sqe.SetUserData(token(opSend, c.slot, c.gen))
 	c.inflight++
 }
@@ -45,7 +45,7 @@ func (b *uringBackend) connect(c *Conn) {
 		b.l.connected(c, ring.ErrSQFull)
 		return
 	}
-	sqe.PrepConnect(c.fd, &c.dial.rsa, c.dial.rsaLen)
+	sqe.PrepConnect(int(c.fd), &c.ext.rare.dial.rsa, c.ext.rare.dial.rsaLen)
 	sqe.SetUserData(token(opConnect, c.slot, c.gen))
 	c.inflight++
 	c.connArmed = true

@@ -24,7 +24,10 @@ type config struct {
 	maxConns    int
 	readBufSize int
 	maxPending  int
+	asyncLimit  int64
 	featureMask ring.Cap // test only: caps removed from the detected set
+	ringSQ      uint32   // test only: io_uring SQ entries (0: uringSQEntries)
+	ringCQ      uint32   // test only: io_uring CQ entries (0: uringCQEntries)
 }
 
 // Defaults.
@@ -37,13 +40,17 @@ const (
 	// reading pauses above 1 MiB queued and resumes below 256 KiB.
 	DefaultHighWater = 1 << 20
 	DefaultLowWater  = 256 << 10
-	// DefaultReadBufferSize is the per-conn recv buffer when no buffer ring
-	// is used (single-shot io_uring recv). The epoll loop reads into one
+	// DefaultReadBufferSize is the size of a single-shot recv buffer when no
+	// buffer ring is used (io_uring): taken from a per-loop pool when a conn
+	// is readable, given back after its recv. The epoll loop reads into one
 	// buffer of max(read buffer size, 64 KiB) shared by its conns.
 	DefaultReadBufferSize = 16 << 10
 	// DefaultMaxPendingInput bounds the input a handler may leave
 	// unconsumed on one conn (see WithMaxPendingInput).
 	DefaultMaxPendingInput = 4 << 20
+	// DefaultAsyncWriteLimit bounds the output pending on one conn for
+	// AsyncWrite (see WithAsyncWriteLimit).
+	DefaultAsyncWriteLimit = 4 << 20
 )
 
 var errBadOption = errors.New("reactor: invalid option")
@@ -174,11 +181,39 @@ func WithMaxPendingInput(n int) Option {
 	}
 }
 
+// WithAsyncWriteLimit bounds, per conn, the output AsyncWrite may leave
+// pending (default DefaultAsyncWriteLimit bytes): queued on the conn and not
+// yet sent, plus AsyncWrite bytes the loop has not taken yet. An AsyncWrite
+// that would exceed it while output is pending fails with ErrQueueFull; one
+// into an empty queue is always taken.
+func WithAsyncWriteLimit(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errBadOption
+		}
+		c.asyncLimit = int64(n)
+		return nil
+	}
+}
+
 // withFeatureMask (tests only) removes caps from the detected io_uring
 // features, so each degraded path runs on a new kernel.
 func withFeatureMask(mask ring.Cap) Option {
 	return func(c *config) error {
 		c.featureMask |= mask
+		return nil
+	}
+}
+
+// withRingSizes (tests only) sets each loop's io_uring SQ and CQ sizes
+// (powers of two, cq >= sq), so tests can fill the SQ within one iteration
+// and overflow the CQ on demand.
+func withRingSizes(sq, cq uint32) Option {
+	return func(c *config) error {
+		if sq == 0 || cq < sq || sq&(sq-1) != 0 || cq&(cq-1) != 0 {
+			return errBadOption
+		}
+		c.ringSQ, c.ringCQ = sq, cq
 		return nil
 	}
 }

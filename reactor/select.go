@@ -11,11 +11,14 @@ import (
 )
 
 // requiredCaps are what the io_uring backend cannot do without: FAST_POLL
-// (5.7) makes socket ops poll-driven instead of punted to io-wq threads.
-const requiredCaps = ring.CapFastPoll
+// (5.7) makes socket ops poll-driven instead of punted to io-wq threads;
+// NODROP (5.5, so implied by FAST_POLL) makes a full CQ keep completions on
+// the kernel's overflow list instead of dropping them (backend_uring.go,
+// wait), which no-byte-lost rests on.
+const requiredCaps = ring.CapFastPoll | ring.CapNoDrop
 
 // requiredOps are the opcodes the io_uring backend submits.
-var requiredOps = [...]uint8{ring.OpAccept, ring.OpRecv, ring.OpSend, ring.OpConnect, ring.OpAsyncCancel, ring.OpRead}
+var requiredOps = [...]uint8{ring.OpAccept, ring.OpRecv, ring.OpSend, ring.OpConnect, ring.OpAsyncCancel, ring.OpRead, ring.OpPollAdd}
 
 func (s *Server) resolveBackend() error {
 	want := BackendAuto
@@ -56,11 +59,17 @@ func (s *Server) resolveBackend() error {
 	return nil
 }
 
-var errNoFastPoll = errors.New("kernel lacks IORING_FEAT_FAST_POLL (5.7+)")
+var (
+	errNoFastPoll = errors.New("kernel lacks IORING_FEAT_FAST_POLL (5.7+)")
+	errNoNoDrop   = errors.New("kernel lacks IORING_FEAT_NODROP (5.5+)")
+)
 
 func uringUsable(f ring.Features) error {
-	if !f.Has(requiredCaps) {
+	if !f.Has(ring.CapFastPoll) {
 		return errNoFastPoll
+	}
+	if !f.Has(requiredCaps) {
+		return errNoNoDrop
 	}
 	for _, op := range requiredOps {
 		found := false

@@ -92,6 +92,9 @@ func newServer(h Handler, opts []Option) (*Server, error) {
 	if c.maxPending == 0 {
 		c.maxPending = DefaultMaxPendingInput
 	}
+	if c.asyncLimit == 0 {
+		c.asyncLimit = DefaultAsyncWriteLimit
+	}
 	if c.readBufSize == 0 {
 		c.readBufSize = DefaultReadBufferSize
 	}

@@ -48,18 +48,22 @@ func (l *Loop) deadline(t time.Time) int64 {
 
 // connDue returns c's nearest deadline (0 = none).
 func (c *Conn) connDue() int64 {
+	x := c.ext
+	if x == nil {
+		return 0
+	}
 	due := int64(0)
 	pick := func(v int64) {
 		if v > 0 && (due == 0 || v < due) {
 			due = v
 		}
 	}
-	if c.idle > 0 {
-		pick(c.lastActive + int64(c.idle))
+	if x.idle > 0 {
+		pick(c.lastActive + int64(x.idle))
 	}
-	pick(c.readDL)
-	if c.Buffered() > 0 || c.writeDL > 0 {
-		pick(c.writeDL)
+	pick(x.readDL)
+	if c.Buffered() > 0 || x.writeDL > 0 {
+		pick(x.writeDL)
 	}
 	return due
 }
@@ -73,22 +77,20 @@ func (l *Loop) scheduleConnTimer(c *Conn) {
 	}
 	due := c.connDue()
 	if due == 0 {
-		if c.timer != nil {
-			c.timer.Stop()
+		if c.ext != nil {
+			c.ext.timer.Stop()
 		}
 		return
 	}
-	if c.timer == nil {
-		c.timer = &Timer{l: l, c: c, idx: -1}
-	}
-	if c.timer.idx >= 0 {
-		if c.timer.when <= due {
+	t := &c.ext.timer // connDue != 0: ext exists
+	if t.idx >= 0 {
+		if t.when <= due {
 			return // fires earlier and re-checks
 		}
-		l.timers.remove(c.timer)
+		l.timers.remove(t)
 	}
-	c.timer.when = due
-	l.timers.push(c.timer)
+	t.when = due
+	l.timers.push(t)
 }
 
 func (l *Loop) connTimerFired(c *Conn) {
@@ -96,16 +98,17 @@ func (l *Loop) connTimerFired(c *Conn) {
 		return
 	}
 	now := l.mono
+	x := c.ext // a conn timer fired: ext exists
 	switch {
-	case c.readDL > 0 && now >= c.readDL:
+	case x.readDL > 0 && now >= x.readDL:
 		l.finish(c, ErrDeadline)
-	case c.writeDL > 0 && now >= c.writeDL && c.Buffered() > 0:
+	case x.writeDL > 0 && now >= x.writeDL && c.Buffered() > 0:
 		l.finish(c, ErrDeadline)
-	case c.idle > 0 && now >= c.lastActive+int64(c.idle):
+	case x.idle > 0 && now >= c.lastActive+int64(x.idle):
 		l.finish(c, ErrIdleTimeout)
 	default:
-		if c.writeDL > 0 && now >= c.writeDL {
-			c.writeDL = 0 // expired with nothing queued: nothing to fail
+		if x.writeDL > 0 && now >= x.writeDL {
+			x.writeDL = 0 // expired with nothing queued: nothing to fail
 		}
 		l.scheduleConnTimer(c)
 	}

@@ -16,4 +16,10 @@ type Config struct {
 	// for example SetupSingleIssuer|SetupDeferTaskrun for a ring driven from
 	// a goroutine that is not locked to its OS thread).
 	Disable uint32
+	// DisableExtArg makes the ring behave as if the kernel lacked
+	// IORING_FEAT_EXT_ARG (5.11): SubmitAndWaitTimeout then waits with an
+	// internal TIMEOUT SQE, as on older kernels. For tests, and for
+	// reproducing pre-5.11 behaviour on a newer kernel. FeatFlags still
+	// reports what the kernel offers; UsesExtArg reports the choice.
+	DisableExtArg bool
 }

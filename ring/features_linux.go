@@ -97,24 +97,40 @@ const detectWait = time.Second
 func (d *detector) ud() uint64 { d.next++; return d.next }
 
 // wait submits and collects CQEs until pred holds for the collected ones or
-// detectWait passes; it reports whether pred held.
+// detectWait passes; it reports whether pred held. It submits what is
+// queued and collects what is ready before it blocks, and blocks only while
+// pred does not hold yet: an earlier wait may already have collected the
+// CQE pred looks for (SEND_ZC's notification often comes with its result),
+// and waiting for one more would sit out the timeout.
 func (d *detector) wait(pred func([]CQE) bool) bool {
 	deadline := time.Now().Add(detectWait)
-	var batch [16]*CQE
+	block := time.Duration(0) // the first round only submits and collects
 	for {
-		if _, err := d.r.SubmitAndWaitTimeout(1, 50*time.Millisecond); err != nil {
+		if _, err := d.r.SubmitAndWaitTimeout(1, block); err != nil {
 			return false
 		}
-		n := d.r.PeekBatch(batch[:])
-		for _, c := range batch[:n] {
-			d.got = append(d.got, *c)
-		}
-		d.r.CQAdvance(uint32(n))
+		d.collect()
 		if pred(d.got) {
 			return true
 		}
 		if time.Now().After(deadline) {
 			return false
+		}
+		block = 50 * time.Millisecond
+	}
+}
+
+// collect copies the ready CQEs into d.got.
+func (d *detector) collect() {
+	var batch [16]*CQE
+	for {
+		n := d.r.PeekBatch(batch[:])
+		for _, c := range batch[:n] {
+			d.got = append(d.got, *c)
+		}
+		d.r.CQAdvance(uint32(n))
+		if n < len(batch) {
+			return
 		}
 	}
 }

@@ -41,7 +41,7 @@ type Ring struct {
 	enterFd    int    // fd or registered ring index passed to io_uring_enter
 	enterFlags uint32 // EnterRegisteredRing once the ring fd is registered
 	closed     bool
-	useExtArg  bool // FEAT_EXT_ARG and not testNoExtArg
+	useExtArg  bool // FEAT_EXT_ARG and not Config.DisableExtArg
 
 	// Wait arguments, kept in the Ring (heap, never moves) so that
 	// SubmitAndWaitTimeout does not allocate. The kernel reads them during
@@ -125,9 +125,14 @@ func newWithHooks(cfg Config, hooks setupHooks) (*Ring, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	r.useExtArg = r.features&FeatExtArg != 0
+	r.useExtArg = r.features&FeatExtArg != 0 && !cfg.DisableExtArg
 	return r, nil
 }
+
+// UsesExtArg reports whether SubmitAndWaitTimeout passes its timeout in
+// io_uring_enter's EXT_ARG (FEAT_EXT_ARG and not Config.DisableExtArg);
+// otherwise it uses an internal TIMEOUT SQE. Loop only.
+func (r *Ring) UsesExtArg() bool { return r.useExtArg && !r.testNoExtArg }
 
 // ringSizes validates and defaults the SQ and CQ sizes.
 func ringSizes(cfg Config) (sq, cq uint32, err error) {

@@ -17,7 +17,7 @@ func TestRoutes(t *testing.T) {
 	for _, b := range []reactor.Backend{reactor.BackendUring, reactor.BackendEpoll} {
 		t.Run(string(b), func(t *testing.T) {
 			srv := &httpx.Server{
-				Handler: httpx.FromHTTP(newMux(), httpx.WithWorkerIdleTimeout(50*time.Millisecond)),
+				Handler: httpx.FromHTTP(newMux()),
 				Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Reactor: []reactor.Option{reactor.WithBackend(b), reactor.WithLoops(1)},
 			}
