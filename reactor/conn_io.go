@@ -64,9 +64,9 @@ func (l *Loop) queueOut(c *Conn, b []byte) {
 	}
 	q := l.bufsOf(c)
 	if q.out == nil {
-		q.out = l.getBuf()
+		q.out = l.getBufCap(len(b))
 	}
-	q.out = append(q.out, b...)
+	q.out = append(l.growBuf(q.out, len(b)), b...)
 	l.markDirty(c)
 	if !c.hwPaused && c.Buffered() > l.s.cfg.high {
 		c.hwPaused = true
@@ -266,9 +266,9 @@ func (l *Loop) keep(c *Conn, data []byte) {
 	}
 	q := l.bufsOf(c)
 	if q.in == nil {
-		q.in = l.getBuf()
+		q.in = l.getBufCap(len(data))
 	}
-	q.in = append(q.in, data...)
+	q.in = append(l.growBuf(q.in, len(data)), data...)
 }
 
 // deliverKept presents c.bufs.in (kept input, possibly with new bytes

@@ -31,10 +31,10 @@ type Loop struct {
 	dirty     []*Conn // conns whose output or close state needs a flush step
 	redeliver []*Conn // conns whose kept input is presented again
 	timers    timerHeap
-	base      time.Time // clock origin
-	now       time.Time // cached once per iteration
-	mono      int64     // now - base in nanoseconds
-	bufPool   [][]byte  // free pooled buffers (capacity poolBufSize)
+	base      time.Time             // clock origin
+	now       time.Time             // cached once per iteration
+	mono      int64                 // now - base in nanoseconds
+	bufPool   [poolClasses][][]byte // free pooled buffers by size class (capacity poolBufSize<<class)
 	bufsPool  []*connBufs
 	draining  bool // Shutdown: listeners stopped, closing idle conns
 	drained   bool
@@ -265,25 +265,70 @@ func (l *Loop) closeQueue() {
 	}
 }
 
-// Pooled buffers for input kept and output queued.
-const poolBufSize = 16 << 10
-const maxPooled = 1024
+// Pooled buffers for input kept and output queued, by size class: class k
+// holds buffers of capacity poolBufSize<<k. A queue that outgrows its buffer
+// takes a bigger one from the pool (growBuf) and gives the old one back, so a
+// conn exchanging large messages reuses the same few buffers instead of
+// allocating, zeroing and copying on every message. Class k keeps at most
+// maxPooled>>(2k) buffers (at least 4): about 33 MiB per loop at most.
+const (
+	poolBufSize = 16 << 10
+	poolClasses = 6 // 16 KiB .. 512 KiB
+	maxPooled   = 1024
+)
 
-func (l *Loop) getBuf() []byte {
-	if n := len(l.bufPool); n > 0 {
-		b := l.bufPool[n-1]
-		l.bufPool[n-1] = nil
-		l.bufPool = l.bufPool[:n-1]
-		return b
+// poolClass returns the smallest class whose buffers hold n bytes, or -1.
+func poolClass(n int) int {
+	for k := range poolClasses {
+		if n <= poolBufSize<<k {
+			return k
+		}
 	}
-	return make([]byte, 0, poolBufSize)
+	return -1
 }
 
-func (l *Loop) putBuf(b []byte) {
-	if cap(b) != poolBufSize || len(l.bufPool) >= maxPooled {
-		return // grown (or foreign) buffers go to the GC
+func classLimit(k int) int { return max(maxPooled>>(2*k), 4) }
+
+// getBuf returns an empty buffer of capacity poolBufSize.
+func (l *Loop) getBuf() []byte { return l.getBufCap(poolBufSize) }
+
+// getBufCap returns an empty buffer with room for at least n bytes.
+func (l *Loop) getBufCap(n int) []byte {
+	k := poolClass(n)
+	if k < 0 {
+		return make([]byte, 0, n) // larger than any class: the GC's
 	}
-	l.bufPool = append(l.bufPool, b[:0])
+	p := l.bufPool[k]
+	if m := len(p); m > 0 {
+		b := p[m-1]
+		p[m-1] = nil
+		l.bufPool[k] = p[:m-1]
+		return b
+	}
+	return make([]byte, 0, poolBufSize<<k)
+}
+
+// putBuf gives b back to its class; buffers of other capacities, or beyond
+// the class's limit, go to the GC.
+func (l *Loop) putBuf(b []byte) {
+	k := poolClass(cap(b))
+	if k < 0 || cap(b) != poolBufSize<<k || len(l.bufPool[k]) >= classLimit(k) {
+		return
+	}
+	l.bufPool[k] = append(l.bufPool[k], b[:0])
+}
+
+// growBuf returns b with room for extra more bytes: b itself when it has
+// it, else a pooled buffer at least twice b's size holding b's bytes (b goes
+// back to the pool).
+func (l *Loop) growBuf(b []byte, extra int) []byte {
+	if len(b)+extra <= cap(b) {
+		return b
+	}
+	nb := l.getBufCap(max(len(b)+extra, 2*cap(b)))
+	nb = append(nb, b...)
+	l.putBuf(b)
+	return nb
 }
 
 // bufsOf returns c.bufs, taking a connBufs from the pool if c has none.
