@@ -46,11 +46,21 @@ func idleConnHeap(tb testing.TB, b Backend, n int) float64 {
 		if err := unix.Connect(fd, sa); err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := unix.Write(fd, msg); err != nil {
-			tb.Fatal(err)
+		for {
+			_, err := unix.Write(fd, msg)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				tb.Fatal(err)
+			}
+			break
 		}
 		for got := 0; got < len(msg); {
 			m, err := unix.Read(fd, buf[got:])
+			if err == unix.EINTR {
+				continue // Go's preemption signal (SIGURG) interrupts a read with SO_RCVTIMEO
+			}
 			if err != nil || m <= 0 {
 				tb.Fatalf("echo read: %d, %v", m, err)
 			}
