@@ -73,26 +73,7 @@ func manyConns(t *testing.T, s *Server, n int) {
 	default:
 	}
 	waitUntil(t, 20*time.Second, "all conns open", func() bool { return s.NumConns() == workers*per })
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 64)
-			for i, c := range conns[w] {
-				msg := fmt.Appendf(nil, "conn %d/%d", w, i)
-				c.SetDeadline(time.Now().Add(30 * time.Second))
-				if _, err := c.Write(msg); err != nil {
-					errs <- err
-					return
-				}
-				if _, err := io.ReadFull(c, buf[:len(msg)]); err != nil || !bytes.Equal(buf[:len(msg)], msg) {
-					errs <- fmt.Errorf("echo %q: got %q, %v", msg, buf[:len(msg)], err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	echoEachConn(conns, "conn", 30*time.Second, errs)
 	select {
 	case err := <-errs:
 		t.Fatal(err)

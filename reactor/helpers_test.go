@@ -297,3 +297,30 @@ func (r *closeRecorder) next(t testing.TB) error {
 var errAny = errors.New("any")
 
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// echoEachConn echoes a message naming tag, the worker and the conn on every
+// conn of conns[w], one goroutine per worker, each conn with deadline d; it
+// sends the first failure of each worker to errs and returns when all are done.
+func echoEachConn(conns [][]net.Conn, tag string, d time.Duration, errs chan<- error) {
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64)
+			for i, c := range conns[w] {
+				msg := fmt.Appendf(nil, "%s %d/%d", tag, w, i)
+				c.SetDeadline(time.Now().Add(d))
+				if _, err := c.Write(msg); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := io.ReadFull(c, buf[:len(msg)]); err != nil || !bytes.Equal(buf[:len(msg)], msg) {
+					errs <- fmt.Errorf("echo %q: got %q, %v", msg, buf[:len(msg)], err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

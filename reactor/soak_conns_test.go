@@ -149,26 +149,7 @@ func TestSoakHelperConnsClient(t *testing.T) {
 	}
 	wg.Wait()
 	// Echo on every conn while all are open.
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 64)
-			for i, c := range conns[w] {
-				msg := fmt.Appendf(nil, "soak %d/%d", w, i)
-				c.SetDeadline(time.Now().Add(60 * time.Second))
-				if _, err := c.Write(msg); err != nil {
-					errs <- err
-					return
-				}
-				if _, err := io.ReadFull(c, buf[:len(msg)]); err != nil || !bytes.Equal(buf[:len(msg)], msg) {
-					errs <- fmt.Errorf("echo %q: got %q, %v", msg, buf[:len(msg)], err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	echoEachConn(conns, "soak", 60*time.Second, errs)
 	select {
 	case err := <-errs:
 		fail(err)
