@@ -45,6 +45,14 @@ type uringBackend struct {
 	// avail counts the buffers published (or staged) and not yet named
 	// by a reaped CQE: an upper bound of what the kernel may still pick.
 	avail int
+	// Buffers given back wait in free (a stack: the most recently used,
+	// still in cache, on top) and go back to the ring only as far as the
+	// ring needs them (topUp): it holds about twice what one iteration
+	// consumes, not every buffer, so receives land in warm memory.
+	free      []uint16
+	peak      int // decaying maximum of the buffers one iteration consumed
+	lastAvail int // avail after the last topUp
+	topMark   int // nENOBUFS at the last topUp
 
 	// Conns whose multishot recv ended with -ENOBUFS, oldest first from
 	// starvedHead, waiting for free buffers (op_recv.go, Exhaustion).
@@ -138,6 +146,9 @@ func newUring(l *Loop) (backend, error) {
 		b.brTail = uint16(count)
 		b.brMask = uint16(count - 1)
 		b.avail = int(count)
+		b.lastAvail = b.avail
+		b.peak = int(count) // starts full, then decays (topUp)
+		b.free = make([]uint16, 0, count)
 		b.starveDiv = 1
 	}
 	// The ring reads the eventfd and must wait for a write, not answer
@@ -188,6 +199,9 @@ func (b *uringBackend) armWake() {
 func (b *uringBackend) open(c *Conn) error { return nil }
 
 func (b *uringBackend) wait(d time.Duration) error {
+	if b.br != nil {
+		b.topUp()
+	}
 	if b.starvedHead < len(b.starved) {
 		b.rearmStarved()
 	}

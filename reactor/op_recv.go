@@ -303,15 +303,26 @@ func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *rin
 	if len(ids) > 1 {
 		b.nMultiBuffer++
 	}
+	// Runs of consecutive ids are adjacent in the slab and reach the
+	// handler as one slice: one OnData (and one output append for an echo)
+	// per run instead of one per buffer. topUp keeps freed runs in order,
+	// so a bundle is usually a single run.
 	left := int(res)
 	size := int(b.br.Size())
-	for _, id := range ids {
-		n := min(left, size)
-		if c.state == stateOpen { // input ignores closed conns; keep recycling
-			l.input(c, b.br.Buf(id)[:n])
+	for i := 0; i < len(ids) && left > 0; {
+		j := i + 1
+		for j < len(ids) && ids[j] == ids[j-1]+1 {
+			j++
 		}
-		b.recycle(id)
+		n := min(left, (j-i)*size)
+		if c.state == stateOpen { // input ignores closed conns; keep recycling
+			l.input(c, b.br.Span(ids[i], n))
+		}
 		left -= n
+		i = j
+	}
+	for _, id := range ids {
+		b.recycle(id)
 	}
 }
 
@@ -346,13 +357,43 @@ func (b *uringBackend) recycleCQE(res int32, flags uint32) {
 	}
 }
 
+// recycle takes back a buffer the loop is done with; topUp returns it to
+// the ring.
 func (b *uringBackend) recycle(id uint16) {
-	if b.br.Recycle(id) != nil {
-		return
+	b.free = append(b.free, id)
+}
+
+// Ring depth. The kernel takes buffers in ring order, so a ring holding all
+// of them cycles through the whole slab (4 MiB by default) and every receive
+// writes cold memory: with 64 KiB echo that cost a tenth of the server's CPU
+// against a server that reads into one reused buffer. topUp, before each
+// submit, tops the ring up to twice the decaying peak of what one iteration
+// consumed (at least 64 buffers), taking the most recently freed buffers
+// first. An -ENOBUFS since the last top-up refills the ring completely (the
+// peak then decays by an eighth per iteration), so a burst finds the whole
+// pool after at most one starved receive per conn.
+func (b *uringBackend) topUp() {
+	n := len(b.brOrder)
+	if used := b.lastAvail - b.avail; b.nENOBUFS != b.topMark {
+		b.topMark = b.nENOBUFS
+		b.peak = n
+	} else {
+		b.peak = max(used, b.peak-b.peak/8)
 	}
-	b.brOrder[b.brTail&b.brMask] = id
-	b.brPos[id] = b.brTail
-	b.brTail++
-	b.avail++
-	b.needPublish = true
+	target := min(max(2*b.peak+16, 64), n)
+	// The top of the stack goes back in the order it was freed, which keeps
+	// a bundle's run of consecutive ids consecutive in the ring.
+	m := min(max(target-b.avail, 0), len(b.free))
+	for _, id := range b.free[len(b.free)-m:] {
+		if b.br.Recycle(id) != nil {
+			break // closed
+		}
+		b.brOrder[b.brTail&b.brMask] = id
+		b.brPos[id] = b.brTail
+		b.brTail++
+		b.avail++
+		b.needPublish = true
+	}
+	b.free = b.free[:len(b.free)-m]
+	b.lastAvail = b.avail
 }

@@ -108,6 +108,20 @@ func (b *BufRing) Buf(id uint16) []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(b.slab, uintptr(id)*uintptr(b.size))), b.size)
 }
 
+// Span is n bytes of the slab from the start of buffer id on: buffers
+// id, id+1, ... are adjacent in the slab, so a bundle that the kernel filled
+// into consecutive ids can be read as one slice. It is nil if the span leaves
+// the slab or the ring is closed. Loop only.
+func (b *BufRing) Span(id uint16, n int) []byte {
+	off := uint64(id) * uint64(b.size)
+	if b.closed || n < 0 || uint32(id) >= b.count || off+uint64(n) > uint64(b.slabSize) {
+		return nil
+	}
+	// The slab is mapped until Close, which the loop calls only after its
+	// last use of any slice (same lifetime as Buf).
+	return unsafe.Slice((*byte)(unsafe.Add(b.slab, uintptr(off))), n)
+}
+
 // Data is the bytes a receive CQE delivered into its provided buffer, or nil
 // if the CQE carries no buffer of this ring or no data. For an incremental
 // ring it tracks where in the buffer each CQE's data starts; call it once

@@ -133,3 +133,35 @@ func TestCloseWithArmedRecv(t *testing.T) {
 		t.Fatalf("read after Close: %d bytes, %v; a cancelled recv took the data", n, err)
 	}
 }
+
+// Span reads a run of adjacent buffers as one slice, and never past the slab.
+func TestBufRingSpan(t *testing.T) {
+	requireCap(t, CapBufRing)
+	r := newRing(t, Config{Entries: 2})
+	b, err := r.NewBufRing(3, 4, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	copy(b.Buf(1), "one")
+	copy(b.Buf(2), "two")
+	s := b.Span(1, 200)
+	if len(s) != 200 || &s[0] != &b.Buf(1)[0] || string(s[100:103]) != "two" {
+		t.Fatalf("Span(1, 200): len %d, %q", len(s), s[100:103])
+	}
+	if got := b.Span(3, 100); len(got) != 100 {
+		t.Fatalf("Span(3, 100) len %d, want the whole last buffer", len(got))
+	}
+	for _, c := range []struct {
+		id uint16
+		n  int
+	}{{3, 101}, {0, 401}, {4, 1}, {0, -1}} {
+		if got := b.Span(c.id, c.n); got != nil {
+			t.Fatalf("Span(%d, %d) = %d bytes, want nil (outside the slab)", c.id, c.n, len(got))
+		}
+	}
+	b.Close()
+	if b.Span(0, 10) != nil {
+		t.Fatal("Span after Close")
+	}
+}
