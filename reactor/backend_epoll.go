@@ -154,6 +154,7 @@ func (b *epollBackend) wait(d time.Duration) error {
 		c.epQueued = false
 		if c.state == stateOpen && c.epReadable && c.wantRead() {
 			b.read(c)
+			b.flushRead(c)
 		}
 	}
 	b.spare = pending[:0]
@@ -191,6 +192,7 @@ func (b *epollBackend) event(c *Conn, ev uint32) {
 		c.epReadable = true
 		if c.wantRead() {
 			b.read(c)
+			b.flushRead(c)
 		}
 	}
 	if ev&(netpoll.EventWrite|netpoll.EventErr) != 0 && c.epSendWait {
@@ -198,6 +200,18 @@ func (b *epollBackend) event(c *Conn, ev uint32) {
 		if c.sendBusy && c.state < stateClosed {
 			b.send(c)
 		}
+	}
+}
+
+// flushRead sends what the handler wrote in answer to the reads just done,
+// at once rather than at the end of the iteration: still one send for all
+// of them, but while the bytes are in cache, and the output buffer goes
+// back to the pool for the next conn (with 1,000 conns echoing 64 KiB, the
+// end-of-iteration flush held hundreds of filled 64 KiB buffers). The
+// conn stays in the loop's dirty list; its flush there finds nothing left.
+func (b *epollBackend) flushRead(c *Conn) {
+	if c.dirty {
+		b.l.flushConn(c)
 	}
 }
 
