@@ -309,19 +309,24 @@ func validHost(v []byte) bool {
 			return false
 		}
 	} else {
-		if c := bytes.LastIndexByte(v, ':'); c >= 0 {
-			hostEnd = c
-		}
-		for i := 0; i < hostEnd; i++ {
+		// One pass: reg-name bytes and pct-encoded octets up to the only
+		// colon allowed (a reg-name has none), digits after it (checked
+		// below). Hex digits never include ':', so an escape cannot run
+		// into the port.
+		for i := 0; i < len(v); i++ {
 			c := v[i]
-			if c == '%' {
-				if i+2 >= hostEnd || charClass[v[i+1]]&clsHex == 0 || charClass[v[i+2]]&clsHex == 0 {
+			if charClass[c]&clsRegName != 0 {
+				continue
+			}
+			switch {
+			case c == ':' && hostEnd == len(v):
+				hostEnd = i
+			case c == '%' && hostEnd == len(v):
+				if i+2 >= len(v) || charClass[v[i+1]]&clsHex == 0 || charClass[v[i+2]]&clsHex == 0 {
 					return false
 				}
 				i += 2
-				continue
-			}
-			if charClass[c]&clsRegName == 0 {
+			default:
 				return false
 			}
 		}
