@@ -131,3 +131,24 @@ func pick(cells []Cell, keep func(Cell) bool, f func(Cell) Stat, high bool) (flo
 	}
 	return best, name
 }
+
+// PairedCPU is the CPU per request of server a over that of server b in the
+// same round of scenario sc, summarized over the rounds both completed.
+// Servers take turns within a round, so a round's ratio compares figures
+// taken minutes apart at most: slow drift of a shared machine (neighbours,
+// frequency) cancels out of it, which it does not from a ratio of medians.
+func (r *Results) PairedCPU(sc Scenario, a, b string) Stat {
+	cpu := map[string]map[int]float64{a: {}, b: {}}
+	for _, rd := range r.Rounds {
+		if m, ok := cpu[rd.Server]; ok && rd.Scenario == sc.Key && rd.Err == "" && rd.CPUPerReq > 0 {
+			m[rd.Round] = rd.CPUPerReq
+		}
+	}
+	var ratios []float64
+	for round, va := range cpu[a] {
+		if vb, ok := cpu[b][round]; ok {
+			ratios = append(ratios, va/vb)
+		}
+	}
+	return summarize(ratios)
+}

@@ -88,6 +88,7 @@ func Render(r *Results) (string, map[string][]byte, error) {
 		switch sc.Kind {
 		case Throughput:
 			writeThroughput(&b, sc, cells)
+			writePaired(&b, r, sc, cells)
 		case Latency:
 			writeLatency(&b, sc, cells)
 		case Idle:
@@ -120,6 +121,7 @@ func writeMethod(b *strings.Builder, m Meta) {
 	b.WriteString("- ⚑ marks rows where, in the median round, anything else (other processes, hypervisor steal; from `/proc/stat`) took ≥ 10% of the server's or the load generator's CPUs: those figures are not clean.\n")
 	b.WriteString("- Closed loop: N connections, each sends D requests in one write and reads D responses (framed by Content-Length), then repeats. Open loop: requests leave at fixed intended times (timerfd pacing) and latency is measured from the intended time, so stalls are not hidden (no coordinated omission); the send-lag column is how late the generator itself was (p99). Echo: each round trip stamps a sequence number into the payload and checks a CRC-32 of what comes back.\n")
 	b.WriteString("- RSS is VmRSS from `/proc/PID/status` at the end of the round. Idle memory: RSS after holding N keep-alive connections (one request each, 300 ms settle) minus RSS before they were opened, over N.\n")
+	b.WriteString("- Paired ratios (under each throughput table): each ringo server's CPU per request over the best peer's in the same round, median and range over the rounds. Servers alternate within a round, so drift of a shared machine cancels out of these better than out of a ratio of medians.\n")
 	b.WriteString("- Ratios: \"vs std\" is against the standard-library twin (net/http, or the goroutine-per-connection net echo); \"vs best peer\" against the best non-ringo server of the scenario. For req/s higher is better; for CPU/request, latency and memory lower is better.\n\n")
 }
 
@@ -149,6 +151,32 @@ func writeThroughput(b *strings.Builder, sc Scenario, cells []Cell) {
 		fmt.Fprintf(b, "\nBest peer: %s by %s, %s by CPU/%s.\n", esc(bestRPSName), unit, esc(bestCPUName), sc.Unit)
 	}
 	b.WriteString("\n")
+}
+
+// writePaired lists, for each ringo server, its CPU per request over the
+// best peer's round by round (see Results.PairedCPU).
+func writePaired(b *strings.Builder, r *Results, sc Scenario, cells []Cell) {
+	var best *Cell
+	for i, c := range cells {
+		if !c.Server.Ringo && c.CPUPerReq.N > 0 && (best == nil || c.CPUPerReq.Med < best.CPUPerReq.Med) {
+			best = &cells[i]
+		}
+	}
+	if best == nil {
+		return
+	}
+	var parts []string
+	for _, c := range cells {
+		if !c.Server.Ringo {
+			continue
+		}
+		if st := r.PairedCPU(sc, c.Server.Key, best.Server.Key); st.N > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.2f× (%.2f–%.2f, %d rounds)", esc(c.Server.Name), st.Med, st.Min, st.Max, st.N))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(b, "Paired CPU/%s against %s, round by round (median, min–max): %s.\n\n", sc.Unit, esc(best.Server.Name), strings.Join(parts, "; "))
+	}
 }
 
 func writeLatency(b *strings.Builder, sc Scenario, cells []Cell) {

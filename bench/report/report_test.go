@@ -193,3 +193,30 @@ func TestSummarizeAndHelpers(t *testing.T) {
 		}
 	}
 }
+
+// A paired ratio takes each round's ratio, so a drift that moves both
+// servers together (round 2 twice as slow for both) leaves it exact, and a
+// round one server lacks is left out.
+func TestPairedCPU(t *testing.T) {
+	sc := Scenario{Key: "s", Kind: Throughput, Unit: "req"}
+	r := &Results{Rounds: []Round{
+		{Scenario: "s", Server: "a", Round: 1, CPUPerReq: 900},
+		{Scenario: "s", Server: "b", Round: 1, CPUPerReq: 1000},
+		{Scenario: "s", Server: "a", Round: 2, CPUPerReq: 1800},
+		{Scenario: "s", Server: "b", Round: 2, CPUPerReq: 2000},
+		{Scenario: "s", Server: "a", Round: 3, CPUPerReq: 800},
+		{Scenario: "s", Server: "b", Round: 3, Err: "crashed"},
+		{Scenario: "other", Server: "b", Round: 3, CPUPerReq: 1},
+	}}
+	st := r.PairedCPU(sc, "a", "b")
+	if st.N != 2 || math.Abs(st.Med-0.9) > 1e-9 || math.Abs(st.Min-0.9) > 1e-9 || math.Abs(st.Max-0.9) > 1e-9 {
+		t.Fatalf("PairedCPU = %+v, want 0.9 over 2 rounds", st)
+	}
+	md, _, err := Render(sampleResults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Paired CPU/req against gnet, round by round (median, min–max): ringo (io_uring) 0.50× (0.50–0.50, 3 rounds)."; !strings.Contains(md, want) {
+		t.Fatalf("report lacks %q", want)
+	}
+}
