@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // TestSoakAdapterContainment: on the net/http path (FromHTTP), handlers
@@ -25,11 +26,11 @@ import (
 // is recovered and logged, the blocked handlers answer once released, and
 // afterwards no conn, fd or goroutine is left.
 func TestSoakAdapterContainment(t *testing.T) {
-	slow := soakN(32, 256)
-	panickers, panicsEach := soakN(4, 8), soakN(25, 250)
-	normalClients, normalReqs := 8, soakN(100, 500)
+	slow := reactortest.N(32, 256)
+	panickers, panicsEach := reactortest.N(4, 8), reactortest.N(25, 250)
+	normalClients, normalReqs := 8, reactortest.N(100, 500)
 	const reqDeadline = 5 * time.Second
-	soakRaiseNoFile(t, uint64(2*slow+4*normalClients+4*panickers+512))
+	reactortest.RaiseNoFile(t, uint64(2*slow+4*normalClients+4*panickers+512))
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
 		release := make(chan struct{})
 		var slowStarted atomic.Int64
@@ -53,7 +54,7 @@ func TestSoakAdapterContainment(t *testing.T) {
 		logs := &soakLogBuf{}
 		s := &Server{Handler: FromHTTP(h, WithWorkerIdleTimeout(50*time.Millisecond)), Logger: slog.New(slog.NewTextHandler(logs, nil))}
 		addr := startServer(t, b, s)
-		base := soakBaseline()
+		base := reactortest.Baseline()
 
 		calm, err := normalLoad(addr, normalClients, normalReqs, reqDeadline)
 		if err != nil {
@@ -143,6 +144,6 @@ func TestSoakAdapterContainment(t *testing.T) {
 			t.Errorf("%d panics, %d logged", panics.Load(), logged)
 		}
 		soakWaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
-		soakBackToBase(t, base, soakRSSSlack)
+		reactortest.BackToBase(t, base, soakRSSSlack)
 	})
 }

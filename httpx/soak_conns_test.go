@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // TestSoakManyConnsHTTP holds N keep-alive connections open at once
@@ -27,17 +28,17 @@ import (
 // conn. The clients run in a child process (this test binary, see
 // TestSoakHelperHTTPClient), so RSS per conn is the server's.
 func TestSoakManyConnsHTTP(t *testing.T) {
-	n := soakN(1000, 20000)
+	n := reactortest.N(1000, 20000)
 	const reserve = 128
 	need := uint64(n + reserve)
-	if lim := soakRaiseNoFile(t, need); lim < need {
+	if lim := reactortest.RaiseNoFile(t, need); lim < need {
 		n = int(lim) - reserve
 		t.Logf("RLIMIT_NOFILE cannot go above %d here (no CAP_SYS_RESOURCE): %d conns", lim, n)
 	}
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
 		s := &Server{Handler: HandlerFunc(soakOK)}
 		addr := startServer(t, b, s)
-		base := soakBaseline()
+		base := reactortest.Baseline()
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
@@ -73,13 +74,13 @@ func TestSoakManyConnsHTTP(t *testing.T) {
 		if got := s.NumConns(); got != n {
 			t.Fatalf("%d conns open after the requests, want %d", got, n)
 		}
-		fds := soakCountFDs()
-		peak := soakRSS()
-		live := soakSettledRSS()
+		fds := reactortest.CountFDs()
+		peak := reactortest.RSS()
+		live := reactortest.SettledRSS()
 		t.Logf("%s: %d HTTP conns held (server fds %d) after %v; server RSS %s at peak, %s live after GC: %d B per conn",
-			b, n, fds, held.Round(time.Millisecond), soakMiB(peak), soakMiB(live), (live-base.rss)/int64(n))
-		if fds < base.fds+n {
-			t.Fatalf("server holds %d fds with %d conns open, baseline %d", fds, n, base.fds)
+			b, n, fds, held.Round(time.Millisecond), reactortest.MiB(peak), reactortest.MiB(live), (live-base.RSS)/int64(n))
+		if fds < base.FDs+n {
+			t.Fatalf("server holds %d fds with %d conns open, baseline %d", fds, n, base.FDs)
 		}
 		io.WriteString(stdin, "close\n")
 		expect("closed")
@@ -87,7 +88,7 @@ func TestSoakManyConnsHTTP(t *testing.T) {
 			t.Fatalf("client process: %v\n%s", err, stderr.String())
 		}
 		soakWaitUntil(t, 60*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
-		soakBackToBase(t, base, soakRSSSlack)
+		reactortest.BackToBase(t, base, soakRSSSlack)
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 var soakBig = bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
@@ -31,8 +32,8 @@ var soakBig = bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 // handled exactly once and answered with its own body, the server still
 // serves, and no conn, fd or goroutine (pool workers included) is left.
 func TestSoakResetStormHTTP(t *testing.T) {
-	workers, iters := soakN(16, 64), soakN(60, 300)
-	soakRaiseNoFile(t, uint64(4*workers+512))
+	workers, iters := reactortest.N(16, 64), reactortest.N(60, 300)
+	reactortest.RaiseNoFile(t, uint64(4*workers+512))
 	for _, path := range []string{"fast", "fromhttp"} {
 		t.Run(path, func(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, b reactor.Backend) {
@@ -90,7 +91,7 @@ func soakResetStorm(t *testing.T, b reactor.Backend, fast bool, workers, iters i
 	}
 	logs := &soakLogBuf{}
 	s.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	base := soakBaseline()
+	base := reactortest.Baseline()
 	addr := startServer(t, b, s)
 
 	var nextID atomic.Uint64
@@ -217,5 +218,5 @@ func soakResetStorm(t *testing.T, b reactor.Backend, fast bool, workers, iters i
 		t.Fatalf("after the storm: %v", err)
 	}
 	s.Close()
-	soakBackToBase(t, base, soakRSSSlack)
+	reactortest.BackToBase(t, base, soakRSSSlack)
 }

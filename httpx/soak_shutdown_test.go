@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // TestSoakGracefulShutdown: clients (256 under RINGO_SOAK=1, 32
@@ -30,9 +31,9 @@ import (
 // Run on the fast path and on FromHTTP (whose handlers sleep up to 2 ms,
 // so some are running when Shutdown is called).
 func TestSoakGracefulShutdown(t *testing.T) {
-	clients := soakN(32, 256)
-	loadFor := soakN(300*time.Millisecond, 3*time.Second)
-	soakRaiseNoFile(t, uint64(4*clients+512))
+	clients := reactortest.N(32, 256)
+	loadFor := reactortest.N(300*time.Millisecond, 3*time.Second)
+	reactortest.RaiseNoFile(t, uint64(4*clients+512))
 	for _, path := range []string{"fast", "fromhttp"} {
 		t.Run(path, func(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, b reactor.Backend) {
@@ -67,7 +68,7 @@ func soakShutdown(t *testing.T, b reactor.Backend, fast bool, clients int, loadF
 			io.WriteString(w, r.URL.Path)
 		}), WithWorkerIdleTimeout(50*time.Millisecond))
 	}
-	base := soakBaseline() // before the server: Shutdown leaves nothing of it
+	base := reactortest.Baseline() // before the server: Shutdown leaves nothing of it
 	addr := startServer(t, b, s)
 
 	type result struct {
@@ -225,5 +226,5 @@ func soakShutdown(t *testing.T, b reactor.Backend, fast bool, clients int, loadF
 	if nServed == 0 {
 		t.Fatal("no request served: the load never ran")
 	}
-	soakBackToBase(t, base, soakRSSSlack)
+	reactortest.BackToBase(t, base, soakRSSSlack)
 }

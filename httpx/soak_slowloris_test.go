@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // soakOK serves /ok/... paths with the path as the body.
@@ -28,15 +29,15 @@ func soakOK(c *Ctx) {
 // byte of response, no earlier than the header timeout after its first
 // byte and (a generous bound) less than 30 s after it.
 func TestSoakSlowloris(t *testing.T) {
-	attackers := soakN(200, 5000)
-	hdrTimeout := soakN(2*time.Second, 6*time.Second)
-	normalClients, normalReqs := 8, soakN(100, 500)
+	attackers := reactortest.N(200, 5000)
+	hdrTimeout := reactortest.N(2*time.Second, 6*time.Second)
+	normalClients, normalReqs := 8, reactortest.N(100, 500)
 	const reqDeadline = 5 * time.Second
-	soakRaiseNoFile(t, uint64(2*attackers+4*normalClients+512))
+	reactortest.RaiseNoFile(t, uint64(2*attackers+4*normalClients+512))
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
 		s := &Server{Handler: HandlerFunc(soakOK), ReadHeaderTimeout: hdrTimeout}
 		addr := startServer(t, b, s)
-		base := soakBaseline()
+		base := reactortest.Baseline()
 
 		// Batches of normal load without attack, for about as long as the
 		// attacked ones below.
@@ -162,7 +163,7 @@ func TestSoakSlowloris(t *testing.T) {
 			a.c.Close()
 		}
 		soakWaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
-		soakBackToBase(t, base, soakRSSSlack)
+		reactortest.BackToBase(t, base, soakRSSSlack)
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringo-io/ringo/reactor/reactortest"
 	"github.com/ringo-io/ringo/ring"
 	"golang.org/x/sys/unix"
 )
@@ -183,14 +184,6 @@ func waitUntil(t testing.TB, d time.Duration, msg string, cond func() bool) {
 
 // Resource accounting for leak checks.
 
-func countFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents)
-}
-
 // countRingMaps counts io_uring mappings in /proc/self/maps (ring and SQE
 // arrays are mapped from the ring fd, which shows as [io_uring]).
 func countRingMaps() int {
@@ -227,7 +220,7 @@ func countSlabMaps() int {
 type resources struct{ fds, goroutines, ringMaps, slabs int }
 
 func snapshot() resources {
-	return resources{countFDs(), runtime.NumGoroutine(), countRingMaps(), countSlabMaps()}
+	return resources{reactortest.CountFDs(), runtime.NumGoroutine(), countRingMaps(), countSlabMaps()}
 }
 
 // checkNoLeaks waits (bounded) until fds, goroutines and io_uring mappings

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // TestSoakBufferRingPressure: many conns (1,000 under RINGO_SOAK=1, 64
@@ -23,11 +25,11 @@ import (
 // byte may be lost, duplicated or reordered. On the buffer-ring legs the
 // test also proves the ring really ran out (ENOBUFS seen).
 func TestSoakBufferRingPressure(t *testing.T) {
-	conns, size := soakN(64, 1000), soakN(256<<10, 512<<10)
-	soakRaiseNoFile(t, uint64(2*conns+512))
+	conns, size := reactortest.N(64, 1000), reactortest.N(256<<10, 512<<10)
+	reactortest.RaiseNoFile(t, uint64(2*conns+512))
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := start(t, b, echoHandler(), WithBufferRing(512, 4), WithReadBufferSize(512))
-		base := soakBaseline()
+		base := reactortest.Baseline()
 		elapsed := echoStreams(t, s, conns, size)
 		var enobufs, multi int
 		var ringUsed bool
@@ -43,7 +45,7 @@ func TestSoakBufferRingPressure(t *testing.T) {
 		// bundle of them), so conns*size/512 is at least the buffers used.
 		bufs := conns * size / 512
 		t.Logf("%s: %d conns x %s echoed through 4 x 512 B buffers per loop in %v; ENOBUFS %d (%.1f per buffer of data), multi-buffer bundles %d",
-			soakLeg(t), conns, soakMiB(int64(size)), elapsed.Round(time.Millisecond), enobufs, float64(enobufs)/float64(bufs), multi)
+			soakLeg(t), conns, reactortest.MiB(int64(size)), elapsed.Round(time.Millisecond), enobufs, float64(enobufs)/float64(bufs), multi)
 		if ringUsed && enobufs == 0 {
 			t.Fatal("the provided buffers never ran out: the test did not exhaust the ring")
 		}
@@ -132,8 +134,8 @@ func echoStreams(t *testing.T, s *Server, conns, size int) time.Duration {
 }
 
 // soakBackToBaseAfter waits until s has no conn, then checks resources.
-func soakBackToBaseAfter(t *testing.T, s *Server, base soakBase) {
+func soakBackToBaseAfter(t *testing.T, s *Server, base reactortest.Base) {
 	t.Helper()
 	waitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
-	soakBackToBase(t, base, soakConnsRSSSlack)
+	reactortest.BackToBase(t, base, soakConnsRSSSlack)
 }

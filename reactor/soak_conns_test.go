@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // soakConnsRSSSlack is what may stay resident after every conn closed:
@@ -33,10 +35,10 @@ const soakConnsRSSSlack = 2*maxPooled*poolBufSize + 16<<20
 // TestSoakHelperConnsClient), so the server's process holds only server
 // sockets and the RSS per conn is the server's.
 func TestSoakManyConns(t *testing.T) {
-	n := soakN(1000, 20000)
+	n := reactortest.N(1000, 20000)
 	const reserve = 128 // the server's own fds (listeners, rings, test runtime)
 	need := uint64(n + reserve)
-	if lim := soakRaiseNoFile(t, need); lim < need {
+	if lim := reactortest.RaiseNoFile(t, need); lim < need {
 		n = int(lim) - reserve
 		t.Logf("RLIMIT_NOFILE cannot go above %d here (no CAP_SYS_RESOURCE): %d conns", lim, n)
 	}
@@ -51,7 +53,7 @@ func TestSoakManyConns(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		base := soakBaseline()
+		base := reactortest.Baseline()
 		start := time.Now()
 
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -89,13 +91,13 @@ func TestSoakManyConns(t *testing.T) {
 		if got := s.NumConns(); got != n {
 			t.Fatalf("%d conns open after the echoes, want %d", got, n)
 		}
-		fds := countFDs()
-		peak := soakRSS()
-		live := soakSettledRSS()
+		fds := reactortest.CountFDs()
+		peak := reactortest.RSS()
+		live := reactortest.SettledRSS()
 		t.Logf("%s: %d conns held (server fds %d) after %v; server RSS %s at peak, %s live after GC: %d B per conn",
-			soakLeg(t), n, fds, held.Round(time.Millisecond), soakMiB(peak), soakMiB(live), (live-base.rss)/int64(n))
-		if fds < base.fds+n {
-			t.Fatalf("server holds %d fds with %d conns open, baseline %d", fds, n, base.fds)
+			soakLeg(t), n, fds, held.Round(time.Millisecond), reactortest.MiB(peak), reactortest.MiB(live), (live-base.RSS)/int64(n))
+		if fds < base.FDs+n {
+			t.Fatalf("server holds %d fds with %d conns open, baseline %d", fds, n, base.FDs)
 		}
 
 		io.WriteString(stdin, "close\n")
@@ -104,7 +106,7 @@ func TestSoakManyConns(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("client process: %v\n%s", err, stderr.String())
 		}
-		soakBackToBase(t, base, soakConnsRSSSlack)
+		reactortest.BackToBase(t, base, soakConnsRSSSlack)
 		s.Close()
 		checkNoLeaks(t, pre)
 	})

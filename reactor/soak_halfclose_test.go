@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // byeHandler is the storm server plus ReadEOFHandler: after the peer's FIN
@@ -39,14 +41,14 @@ func (h *byeHandler) OnReadEOF(c *Conn) {
 // Afterwards every OnOpen had one OnClose and no conn, fd or goroutine
 // is left.
 func TestSoakHalfCloseReadEOF(t *testing.T) {
-	total, parallel := soakN(200, 2000), 64
-	soakRaiseNoFile(t, uint64(4*parallel+512))
+	total, parallel := reactortest.N(200, 2000), 64
+	reactortest.RaiseNoFile(t, uint64(4*parallel+512))
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		st := &stormServer{handled: map[uint64]int{}}
 		h := &byeHandler{HandlerFuncs: st.handler()}
 		logs := &logBuf{}
 		s := start(t, b, h, WithLogger(slogTo(logs)))
-		base := soakBaseline()
+		base := reactortest.Baseline()
 		var nextID atomic.Uint64
 		var byes, resets atomic.Int64
 		errs := make(chan error, total)
@@ -116,6 +118,6 @@ func TestSoakHalfCloseReadEOF(t *testing.T) {
 		if byes.Load()+resets.Load() != int64(total) {
 			t.Errorf("%d BYEs + %d resets, want %d", byes.Load(), resets.Load(), total)
 		}
-		soakBackToBase(t, base, soakConnsRSSSlack)
+		reactortest.BackToBase(t, base, soakConnsRSSSlack)
 	})
 }

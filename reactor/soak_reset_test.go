@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // storm protocol: a request is the line "REQ <id> <n>\n"; its response is
@@ -87,13 +89,13 @@ func readStorm(r *bufio.Reader, id uint64, n int) error {
 // its own response, no request cut by a reset was handled, and the server
 // still serves.
 func TestSoakResetStorm(t *testing.T) {
-	workers, iters := soakN(16, 64), soakN(100, 400)
-	soakRaiseNoFile(t, uint64(4*workers+512))
+	workers, iters := reactortest.N(16, 64), reactortest.N(100, 400)
+	reactortest.RaiseNoFile(t, uint64(4*workers+512))
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		st := &stormServer{handled: map[uint64]int{}}
 		logs := &logBuf{}
 		s := start(t, b, st.handler(), WithLogger(slogTo(logs)))
-		base := soakBaseline()
+		base := reactortest.Baseline()
 		var nextID atomic.Uint64
 		var mu sync.Mutex
 		completed := map[uint64]bool{} // answered in full
@@ -230,7 +232,7 @@ func TestSoakResetStorm(t *testing.T) {
 		t.Logf("%s: %d conns in %v (keep-alive %d, pipelined %d, reset mid-request %d, reset mid-response %d, half-close %d, churn %d); %d requests completed, %d handled",
 			soakLeg(t), workers*iters, elapsed.Round(time.Millisecond), kinds[0].Load(), kinds[1].Load(), kinds[2].Load(), kinds[3].Load(),
 			kinds[4].Load(), kinds[5].Load(), len(completed), len(handled))
-		soakBackToBase(t, base, soakConnsRSSSlack)
+		reactortest.BackToBase(t, base, soakConnsRSSSlack)
 
 		// The server still serves.
 		c := dial(t, s)

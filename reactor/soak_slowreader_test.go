@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringo-io/ringo/reactor/reactortest"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,14 +25,14 @@ import (
 // bytes the loops hold for all conns (sampled on the loops), and RSS.
 // Every byte must come back in order.
 func TestSoakSlowReaders(t *testing.T) {
-	conns := soakN(50, 1000)
-	size := soakN(4<<20, 2<<20) // payload per conn, well above the memory bound below
+	conns := reactortest.N(50, 1000)
+	size := reactortest.N(4<<20, 2<<20) // payload per conn, well above the memory bound below
 	const high, low = 64 << 10, 16 << 10
 	// One iteration can deliver more input after the pause was decided:
 	// the provided buffers (16 x 4 KiB here) or the epoll read buffer
 	// (64 KiB); 256 KiB is the bound TestSlowReaderWaterMarks uses.
 	const slack = 256 << 10
-	soakRaiseNoFile(t, uint64(2*conns+512))
+	reactortest.RaiseNoFile(t, uint64(2*conns+512))
 	// Each conn's stream is a window of one shared pattern, so the client
 	// side holds no per-conn copy.
 	shared := pattern(size+64<<10, 77)
@@ -65,7 +66,7 @@ func TestSoakSlowReaders(t *testing.T) {
 				}
 				return len(d)
 			}}, WithWriteWaterMarks(high, low), WithBufferRing(4096, 16))
-		base := soakBaseline()
+		base := reactortest.Baseline()
 
 		// Sample, on the loops, the bytes of output queued and input kept
 		// (capacity: what is really allocated) over all conns, and RSS.
@@ -107,7 +108,7 @@ func TestSoakSlowReaders(t *testing.T) {
 				if held > peakHeld.Load() {
 					peakHeld.Store(held)
 				}
-				if r := soakRSS(); r > peakRSS.Load() {
+				if r := reactortest.RSS(); r > peakRSS.Load() {
 					peakRSS.Store(r)
 				}
 			}
@@ -167,11 +168,11 @@ func TestSoakSlowReaders(t *testing.T) {
 		}
 		waitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 
-		rssGrowth := peakRSS.Load() - base.rss
+		rssGrowth := peakRSS.Load() - base.RSS
 		t.Logf("%s: %d slow readers x %s echoed in %v; max Buffered %d B (high %d); %d conns went above high; peak held by loops %s (%d B per conn); peak RSS %s (+%s over baseline, %d B per conn; unbounded would be %s)",
-			soakLeg(t), conns, soakMiB(int64(size)), elapsed.Round(time.Millisecond), maxBuffered.Load(), high, overHigh.Load(),
-			soakMiB(peakHeld.Load()), peakHeld.Load()/int64(conns), soakMiB(peakRSS.Load()), soakMiB(rssGrowth), rssGrowth/int64(conns),
-			soakMiB(int64(conns)*int64(size)))
+			soakLeg(t), conns, reactortest.MiB(int64(size)), elapsed.Round(time.Millisecond), maxBuffered.Load(), high, overHigh.Load(),
+			reactortest.MiB(peakHeld.Load()), peakHeld.Load()/int64(conns), reactortest.MiB(peakRSS.Load()), reactortest.MiB(rssGrowth), rssGrowth/int64(conns),
+			reactortest.MiB(int64(conns)*int64(size)))
 		if overHigh.Load() == 0 {
 			t.Fatal("no conn's queue went above the high-water mark: the readers were not slow enough, the test proves nothing")
 		}
@@ -181,15 +182,15 @@ func TestSoakSlowReaders(t *testing.T) {
 		// Output queued plus the spare send buffer plus kept input, each at
 		// most high+slack, for every conn at once.
 		if held := peakHeld.Load(); held > int64(conns)*3*(high+slack) {
-			t.Errorf("the loops held %s for %d conns, above 3 x (high + slack) per conn", soakMiB(held), conns)
+			t.Errorf("the loops held %s for %d conns, above 3 x (high + slack) per conn", reactortest.MiB(held), conns)
 		}
 		// RSS: three buffers per conn (output queued, spare send buffer,
 		// kept input), each about high + one delivery (64 KiB), doubled for
 		// the Go heap's headroom (GOGC=100), plus 64 MiB for the client side
 		// (goroutines and read buffers). Unbounded queues would need about
 		// conns x payload.
-		if bound := int64(conns)*6*(high+64<<10) + 64<<20; rssGrowth > bound && !soakRace {
-			t.Errorf("RSS grew %s, above %s", soakMiB(rssGrowth), soakMiB(bound))
+		if bound := int64(conns)*6*(high+64<<10) + 64<<20; rssGrowth > bound && !reactortest.Race {
+			t.Errorf("RSS grew %s, above %s", reactortest.MiB(rssGrowth), reactortest.MiB(bound))
 		}
 	})
 }

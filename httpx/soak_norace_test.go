@@ -1,6 +1,0 @@
-//go:build !race
-
-package httpx
-
-// soakRace: the race detector is off (see soak_race_test.go).
-const soakRace = false
