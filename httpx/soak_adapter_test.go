@@ -69,7 +69,7 @@ func TestSoakAdapterContainment(t *testing.T) {
 			fmt.Fprintf(c, "GET /slow/%d HTTP/1.1\r\nHost: soak\r\n\r\n", i)
 			slowConns[i] = c
 		}
-		soakWaitUntil(t, 30*time.Second, "every slow handler running", func() bool { return slowStarted.Load() == int64(slow) })
+		reactortest.WaitUntil(t, 30*time.Second, "every slow handler running", func() bool { return slowStarted.Load() == int64(slow) })
 
 		// Panicking handlers, concurrently with the normal load.
 		var panics atomic.Int64
@@ -143,7 +143,7 @@ func TestSoakAdapterContainment(t *testing.T) {
 		if logged < int(panics.Load()) {
 			t.Errorf("%d panics, %d logged", panics.Load(), logged)
 		}
-		soakWaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 		reactortest.BackToBase(t, base, soakRSSSlack)
 	})
 }

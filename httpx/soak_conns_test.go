@@ -87,7 +87,7 @@ func TestSoakManyConnsHTTP(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("client process: %v\n%s", err, stderr.String())
 		}
-		soakWaitUntil(t, 60*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 60*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 		reactortest.BackToBase(t, base, soakRSSSlack)
 	})
 }

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -111,16 +110,4 @@ func normalLoad(addr string, clients, reqs int, deadline time.Duration) ([]time.
 func soakLatencies(lat []time.Duration) string {
 	return fmt.Sprintf("%d requests, p50 %v, p99 %v, max %v", len(lat),
 		soakPercentile(lat, 50).Round(time.Microsecond), soakPercentile(lat, 99).Round(time.Microsecond), soakPercentile(lat, 100).Round(time.Microsecond))
-}
-
-// soakWaitUntil polls cond (bounded) and fails with msg.
-func soakWaitUntil(t testing.TB, d time.Duration, msg string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", msg)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

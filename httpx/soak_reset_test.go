@@ -192,7 +192,7 @@ func soakResetStorm(t *testing.T, b reactor.Backend, fast bool, workers, iters i
 	for err := range errs {
 		t.Error(err)
 	}
-	soakWaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+	reactortest.WaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 	mu.Lock()
 	for p, n := range handled {
 		if n != 1 {

@@ -162,7 +162,7 @@ func TestSoakSlowloris(t *testing.T) {
 		for _, a := range as {
 			a.c.Close()
 		}
-		soakWaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 		reactortest.BackToBase(t, base, soakRSSSlack)
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // TestAsyncWriteQueueBound: with a peer that does not read, AsyncWrite
@@ -78,7 +80,7 @@ func TestAsyncWriteQueueBound(t *testing.T) {
 		default:
 		}
 		// The queue drained: a write is taken again.
-		waitUntil(t, 10*time.Second, "queue drained", func() bool {
+		reactortest.WaitUntil(t, 10*time.Second, "queue drained", func() bool {
 			return sc.AsyncWrite([]byte("mark"), nil) == nil
 		})
 		mark := make([]byte, 4)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 func TestManyConns(t *testing.T) {
@@ -72,7 +74,7 @@ func manyConns(t *testing.T, s *Server, n int) {
 		t.Fatal(err)
 	default:
 	}
-	waitUntil(t, 20*time.Second, "all conns open", func() bool { return s.NumConns() == workers*per })
+	reactortest.WaitUntil(t, 20*time.Second, "all conns open", func() bool { return s.NumConns() == workers*per })
 	echoEachConn(conns, "conn", 30*time.Second, errs)
 	select {
 	case err := <-errs:
@@ -80,7 +82,7 @@ func manyConns(t *testing.T, s *Server, n int) {
 	default:
 	}
 	closeAll()
-	waitUntil(t, 20*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+	reactortest.WaitUntil(t, 20*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 }
 
 func TestHalfClose(t *testing.T) {
@@ -120,7 +122,7 @@ func TestPeerResetMidStream(t *testing.T) {
 		c.SetLinger(0)             // close sends RST
 		c.Close()
 		rec.next(t) // exactly one OnClose; its error is the reset or EPIPE
-		waitUntil(t, 10*time.Second, "conn gone", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 10*time.Second, "conn gone", func() bool { return s.NumConns() == 0 })
 		// The server still serves.
 		echoRoundTrip(t, dial(t, s), []byte("still alive"))
 		select {
@@ -147,7 +149,7 @@ func TestPeerVanishesWithOutputUnread(t *testing.T) {
 		if err := rec.next(t); err == nil {
 			t.Fatal("OnClose of a conn whose peer vanished with output queued: nil error")
 		}
-		waitUntil(t, 10*time.Second, "conn gone", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 10*time.Second, "conn gone", func() bool { return s.NumConns() == 0 })
 	})
 }
 
@@ -195,7 +197,7 @@ func TestAsyncWriteOrderPerGoroutine(t *testing.T) {
 			}
 			next[gi]++
 		}
-		waitUntil(t, 10*time.Second, "done callbacks", func() bool { return doneOK.Load() == writers*int64(per) })
+		reactortest.WaitUntil(t, 10*time.Second, "done callbacks", func() bool { return doneOK.Load() == writers*int64(per) })
 		if doneErr.Load() != 0 {
 			t.Fatalf("%d done callbacks got errors", doneErr.Load())
 		}
@@ -519,7 +521,7 @@ func TestExecuteAndTimers(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		waitUntil(t, 10*time.Second, "executes", func() bool { return n.Load() == 1600 })
+		reactortest.WaitUntil(t, 10*time.Second, "executes", func() bool { return n.Load() == 1600 })
 		s.Close()
 		if err := l.Execute(func() {}); !errors.Is(err, ErrLoopClosed) {
 			t.Fatalf("Execute after Close: %v, want ErrLoopClosed", err)

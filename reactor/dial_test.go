@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // proxyHandler forwards each accepted conn to target through a conn dialed
@@ -50,7 +52,7 @@ func TestDialProxy(t *testing.T) {
 			echoRoundTrip(t, c, pattern(n, byte(i)))
 		}
 		c.Close()
-		waitUntil(t, 10*time.Second, "both sides closed", func() bool {
+		reactortest.WaitUntil(t, 10*time.Second, "both sides closed", func() bool {
 			return proxy.NumConns() == 0 && backend.NumConns() == 0
 		})
 	})
@@ -88,7 +90,7 @@ func TestDialRefused(t *testing.T) {
 			t.Fatal("OnOpen ran for a refused dial")
 		default:
 		}
-		waitUntil(t, 5*time.Second, "conn count", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 5*time.Second, "conn count", func() bool { return s.NumConns() == 0 })
 		// Misuse returns errors.
 		errc := make(chan error, 2)
 		s.Loops()[0].Execute(func() {

@@ -170,18 +170,6 @@ func echoRoundTrip(t testing.TB, c net.Conn, data []byte) {
 	}
 }
 
-// waitUntil polls cond (bounded) and fails with msg.
-func waitUntil(t testing.TB, d time.Duration, msg string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", msg)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Resource accounting for leak checks.
 
 // countRingMaps counts io_uring mappings in /proc/self/maps (ring and SQE

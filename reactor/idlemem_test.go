@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // idleConnHeap opens n loopback conns to an echo server on backend b (the
@@ -67,7 +69,7 @@ func idleConnHeap(tb testing.TB, b Backend, n int) float64 {
 			got += m
 		}
 	}
-	waitUntil(tb, 20*time.Second, "all conns open", func() bool { return s.NumConns() == n })
+	reactortest.WaitUntil(tb, 20*time.Second, "all conns open", func() bool { return s.NumConns() == n })
 	// Let the loops run an iteration with nothing to do, then measure.
 	for _, l := range s.Loops() {
 		done := make(chan struct{})

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // TestShutdownDeliversOutputThenLeavesNothing: Shutdown lets a large queued
@@ -50,7 +52,7 @@ func TestShutdownDeliversOutputThenLeavesNothing(t *testing.T) {
 		if _, err := io.ReadFull(busy, first); err != nil { // the response has started
 			t.Fatal(err)
 		}
-		waitUntil(t, 10*time.Second, "both conns open", func() bool { return s.NumConns() == 2 })
+		reactortest.WaitUntil(t, 10*time.Second, "both conns open", func() bool { return s.NumConns() == 2 })
 		shutdownErr := make(chan error, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -108,7 +110,7 @@ func TestShutdownContextExpiryCloses(t *testing.T) {
 		}
 		s.Start()
 		c, _ := net.Dial("tcp", s.Addr().String())
-		waitUntil(t, 10*time.Second, "conn open", func() bool { return s.NumConns() == 1 })
+		reactortest.WaitUntil(t, 10*time.Second, "conn open", func() bool { return s.NumConns() == 1 })
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {

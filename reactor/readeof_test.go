@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // halfCloseHandler collects a request until the peer's FIN, then answers
@@ -130,7 +132,7 @@ func TestReadEOFHandlerAnswersAfterHalfClose(t *testing.T) {
 				if err, _ := h.asyncErr.Load().(error); err != nil {
 					t.Fatalf("AsyncWrite after OnReadEOF: %v", err)
 				}
-				waitUntil(t, 10*time.Second, "conns released", func() bool { return s.NumConns() == 0 })
+				reactortest.WaitUntil(t, 10*time.Second, "conns released", func() bool { return s.NumConns() == 0 })
 			})
 		})
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/ring"
+
+	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
 // TestRingQueuesUnderPressure runs the echo stream test on rings far too
@@ -65,7 +67,7 @@ func TestRingQueuesUnderPressure(t *testing.T) {
 			s := start(t, BackendUring, h, withFeatureMask(leg.mask),
 				withRingSizes(8, 16), WithBufferRing(512, 64), WithReadBufferSize(512))
 			echoStreams(t, s, conns, size)
-			waitUntil(t, 10*time.Second, "stream conns closed", func() bool { return s.NumConns() == 0 })
+			reactortest.WaitUntil(t, 10*time.Second, "stream conns closed", func() bool { return s.NumConns() == 0 })
 			broadcast(t, s, &mu, byLoop, 2*64)
 			var sqFull, cqOverflow int
 			var sq, cq uint32
@@ -104,7 +106,7 @@ func broadcast(t *testing.T, s *Server, mu *sync.Mutex, byLoop map[*Loop][]*Conn
 		c.SetDeadline(time.Now().Add(time.Minute))
 		clients[i] = c
 	}
-	waitUntil(t, 10*time.Second, "conns open", func() bool { return s.NumConns() == n })
+	reactortest.WaitUntil(t, 10*time.Second, "conns open", func() bool { return s.NumConns() == n })
 	// The message names the client by its address as the server sees it.
 	msg := func(addr string) []byte { return bytes.Repeat([]byte(addr+";"), 100) }
 	for _, l := range s.Loops() {

@@ -136,6 +136,6 @@ func echoStreams(t *testing.T, s *Server, conns, size int) time.Duration {
 // soakBackToBaseAfter waits until s has no conn, then checks resources.
 func soakBackToBaseAfter(t *testing.T, s *Server, base reactortest.Base) {
 	t.Helper()
-	waitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+	reactortest.WaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 	reactortest.BackToBase(t, base, soakConnsRSSSlack)
 }

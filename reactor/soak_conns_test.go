@@ -102,7 +102,7 @@ func TestSoakManyConns(t *testing.T) {
 
 		io.WriteString(stdin, "close\n")
 		expect("closed")
-		waitUntil(t, 60*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 60*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("client process: %v\n%s", err, stderr.String())
 		}

@@ -206,8 +206,8 @@ func TestSoakResetStorm(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		waitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
-		waitUntil(t, 30*time.Second, "OnClose for every OnOpen", func() bool { return st.closes.Load() == st.opens.Load() })
+		reactortest.WaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 30*time.Second, "OnClose for every OnOpen", func() bool { return st.closes.Load() == st.opens.Load() })
 
 		st.mu.Lock()
 		handled := st.handled

@@ -166,7 +166,7 @@ func TestSoakSlowReaders(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		waitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
+		reactortest.WaitUntil(t, 30*time.Second, "all conns closed", func() bool { return s.NumConns() == 0 })
 
 		rssGrowth := peakRSS.Load() - base.RSS
 		t.Logf("%s: %d slow readers x %s echoed in %v; max Buffered %d B (high %d); %d conns went above high; peak held by loops %s (%d B per conn); peak RSS %s (+%s over baseline, %d B per conn; unbounded would be %s)",

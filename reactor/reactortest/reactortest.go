@@ -139,3 +139,16 @@ func BackToBase(t testing.TB, base Base, slack int64) int64 {
 	}
 	return left
 }
+
+// WaitUntil polls cond every 5 ms until it holds, and fails the test with
+// msg if it still does not after d.
+func WaitUntil(t testing.TB, d time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", msg)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -5,6 +5,7 @@ package reactortest
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 // The baseline sees an fd opened after it, and BackToBase returns once the
@@ -45,5 +46,13 @@ func TestN(t *testing.T) {
 	t.Setenv("RINGO_SOAK", "1")
 	if N("a", "b") != "b" || !Full() {
 		t.Fatal("RINGO_SOAK=1 is the full size")
+	}
+}
+
+func TestWaitUntil(t *testing.T) {
+	n := 0
+	WaitUntil(t, 5*time.Second, "third poll", func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Fatalf("cond polled %d times, want 3", n)
 	}
 }
