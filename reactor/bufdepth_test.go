@@ -12,13 +12,6 @@ import (
 	"github.com/ringo-io/ringo/ring"
 )
 
-// onLoopSync runs f on l and waits for it.
-func onLoopSync(l *Loop, f func()) {
-	done := make(chan struct{})
-	l.Execute(func() { f(); close(done) })
-	<-done
-}
-
 // A recv bundle whose buffers are adjacent in the slab reaches OnData as one
 // slice, and the ring is kept shallow with every buffer accounted for.
 func TestBundleRunDeliveredAsOneSlice(t *testing.T) {
@@ -39,9 +32,8 @@ func TestBundleRunDeliveredAsOneSlice(t *testing.T) {
 		return len(d)
 	}}
 	s := start(t, BackendUring, h, WithLoops(1), WithBufferRing(bufSize, count))
-	l := s.Loops()[0]
 	for range 64 { // quiet iterations: the ring's target decays from full
-		onLoopSync(l, func() {})
+		soakOnLoops(t, s, func(*Loop) {})
 	}
 	c := dial(t, s)
 	c.SetDeadline(time.Now().Add(30 * time.Second))
@@ -67,7 +59,7 @@ func TestBundleRunDeliveredAsOneSlice(t *testing.T) {
 	// Every buffer is either in the ring or on the free stack, and the ring
 	// holds only what the traffic needs.
 	var avail, free, bundle int
-	onLoopSync(l, func() {
+	soakOnLoops(t, s, func(l *Loop) { // the one loop
 		ub := l.b.(*uringBackend)
 		avail, free = ub.avail, len(ub.free)
 		bundle = ub.nMultiBuffer

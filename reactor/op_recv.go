@@ -365,8 +365,9 @@ func (b *uringBackend) recycle(id uint16) {
 
 // Ring depth. The kernel takes buffers in ring order, so a ring holding all
 // of them cycles through the whole slab (4 MiB by default) and every receive
-// writes cold memory: with 64 KiB echo that cost a tenth of the server's CPU
-// against a server that reads into one reused buffer. topUp, before each
+// writes cold memory (perf, 64 KiB echo: the kernel's receive copy took 14%
+// of the server's CPU, against 9% for gnet, which reads into one reused
+// buffer). topUp, before each
 // submit, tops the ring up to twice the decaying peak of what one iteration
 // consumed (at least 64 buffers), taking the most recently freed buffers
 // first. An -ENOBUFS since the last top-up refills the ring completely (the
