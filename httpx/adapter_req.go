@@ -376,7 +376,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	}
 	if final && ar.bodyErr != 0 && !ar.respStarted {
 		// The body was malformed: whatever the handler answered, the client gets the error.
-		b = appendErrorResponse(nil, ar.bodyErr, e.date)
+		b = appendErrorResponse(nil, ar.bodyErr, e.lc)
 		closeAfter = true
 	} else if final && ar.holdable() {
 		// The handler returned before its body ended: hold the response until the body has
@@ -420,7 +420,7 @@ func (ar *asyncReq) releaseHeld() {
 	e := ar.e
 	ar.holding = false
 	if ar.bodyErr != 0 {
-		e.out = appendErrorResponse(e.out, ar.bodyErr, e.date)
+		e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc)
 		ar.done(true)
 		return
 	}

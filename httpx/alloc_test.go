@@ -33,7 +33,7 @@ func TestZeroAllocFastPath(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &sinkConn{}
-			e := newEngine(testConfig(h), s, newDateCache(fixedNow))
+			e := newEngine(testConfig(h), s, newLoopCache(fixedNow))
 			run := func() {
 				if tc.split == 0 {
 					e.feed(tc.in)

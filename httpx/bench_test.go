@@ -14,6 +14,9 @@ import (
 
 var benchGet = []byte("GET /plaintext HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 
+// benchMinimal is the request of the bench suite's load generator (and of wrk).
+var benchMinimal = []byte("GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n")
+
 func benchHello(c *Ctx) {
 	c.SetContentType("text/plain")
 	c.WriteString("Hello, World!")
@@ -24,12 +27,13 @@ func benchHello(c *Ctx) {
 func BenchmarkEngine(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
+		req   []byte
 		depth int
-	}{{"unpipelined", 1}, {"pipelined16", 16}} {
+	}{{"unpipelined", benchGet, 1}, {"pipelined16", benchGet, 16}, {"minimal16", benchMinimal, 16}} {
 		b.Run(bc.name, func(b *testing.B) {
-			in := bytes.Repeat(benchGet, bc.depth)
+			in := bytes.Repeat(bc.req, bc.depth)
 			s := &sinkConn{}
-			e := newEngine(testConfig(HandlerFunc(benchHello)), s, newDateCache(fixedNow))
+			e := newEngine(testConfig(HandlerFunc(benchHello)), s, newLoopCache(fixedNow))
 			b.ReportAllocs()
 			b.SetBytes(int64(len(in)))
 			b.ResetTimer()
@@ -65,7 +69,7 @@ func BenchmarkFromHTTP(b *testing.B) {
 		io.WriteString(w, "Hello, World!")
 	})
 	a := &asyncBenchConn{funcs: make(chan func(), 64), done: make(chan struct{}, 1)}
-	e := newEngine(testConfig(FromHTTP(h, WithWorkerIdleTimeout(100*time.Millisecond))), a, newDateCache(fixedNow))
+	e := newEngine(testConfig(FromHTTP(h, WithWorkerIdleTimeout(100*time.Millisecond))), a, newLoopCache(fixedNow))
 	stop := make(chan struct{})
 	go func() {
 		for {

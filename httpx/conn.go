@@ -44,7 +44,7 @@ func (ct *connTransport) attach() *engine {
 		s.free[idx] = s.free[idx][:n-1]
 		e.t = ct
 	} else {
-		e = newEngine(s.cfg, ct, s.dates[idx])
+		e = newEngine(s.cfg, ct, s.caches[idx])
 		if s.cfg.adapter != nil {
 			e.tmpl = &s.tmpls[idx]
 		}
@@ -95,7 +95,7 @@ func (h *connHandler) OnData(c *reactor.Conn, data []byte) int {
 		return len(data) // a refused connection: discard
 	}
 	l := c.Loop()
-	ct.s.dates[l.Index()].update(l.Now())
+	ct.s.caches[l.Index()].update(l.Now())
 	e := ct.e
 	if e == nil {
 		e = ct.attach()
@@ -114,7 +114,7 @@ func (h *connHandler) OnReadEOF(c *reactor.Conn) {
 		return
 	}
 	l := c.Loop()
-	ct.s.dates[l.Index()].update(l.Now())
+	ct.s.caches[l.Index()].update(l.Now())
 	e := ct.e
 	if e == nil {
 		e = ct.attach()

@@ -86,9 +86,9 @@ const (
 )
 
 type engine struct {
-	cfg  *config
-	t    transport
-	date *dateCache // the owner's (per loop), updated by the owner before feed
+	cfg *config
+	t   transport
+	lc  *loopCache // the owner's (per loop); the owner updates its date before feed
 
 	state    uint8
 	closing  bool // answer nothing more; close once the output is queued
@@ -113,8 +113,9 @@ type engine struct {
 	holdPaused bool          // reading paused because carry grew while a FromHTTP handler ran
 }
 
-func newEngine(cfg *config, t transport, date *dateCache) *engine {
-	e := &engine{cfg: cfg, t: t, date: date}
+func newEngine(cfg *config, t transport, lc *loopCache) *engine {
+	e := &engine{cfg: cfg, t: t, lc: lc}
+	e.head.memo = lc
 	e.head.reset()
 	e.head.fields = make([]hfield, 0, 16)
 	return e
@@ -298,7 +299,7 @@ func (e *engine) serve(req, body []byte, trailers []hfield) {
 	if e.callFast(c) {
 		e.finishResponse(c)
 	} else if !c.streaming {
-		e.out = appendErrorResponse(e.out, 500, e.date)
+		e.out = appendErrorResponse(e.out, 500, e.lc)
 		c.keepAlive = false
 	} else {
 		c.keepAlive = false // the response is cut short; closing tells the client
@@ -342,7 +343,7 @@ func addrString(a net.Addr) string {
 
 // reject answers the current request with an error status and closes the connection.
 func (e *engine) reject(status int) {
-	e.out = appendErrorResponse(e.out, status, e.date)
+	e.out = appendErrorResponse(e.out, status, e.lc)
 	e.closing = true
 }
 
@@ -405,7 +406,7 @@ func (e *engine) readEOF() {
 func (e *engine) cutAsync() {
 	ar := e.async
 	if !ar.respStarted {
-		e.out = appendErrorResponse(e.out, 400, e.date)
+		e.out = appendErrorResponse(e.out, 400, e.lc)
 	}
 	e.closing = true
 	e.async = nil

@@ -227,7 +227,7 @@ func TestShutdownClosesIdleAndAfterCurrent(t *testing.T) {
 
 func TestDateCachePerSecond(t *testing.T) {
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	d := newDateCache(base)
+	d := newLoopCache(base)
 	if string(d.line[:]) != "Date: Fri, 02 Jan 2026 03:04:05 GMT\r\n" {
 		t.Fatalf("%q", d.line)
 	}

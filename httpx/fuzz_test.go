@@ -3,6 +3,8 @@ package httpx
 import (
 	"bytes"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,16 +20,22 @@ var fuzzSeeds = []string{
 }
 
 // FuzzParse feeds arbitrary bytes to the head parser and, when the head is accepted, to the
-// chunk decoder. It must never panic, and what it accepts must satisfy the grammar.
+// chunk decoder. It must never panic, what it accepts must satisfy the grammar, and the
+// one-pass line parsers must reach exactly the result of the general path.
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
 	lim := limits{requestLine: 256, headerBytes: 1024, headerCount: 16, body: 1 << 16}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var h reqHead
+		var h, g reqHead
 		h.reset()
+		g.slow = true
+		g.reset()
 		st := h.parseHead(in, &lim)
+		if gst := g.parseHead(in, &lim); gst != st || !sameHead(&h, &g) {
+			t.Fatalf("fast and general paths differ on %q: status %d vs %d\n%+v\n%+v", in, st, gst, h, g)
+		}
 		if st != statusOK {
 			if st != statusNeedMore && (st < 400 || st > 599) {
 				t.Fatalf("status %d", st)
@@ -70,6 +78,13 @@ func FuzzParse(f *testing.F) {
 		}
 		t.Fatal("chunk decoder made no progress")
 	})
+}
+
+// sameHead reports whether two parse results are equal, besides the test-only switch.
+func sameHead(a, b *reqHead) bool {
+	x, y := *a, *b
+	x.fields, y.fields, x.slow, y.slow = nil, nil, false, false
+	return reflect.DeepEqual(x, y) && slices.Equal(a.fields, b.fields)
 }
 
 // fuzzEcho answers with the method, path and body length.

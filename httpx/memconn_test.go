@@ -43,7 +43,7 @@ func testConfig(h Handler) *config {
 
 func newMemConn(cfg *config) *memConn {
 	m := &memConn{}
-	m.e = newEngine(cfg, m, newDateCache(time.Unix(1700000000, 0)))
+	m.e = newEngine(cfg, m, newLoopCache(time.Unix(1700000000, 0)))
 	return m
 }
 

@@ -1,6 +1,10 @@
 package httpx
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // The request head parser (RFC 9112 sections 2 to 6). It is incremental by line: parseHead is
 // called with the bytes of the current request received so far (always starting at the request
@@ -75,17 +79,55 @@ type reqHead struct {
 	expectBad  bool // an expectation other than 100-continue
 	headLen    int  // bytes of the head including the final CRLF, once complete
 	connectReq bool // CONNECT (authority-form)
+
+	memo *loopCache // the loop's last valid Host, or nil (kept across reset)
+	slow bool       // tests only: parse every line on the general path (kept across reset)
 }
 
 func (h *reqHead) reset() {
-	fields := h.fields[:0]
-	*h = reqHead{fields: fields, contentLen: -1}
+	fields, memo, slow := h.fields[:0], h.memo, h.slow
+	*h = reqHead{fields: fields, memo: memo, slow: slow, contentLen: -1}
 }
 
 // parseHead resumes parsing the head in b. It returns statusNeedMore, statusOK, or the HTTP
 // status to reject the request with.
+//
+// A line that is complete and well-formed, the common case, is parsed in one pass by
+// fastRequestLine or fastFieldLine. Anything else (an unfinished line, a bad byte, an over-long
+// line) goes to the general path below, which decides what to answer; the fast paths apply the
+// same checks in the same order, so they never change the outcome, only its cost.
 func (h *reqHead) parseHead(b []byte, lim *limits) int {
 	for {
+		if h.slow {
+			// tests compare the two paths
+		} else if h.lineNo == 0 {
+			if st, ok := h.fastRequestLine(b, lim); ok {
+				if st != statusOK {
+					return st
+				}
+				continue
+			}
+		} else {
+			if p := h.pos; p+1 < len(b) && b[p] == '\r' && b[p+1] == '\n' {
+				h.lineNo++
+				h.pos = p + 2
+				h.headLen = h.pos
+				return h.finish(b, lim)
+			}
+			if f, end, ok := fastFieldLine(b, h.pos); ok {
+				h.lineNo++
+				h.hdrSize += end - h.pos
+				h.pos = end
+				if h.hdrSize > lim.headerBytes || len(h.fields) >= lim.headerCount {
+					return 431
+				}
+				h.fields = append(h.fields, f)
+				if st := h.knownField(b, f); st != statusOK {
+					return st
+				}
+				continue
+			}
+		}
 		rest := b[h.pos:]
 		lf := bytes.IndexByte(rest, '\n')
 		if lf < 0 {
@@ -138,6 +180,110 @@ func (h *reqHead) parseHead(b []byte, lim *limits) int {
 			return st
 		}
 	}
+}
+
+// fastFieldLine parses the field line at b[p:] when it is complete and well-formed: a token
+// name, a colon, a value without CTLs, CRLF. It returns the field and the offset after the
+// CRLF, or ok false for anything else (an HTAB in the value included), which the general path
+// then handles.
+func fastFieldLine(b []byte, p int) (f hfield, end int, ok bool) {
+	i := p
+	for i < len(b) && charClass[b[i]]&clsToken != 0 {
+		i++
+	}
+	if i == p || i >= len(b) || b[i] != ':' {
+		return hfield{}, 0, false
+	}
+	j := i + 1
+	for j < len(b) && isOWS(b[j]) {
+		j++
+	}
+	k := j + ctlIndex(b[j:])
+	// A CR (or any other CTL) stops the value; only CRLF ends a good line.
+	if k+1 >= len(b) || b[k] != '\r' || b[k+1] != '\n' {
+		return hfield{}, 0, false
+	}
+	e := k
+	for e > j && isOWS(b[e-1]) {
+		e--
+	}
+	return hfield{name: span{int32(p), int32(i)}, value: span{int32(j), int32(e)}}, k + 2, true
+}
+
+// SWAR (eight bytes in a word) scans. In each mask below, the lowest flagged byte is exact: a
+// subtraction's borrow (an addition's carry) only runs upwards, from a byte that already
+// matches, so bits.TrailingZeros64(mask)/8 is the index of the first matching byte.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// ctlIndex returns the index of the first byte of b below 0x20 or equal to 0x7f (a CTL; HTAB
+// included), or len(b).
+func ctlIndex(b []byte) int {
+	n := 0
+	for ; len(b)-n >= 8; n += 8 {
+		x := binary.LittleEndian.Uint64(b[n:])
+		d := x ^ 0x7f*ones
+		if m := ((x-0x20*ones)&^x | (d-ones)&^d) & highs; m != 0 {
+			return n + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for n < len(b) && b[n] >= 0x20 && b[n] != 0x7f {
+		n++
+	}
+	return n
+}
+
+// targetEnd returns the index of the first byte of b that cannot be in a request-target (SP,
+// a CTL, DEL or a byte above 0x7f), or len(b).
+func targetEnd(b []byte) int {
+	n := 0
+	for ; len(b)-n >= 8; n += 8 {
+		x := binary.LittleEndian.Uint64(b[n:])
+		if m := ((x-0x21*ones)&^x | (x + ones) | x) & highs; m != 0 {
+			return n + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for n < len(b) && b[n] > ' ' && b[n] < 0x7f {
+		n++
+	}
+	return n
+}
+
+// version11Lo and version11Hi are " HTTP/1.1\r\n" as two little-endian loads: bytes 0..7 and 7..10.
+var (
+	version11Lo = binary.LittleEndian.Uint64([]byte(" HTTP/1."))
+	version11Hi = binary.LittleEndian.Uint32([]byte(".1\r\n"))
+)
+
+// fastRequestLine parses the request-line at b[h.pos:] when it is complete, within the limit,
+// and reads `token SP target SP HTTP/1.1 CRLF` with a target of visible ASCII. It returns false,
+// with h unchanged, for anything else (HTTP/1.0 included), which the general path handles.
+func (h *reqHead) fastRequestLine(b []byte, lim *limits) (st int, ok bool) {
+	p := h.pos
+	i := p
+	for i < len(b) && charClass[b[i]]&clsToken != 0 {
+		i++
+	}
+	if i == p || i >= len(b) || b[i] != ' ' {
+		return 0, false
+	}
+	j := i + 1 + targetEnd(b[i+1:])
+	if j == i+1 || len(b)-j < len(" HTTP/1.1\r\n") ||
+		binary.LittleEndian.Uint64(b[j:]) != version11Lo || binary.LittleEndian.Uint32(b[j+7:]) != version11Hi {
+		return 0, false
+	}
+	end := j + len(" HTTP/1.1\r\n")
+	if end-2-p > lim.requestLine {
+		return 0, false
+	}
+	h.lineNo++
+	h.pos = end
+	h.method = span{int32(p), int32(i)}
+	h.target = span{int32(i + 1), int32(j)}
+	h.minor = 1
+	return h.parseTarget(b[i+1:j], int32(i+1), b[p:i]), true
 }
 
 // parseFieldLine parses `name ":" OWS value OWS` (RFC 9112 section 5). base is the offset of line
@@ -341,6 +487,24 @@ func validHost(v []byte) bool {
 	return true
 }
 
+// hostValid reports validHost(v), remembering the last valid value in the loop's memo.
+func (h *reqHead) hostValid(v []byte) bool {
+	m := h.memo
+	if m == nil {
+		return validHost(v)
+	}
+	if int(m.hostLen) == len(v) && string(m.host[:m.hostLen]) == string(v) {
+		return true
+	}
+	if !validHost(v) {
+		return false
+	}
+	if len(v) <= len(m.host) {
+		m.hostLen = uint8(copy(m.host[:], v))
+	}
+	return true
+}
+
 // knownField records the fields that change how the request is framed or answered.
 func (h *reqHead) knownField(b []byte, f hfield) int {
 	name := f.name.get(b)
@@ -350,7 +514,7 @@ func (h *reqHead) knownField(b []byte, f hfield) int {
 		if eqFold(name, "host") {
 			h.hostCount++
 			h.host = f.value
-			if !validHost(val) {
+			if !h.hostValid(val) {
 				return 400 // RFC 9112 3.2: MUST 400 for an invalid Host
 			}
 		}

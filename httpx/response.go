@@ -44,20 +44,37 @@ const (
 	lastChunk        = "0\r\n\r\n"
 )
 
-// dateCache holds the Date field line, reformatted at most once per second. One per loop: the
-// owner calls update with the loop's cached clock before feeding input (loop only).
-type dateCache struct {
+// loopCache is what the connections of one loop share, loop only: the Date field line,
+// reformatted at most once per second (the owner calls update with the loop's cached clock
+// before feeding input), and the last Host value found valid.
+type loopCache struct {
 	sec  int64
 	line [len("Date: ") + len(http.TimeFormat) + 2]byte
+
+	// host[:hostLen] passed validHost. Clients send the same Host on every request, so
+	// comparing with it saves validating it again (16 ns for "127.0.0.1:8080").
+	hostLen uint8
+	host    [48]byte
+
+	// pre is the last fast-path response head with a body of known length, up to and
+	// including its Content-Length line: status line, Date, Content-Type (preType),
+	// "Content-Length: " (which ends at preCL) and preLen with CRLF. It was built for
+	// preStatus at second preSec. Most handlers answer alike, so one append replaces six.
+	pre       []byte
+	preType   []byte
+	preStatus int
+	preSec    int64
+	preCL     int
+	preLen    int64
 }
 
-func newDateCache(now time.Time) *dateCache {
-	d := &dateCache{sec: -1 << 62}
+func newLoopCache(now time.Time) *loopCache {
+	d := &loopCache{sec: -1 << 62, preStatus: -1}
 	d.update(now)
 	return d
 }
 
-func (d *dateCache) update(now time.Time) {
+func (d *loopCache) update(now time.Time) {
 	s := now.Unix()
 	if s == d.sec {
 		return
@@ -68,11 +85,37 @@ func (d *dateCache) update(now time.Time) {
 	_ = append(b, crlf...)
 }
 
+// headPrefix returns the head of a response with this status, Content-Type and
+// Content-Length, up to and including the Content-Length line. The result is valid until
+// the next call.
+func (d *loopCache) headPrefix(status int, ctype []byte, length int64) []byte {
+	if status != d.preStatus || d.preSec != d.sec || string(ctype) != string(d.preType) {
+		b := append(d.pre[:0], statusLines[status]...)
+		b = append(b, d.line[:]...)
+		if len(ctype) > 0 {
+			b = append(b, "Content-Type: "...)
+			b = append(b, ctype...)
+			b = append(b, crlf...)
+		}
+		d.pre = append(b, "Content-Length: "...)
+		d.preCL = len(d.pre)
+		d.preType = append(d.preType[:0], ctype...)
+		d.preStatus, d.preSec = status, d.sec
+		d.preLen = -1
+	}
+	if length != d.preLen {
+		d.pre = strconv.AppendInt(d.pre[:d.preCL], length, 10)
+		d.pre = append(d.pre, crlf...)
+		d.preLen = length
+	}
+	return d.pre
+}
+
 // bodyAllowed reports whether a response with this status carries content (RFC 9110 6.4.1).
 func bodyAllowed(status int) bool { return status >= 200 && status != 204 && status != 304 }
 
 // appendErrorResponse appends a complete error response that closes the connection.
-func appendErrorResponse(out []byte, status int, date *dateCache) []byte {
+func appendErrorResponse(out []byte, status int, date *loopCache) []byte {
 	if status < 100 || status > 599 {
 		status = 500
 	}
@@ -98,8 +141,13 @@ func appendErrorResponse(out []byte, status int, date *dateCache) []byte {
 // length < 0 means the length is not known (streaming).
 func (e *engine) appendHead(c *Ctx, length int64) {
 	out := e.out
+	if length >= 0 && bodyAllowed(c.status) && len(c.ctype) <= maxCachedType {
+		out = append(out, e.lc.headPrefix(c.status, c.ctype, length)...)
+		e.out = e.appendHeadEnd(c, out)
+		return
+	}
 	out = append(out, statusLines[c.status]...)
-	out = append(out, e.date.line[:]...)
+	out = append(out, e.lc.line[:]...)
 	if len(c.ctype) > 0 {
 		out = append(out, "Content-Type: "...)
 		out = append(out, c.ctype...)
@@ -117,13 +165,22 @@ func (e *engine) appendHead(c *Ctx, length int64) {
 	default:
 		c.keepAlive = false // HTTP/1.0: the body ends when the connection closes
 	}
+	e.out = e.appendHeadEnd(c, out)
+}
+
+// maxCachedType bounds the Content-Type values headPrefix keeps.
+const maxCachedType = 128
+
+// appendHeadEnd appends the Connection line when needed, the handler's fields and the blank
+// line that ends the head.
+func (e *engine) appendHeadEnd(c *Ctx, out []byte) []byte {
 	if !c.keepAlive {
 		out = append(out, connCloseLine...)
 	} else if c.h.minor == 0 {
 		out = append(out, connKeepLine...)
 	}
 	out = append(out, c.hdr...)
-	e.out = append(out, crlf...)
+	return append(out, crlf...)
 }
 
 // appendChunk appends b as one chunk of a chunked body.

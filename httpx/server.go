@@ -64,7 +64,7 @@ type Server struct {
 	mu      sync.Mutex // guards rs and cfg while starting
 	rs      *reactor.Server
 	cfg     *config
-	dates   []*dateCache   // per loop (loop only)
+	caches  []*loopCache   // per loop (loop only)
 	free    [][]*engine    // per loop: engines of idle connections, for reuse (loop only)
 	tmpls   []http.Request // per loop: FromHTTP Request template (loop only)
 	conns   atomic.Int64   // open connections
@@ -170,14 +170,14 @@ func (s *Server) Listen(network, addr string) error {
 		return err
 	}
 	n := len(rs.Loops())
-	s.dates = make([]*dateCache, n)
+	s.caches = make([]*loopCache, n)
 	s.free = make([][]*engine, n)
 	if cfg.adapter != nil {
 		s.tmpls = make([]http.Request, n)
 	}
 	now := time.Now()
-	for i := range s.dates {
-		s.dates[i] = newDateCache(now)
+	for i := range s.caches {
+		s.caches[i] = newLoopCache(now)
 	}
 	s.refusal = appendErrorResponse(nil, 503, nil)
 	s.yieldOn = cfg.adapter != nil && n >= runtime.GOMAXPROCS(0)
