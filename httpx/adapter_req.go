@@ -13,15 +13,17 @@ import (
 // asyncReq is one FromHTTP request in flight. Fields marked "loop" are touched only on the
 // connection's loop; the handler goroutine talks to the loop only through transport.execute.
 type asyncReq struct {
-	e      *engine // loop
-	a      *Adapter
-	req    *http.Request // built on the loop, then owned by the handler goroutine
-	pipe   *bodyPipe     // nil when the request has no body
-	cancel context.CancelFunc
+	e    *engine // loop
+	a    *Adapter
+	req  *http.Request // built on the loop, then owned by the handler goroutine
+	pipe *bodyPipe     // nil when the request has no body
+	ctx  reqCtx        // the Request's Context
 	// ack carries the loop's answer to a non-final deliver (nil: queued and the send queue is
-	// short). Sent to and closed only on the loop: closed by connGone, after which nothing is
-	// sent.
-	ack chan error
+	// short). Made by the handler goroutine before its first non-final deliver (ackChan); sent
+	// to and closed only on the loop: closed by connGone, after which nothing is sent. ack and
+	// ackClosed are guarded by ctx.mu.
+	ack       chan error
+	ackClosed bool
 
 	clRem       int64 // loop: Content-Length bytes not yet received
 	bodyPaused  bool  // loop: reading paused because the pipe is full
@@ -75,9 +77,9 @@ func (e *engine) startAsync(req []byte) {
 		e.reject(400)
 		return
 	}
-	ctx, cancel := context.WithCancel(ac.base)
-	ar := &asyncReq{e: e, a: a, cancel: cancel, ack: make(chan error, 1), expect100: h.expect100,
+	ar := &asyncReq{e: e, a: a, expect100: h.expect100,
 		mayHold: !h.expect100 && (h.chunked || h.contentLen <= maxHeldBody)}
+	ar.ctx.init(ac.base)
 	if h.hasBody() {
 		ar.pipe = newBodyPipe(ar, a.bodyBuffer)
 		r.Body = ar.pipe
@@ -90,11 +92,11 @@ func (e *engine) startAsync(req []byte) {
 		r.Body = http.NoBody
 		e.state = stAsyncWait
 	}
-	ar.req = r.WithContext(ctx)
+	ar.req = r.WithContext(&ar.ctx)
 	*r = http.Request{} // keep nothing of this request in the template
 	ar.keepAlive = h.keepAliveAfter() && !e.draining()
 	if !e.cfg.pool.submit(ar) {
-		cancel()
+		ar.cancel()
 		e.reject(503)
 		return
 	}
@@ -152,13 +154,29 @@ func simplePath(p string) bool {
 // buildRequest fills r from the parsed head. The strings are copies (the handler keeps them);
 // the field values share one string and the value slices one array.
 func buildRequest(r *http.Request, req []byte, h *reqHead, remote string) bool {
-	target := string(h.target.get(req))
+	// One string holds the target and every field value, one allocation the URL and (for up
+	// to four fields) the value slices.
+	n := len(h.fields)
+	size := h.target.len()
+	for _, f := range h.fields {
+		size += f.value.len()
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, h.target.get(req)...)
+	for _, f := range h.fields {
+		buf = append(buf, f.value.get(req)...)
+	}
+	all := string(buf)
+	target := all[:h.target.len()]
+	parts := new(reqParts)
 	var u *url.URL
 	switch {
 	case h.form == formAsterisk:
-		u = &url.URL{Path: "*"}
+		u = &parts.url
+		u.Path = "*"
 	case h.form == formOrigin && simpleTarget(target):
-		u = &url.URL{Path: target}
+		u = &parts.url
+		u.Path = target
 		if i := strings.IndexByte(target, '?'); i >= 0 {
 			u.Path, u.RawQuery = target[:i], target[i+1:]
 			u.ForceQuery = u.RawQuery == ""
@@ -169,20 +187,13 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string) bool {
 			return false
 		}
 	}
-	n := len(h.fields)
 	hdr := make(http.Header, n)
 	if n > 0 {
-		size := 0
-		for _, f := range h.fields {
-			size += f.value.len()
+		vals := parts.vals[:]
+		if n > len(vals) {
+			vals = make([]string, n)
 		}
-		buf := make([]byte, 0, size)
-		for _, f := range h.fields {
-			buf = append(buf, f.value.get(req)...)
-		}
-		all := string(buf)
-		vals := make([]string, n)
-		off := 0
+		off := len(target)
 		for i, f := range h.fields {
 			k := fieldKey(f.name.get(req))
 			v := all[off : off+f.value.len()]
@@ -225,6 +236,12 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string) bool {
 		r.ContentLength = h.contentLen
 	}
 	return true
+}
+
+// reqParts is what buildRequest allocates at once: the URL and the Header's value slices.
+type reqParts struct {
+	url  url.URL
+	vals [4]string
 }
 
 // simpleTarget reports whether an origin-form target is a simple path with an optional query
@@ -444,6 +461,23 @@ func (ar *asyncReq) ackWhenDrained(tries int) {
 	ar.e.t.after(time.Millisecond, func() { ar.ackWhenDrained(tries + 1) })
 }
 
+// cancel cancels the request's Context (safe from any goroutine).
+func (ar *asyncReq) cancel() { ar.ctx.cancel(nil) }
+
+// ackChan returns the channel on which the loop answers non-final delivers, making it on first
+// use, or nil when the connection is already gone (handler goroutine).
+func (ar *asyncReq) ackChan() chan error {
+	ar.ctx.mu.Lock()
+	defer ar.ctx.mu.Unlock()
+	if ar.ackClosed {
+		return nil
+	}
+	if ar.ack == nil {
+		ar.ack = make(chan error, 1)
+	}
+	return ar.ack
+}
+
 // done finishes the request on the loop: the response is complete.
 func (ar *asyncReq) done(closeAfter bool) {
 	e := ar.e
@@ -472,7 +506,12 @@ func (ar *asyncReq) connGone() {
 		return
 	}
 	ar.gone = true
-	close(ar.ack)
+	ar.ctx.mu.Lock()
+	ar.ackClosed = true
+	if ar.ack != nil {
+		close(ar.ack)
+	}
+	ar.ctx.mu.Unlock()
 	ar.cancel()
 	if ar.pipe != nil {
 		ar.pipe.finish(nil, errClientGone)

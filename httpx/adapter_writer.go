@@ -326,13 +326,14 @@ func (w *responseWriter) send(b []byte, final bool) error {
 		}
 		return w.failed
 	}
-	if !ar.e.t.execute(func() { ar.deliver(b, false, false, true) }) {
+	ack := ar.ackChan()
+	if ack == nil || !ar.e.t.execute(func() { ar.deliver(b, false, false, true) }) {
 		w.failed = errClientGone
 		return w.failed
 	}
-	// The loop answers on ar.ack, or closes it when the connection is gone (also when the loop
+	// The loop answers on ack, or closes it when the connection is gone (also when the loop
 	// stopped before running deliver: closing a loop closes its connections).
-	if err, ok := <-ar.ack; !ok {
+	if err, ok := <-ack; !ok {
 		w.failed = errClientGone
 	} else if err != nil {
 		w.failed = err
