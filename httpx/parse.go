@@ -86,7 +86,11 @@ type reqHead struct {
 
 func (h *reqHead) reset() {
 	fields, memo, slow := h.fields[:0], h.memo, h.slow
-	*h = reqHead{fields: fields, memo: memo, slow: slow, contentLen: -1}
+	// Cleared in place, then the kept fields are put back: assigning a composite literal
+	// builds it on the stack and copies it, and that copy's 16-byte loads of 8-byte stores
+	// just made stalled on store forwarding (perf: a quarter of engine.process).
+	*h = reqHead{}
+	h.fields, h.memo, h.slow, h.contentLen = fields, memo, slow, -1
 }
 
 // parseHead resumes parsing the head in b. It returns statusNeedMore, statusOK, or the HTTP
