@@ -19,7 +19,8 @@ import "time"
 //	unlisten(ln)    stop accepting; when no accept op is in flight any more,
 //	                call l.listenerDone(ln) (which closes the fd).
 //	open(c)         take c (fd set, state open or connecting) into the
-//	                backend (epoll: register it). Do not read yet: the core
+//	                backend (epoll: register it; io_uring: put the socket in
+//	                the registered file table). Do not read yet: the core
 //	                runs OnOpen first, then calls resume.
 //	resume(c)       (re)start reading c: the core calls it when c.wantRead()
 //	                becomes true. Idempotent.
@@ -38,6 +39,9 @@ import "time"
 //	                cancel); when none is in flight any more, call
 //	                l.release(c), which closes the fd. Before that, c's
 //	                memory (c.bufs.sendBuf, c.bufs.rbuf, c.ext.rare.dial) stays referenced.
+//	forget(c)       drop every reference the backend gave the kernel to c's
+//	                socket besides the fd (io_uring: its registered file slot);
+//	                release calls it right before closing the fd.
 //	wait(d)         submit what is queued, wait up to d (<0 forever, 0 poll)
 //	                for at least one event, and dispatch every ready one.
 //	(wake-ups)      the loop's netpoll.Waker (l.waker, created before the
@@ -73,6 +77,7 @@ type backend interface {
 	send(c *Conn)
 	connect(c *Conn)
 	shutdown(c *Conn)
+	forget(c *Conn)
 	wait(d time.Duration) error
 	close() error
 }

@@ -56,6 +56,8 @@ func (b *epollBackend) unlisten(ln *listener) {
 	b.l.listenerDone(ln)
 }
 
+func (b *epollBackend) forget(c *Conn) {}
+
 func (b *epollBackend) open(c *Conn) error {
 	return b.p.Add(int(c.fd), token(opConn, c.slot, c.gen), netpoll.InterestReadWrite)
 }

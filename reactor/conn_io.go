@@ -429,6 +429,7 @@ func (l *Loop) release(c *Conn) {
 		return
 	}
 	c.state = stateReleased
+	l.b.forget(c)
 	unix.Close(int(c.fd))
 	if q := c.bufs; q != nil {
 		if !c.sendBusy && q.sendBuf != nil {

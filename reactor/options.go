@@ -28,6 +28,7 @@ type config struct {
 	featureMask ring.Cap // test only: caps removed from the detected set
 	ringSQ      uint32   // test only: io_uring SQ entries (0: uringSQEntries)
 	ringCQ      uint32   // test only: io_uring CQ entries (0: uringCQEntries)
+	fileSlots   int      // test only: registered file slots per loop (0: default, <0: none)
 }
 
 // Defaults.
@@ -201,6 +202,16 @@ func WithAsyncWriteLimit(n int) Option {
 func withFeatureMask(mask ring.Cap) Option {
 	return func(c *config) error {
 		c.featureMask |= mask
+		return nil
+	}
+}
+
+// withFileSlots (tests only) sets the size of each loop's io_uring
+// registered file table (n < 0: none), so tests can run conns beyond it on
+// plain fds next to conns in it.
+func withFileSlots(n int) Option {
+	return func(c *config) error {
+		c.fileSlots = n
 		return nil
 	}
 }
