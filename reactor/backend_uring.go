@@ -211,22 +211,25 @@ func (b *uringBackend) armWake() {
 	b.wakeArmed = true
 }
 
+// fixed reports whether c's socket is in the registered file table (at
+// c.slot): every conn whose slot fits is (open fails otherwise).
+func (b *uringBackend) fixed(c *Conn) bool { return c.slot < b.files }
+
 // open puts c's socket in the registered file table at c's slot.
 func (b *uringBackend) open(c *Conn) error {
-	if c.slot < b.files {
-		b.fdArg[0] = c.fd
-		c.fixed = b.r.UpdateFiles(c.slot, b.fdArg[:]) == nil
+	if !b.fixed(c) {
+		return nil
 	}
-	return nil
+	b.fdArg[0] = c.fd
+	return b.r.UpdateFiles(c.slot, b.fdArg[:])
 }
 
 // forget empties c's slot in the registered file table, so that closing
 // the fd closes the socket (the table holds a reference to it).
 func (b *uringBackend) forget(c *Conn) {
-	if !c.fixed {
+	if !b.fixed(c) {
 		return
 	}
-	c.fixed = false
 	b.fdArg[0] = -1
 	if err := b.r.UpdateFiles(c.slot, b.fdArg[:]); err != nil {
 		b.l.logger().Error("reactor: unregister file", "loop", b.l.idx, "err", err)
@@ -234,8 +237,8 @@ func (b *uringBackend) forget(c *Conn) {
 }
 
 // target sets sqe's file to c: its registered slot, else its fd.
-func (c *Conn) target(sqe *ring.SQE) {
-	if c.fixed {
+func (b *uringBackend) target(c *Conn, sqe *ring.SQE) {
+	if b.fixed(c) {
 		sqe.Fd = int32(c.slot)
 		sqe.SetFlags(ring.SQEFixedFile)
 	}

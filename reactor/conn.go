@@ -86,7 +86,6 @@ type Conn struct {
 	recvCancel  bool // a cancel of the recv was submitted
 	recvPoll    bool // io_uring single-shot: the armed recv op is a POLL_ADD
 	recvStarved bool // io_uring: waiting in the backend's starved FIFO (ENOBUFS)
-	fixed       bool // io_uring: the socket is in the registered file table at slot
 	connArmed   bool // a CONNECT is in flight
 	epReadable  bool // epoll: read readiness not yet consumed
 	epQueued    bool // epoll: in the backend's ready list

@@ -38,7 +38,7 @@ func TestRegisteredFiles(t *testing.T) {
 	l.Execute(func() {
 		n := 0
 		for _, c := range server {
-			if c.fixed {
+			if l.b.(*uringBackend).fixed(c) {
 				n++
 			}
 		}
@@ -72,7 +72,7 @@ func TestRegisteredFilesDefault(t *testing.T) {
 	echoRoundTrip(t, dial(t, s), pattern(1000, 1))
 	c := <-opened
 	fixed := make(chan bool, 1)
-	c.Loop().Execute(func() { fixed <- c.fixed })
+	c.Loop().Execute(func() { fixed <- c.Loop().b.(*uringBackend).fixed(c) })
 	if !<-fixed {
 		t.Fatal("conn not in the registered file table")
 	}

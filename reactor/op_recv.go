@@ -109,7 +109,7 @@ func (b *uringBackend) armRecv(c *Conn) {
 		c.recvPoll = true
 		sqe.PrepPollAdd(int(c.fd), unix.POLLIN)
 	}
-	c.target(sqe)
+	b.target(c, sqe)
 	sqe.SetUserData(token(opRecv, c.slot, c.gen))
 	c.recvArmed = true
 	c.recvCancel = false
@@ -129,7 +129,7 @@ func (b *uringBackend) armRecvBuf(c *Conn) {
 		q.rbuf = b.getRbuf()
 	}
 	sqe.PrepRecv(int(c.fd), q.rbuf, 0)
-	c.target(sqe)
+	b.target(c, sqe)
 	sqe.SetUserData(token(opRecv, c.slot, c.gen))
 	c.recvPoll = false
 	c.recvArmed = true

@@ -21,7 +21,7 @@ func (b *uringBackend) send(c *Conn) {
 		return
 	}
 	sqe.PrepSend(int(c.fd), c.sending(), unix.MSG_NOSIGNAL)
-	c.target(sqe)
+	b.target(c, sqe)
 	sqe.SetUserData(token(opSend, c.slot, c.gen))
 	c.inflight++
 }
@@ -47,7 +47,7 @@ func (b *uringBackend) connect(c *Conn) {
 		return
 	}
 	sqe.PrepConnect(int(c.fd), &c.ext.rare.dial.rsa, c.ext.rare.dial.rsaLen)
-	c.target(sqe)
+	b.target(c, sqe)
 	sqe.SetUserData(token(opConnect, c.slot, c.gen))
 	c.inflight++
 	c.connArmed = true
