@@ -33,6 +33,8 @@
 //	                             held only while that recv is in flight
 //	SINGLE_ISSUER/DEFER_TASKRUN  else COOP_TASKRUN, else plain (ring.New)
 //	EXT_ARG wait timeout (5.11)  else an internal TIMEOUT SQE (ring)
+//	registered file table        conns beyond it (or if it cannot be
+//	                             registered) are named by fd
 //
 // Half-close: a Handler that also implements ReadEOFHandler is told when the
 // peer shuts down its write side (OnReadEOF) and may go on writing until it
