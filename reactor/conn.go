@@ -195,8 +195,12 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
 		return 0, ErrClosed
 	}
+	n := len(b)
+	if n >= directWriteMin {
+		b = c.l.writeDirect(c, b)
+	}
 	c.l.queueOut(c, b)
-	return len(b), nil
+	return n, nil
 }
 
 // Writev is Write of every buffer of bs, in order. Loop only.
