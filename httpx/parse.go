@@ -103,7 +103,7 @@ func (h *reqHead) reset() {
 func (h *reqHead) parseHead(b []byte, lim *limits) int {
 	for {
 		if h.slow {
-			// tests compare the two paths
+			// Tests only: skip the fast paths to compare the two.
 		} else if h.lineNo == 0 {
 			if st, ok := h.fastRequestLine(b, lim); ok {
 				if st != statusOK {

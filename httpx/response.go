@@ -85,19 +85,25 @@ func (d *loopCache) update(now time.Time) {
 	_ = append(b, crlf...)
 }
 
+// appendHeadStart appends the status line, the Date line and the Content-Type line (when
+// ctype is not empty) of a fast-path response.
+func (d *loopCache) appendHeadStart(b []byte, status int, ctype []byte) []byte {
+	b = append(b, statusLines[status]...)
+	b = append(b, d.line[:]...)
+	if len(ctype) > 0 {
+		b = append(b, "Content-Type: "...)
+		b = append(b, ctype...)
+		b = append(b, crlf...)
+	}
+	return b
+}
+
 // headPrefix returns the head of a response with this status, Content-Type and
 // Content-Length, up to and including the Content-Length line. The result is valid until
 // the next call.
 func (d *loopCache) headPrefix(status int, ctype []byte, length int64) []byte {
 	if status != d.preStatus || d.preSec != d.sec || string(ctype) != string(d.preType) {
-		b := append(d.pre[:0], statusLines[status]...)
-		b = append(b, d.line[:]...)
-		if len(ctype) > 0 {
-			b = append(b, "Content-Type: "...)
-			b = append(b, ctype...)
-			b = append(b, crlf...)
-		}
-		d.pre = append(b, "Content-Length: "...)
+		d.pre = append(d.appendHeadStart(d.pre[:0], status, ctype), "Content-Length: "...)
 		d.preCL = len(d.pre)
 		d.preType = append(d.preType[:0], ctype...)
 		d.preStatus, d.preSec = status, d.sec
@@ -146,13 +152,7 @@ func (e *engine) appendHead(c *Ctx, length int64) {
 		e.out = e.appendHeadEnd(c, out)
 		return
 	}
-	out = append(out, statusLines[c.status]...)
-	out = append(out, e.lc.line[:]...)
-	if len(c.ctype) > 0 {
-		out = append(out, "Content-Type: "...)
-		out = append(out, c.ctype...)
-		out = append(out, crlf...)
-	}
+	out = e.lc.appendHeadStart(out, c.status, c.ctype)
 	switch {
 	case !bodyAllowed(c.status):
 	case length >= 0:
