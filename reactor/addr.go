@@ -50,3 +50,16 @@ func (p *ipPort) tcpAddr() net.Addr {
 	}
 	return nil
 }
+
+// addrPort returns the address as a netip.AddrPort (the zero value for
+// none). It does not allocate: netip values hold no pointers for IPv4 and
+// zone-less IPv6.
+func (p *ipPort) addrPort() netip.AddrPort {
+	switch p.kind {
+	case 4:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(p.ip[12:])), p.portNum())
+	case 6:
+		return netip.AddrPortFrom(netip.AddrFrom16(p.ip), p.portNum())
+	}
+	return netip.AddrPort{}
+}

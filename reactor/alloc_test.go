@@ -45,3 +45,26 @@ func echoAllocs(t *testing.T, size int) {
 		}
 	})
 }
+
+// TestAddrPortAllocatesNothing: the netip forms of a conn's addresses cost
+// no allocation (the net.Addr forms make a *net.TCPAddr per call).
+func TestAddrPortAllocatesNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		conns := make(chan *Conn, 1)
+		s := start(t, b, HandlerFuncs{Open: func(c *Conn) { conns <- c }}, WithLoops(1))
+		dial(t, s)
+		var c *Conn
+		select {
+		case c = <-conns:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnOpen")
+		}
+		var sink uint16
+		allocs := testing.AllocsPerRun(1000, func() {
+			sink += c.RemoteAddrPort().Port() + c.LocalAddrPort().Port()
+		})
+		if allocs != 0 || sink == 0 {
+			t.Fatalf("AddrPort accessors allocate %v times (ports sum %d)", allocs, sink)
+		}
+	})
+}

@@ -4,6 +4,7 @@ package reactor
 
 import (
 	"net"
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -303,6 +304,16 @@ func (c *Conn) RemoteAddr() net.Addr {
 	}
 	return nil
 }
+
+// LocalAddrPort returns the local TCP address without allocating; it is
+// the zero netip.AddrPort (IsValid false) for other networks. Safe from any
+// goroutine.
+func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local.addrPort() }
+
+// RemoteAddrPort returns the peer's TCP address without allocating (a
+// handler may log or hash it per message); it is the zero netip.AddrPort
+// (IsValid false) for other networks. Safe from any goroutine.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.peer.addrPort() }
 
 // Loop returns c's loop. Safe from any goroutine.
 func (c *Conn) Loop() *Loop { return c.l }

@@ -5,6 +5,7 @@ package reactor
 import (
 	"context"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/ringo-io/ringo/ring"
@@ -90,6 +91,12 @@ func (c *Conn) LocalAddr() net.Addr { return nil }
 
 // RemoteAddr returns nil.
 func (c *Conn) RemoteAddr() net.Addr { return nil }
+
+// LocalAddrPort returns the zero netip.AddrPort.
+func (c *Conn) LocalAddrPort() netip.AddrPort { return netip.AddrPort{} }
+
+// RemoteAddrPort returns the zero netip.AddrPort.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return netip.AddrPort{} }
 
 // Loop returns nil.
 func (c *Conn) Loop() *Loop { return nil }
