@@ -45,6 +45,7 @@ type uringBackend struct {
 	brMask      uint16
 	needPublish bool
 	scratch     []uint16 // bundleIDs' result, reused
+	gather      []byte   // a bundle of several runs, copied whole (deliverBuffers); made on first use
 	// avail counts the buffers published (or staged) and not yet named
 	// by a reaped CQE: an upper bound of what the kernel may still pick.
 	avail int
@@ -70,6 +71,7 @@ type uringBackend struct {
 	// Counters (loop only), read by tests to prove a path ran.
 	nENOBUFS     int // multishot recvs ended by buffer exhaustion
 	nMultiBuffer int // bundle CQEs that spanned more than one buffer
+	nGathered    int // bundles of several runs delivered as one copied slice
 	nSQFull      int // getSQE found the SQ full and submitted inline
 	nCQOverflow  int // drains that found the kernel holding overflowed CQEs
 

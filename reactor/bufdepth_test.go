@@ -4,6 +4,7 @@ package reactor
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -71,4 +72,70 @@ func TestBundleRunDeliveredAsOneSlice(t *testing.T) {
 		t.Fatalf("ring still holds all %d buffers", count)
 	}
 	t.Logf("largest OnData %d B, multi-buffer bundles %d, idle ring depth %d of %d", maxIn.Load(), bundle, avail, count)
+}
+
+// A bundle whose buffers are scattered over the slab (several runs) and fit
+// gatherMax reaches OnData as one slice, in order. Scattering comes from
+// concurrent conns recycling buffers in mixed order, so the test runs
+// rounds of concurrent echoes until the loop has gathered some (bounded by
+// rounds and time), checking every echo byte for byte.
+func TestBundleScatteredRunsGathered(t *testing.T) {
+	if err := uringAvailable(); err != nil {
+		t.Skipf("io_uring unusable here: %v", err)
+	}
+	f, err := ring.Detect()
+	if err != nil || !f.Has(ring.CapRecvBundle|ring.CapBufRing|ring.CapMultishotRecv) {
+		t.Skip("kernel lacks recv bundles (IORING_RECVSEND_BUNDLE, 6.10)")
+	}
+	const bufSize, count, conns, size = 1024, 256, 16, 24 << 10
+	var wholeMax atomic.Int64 // largest OnData
+	h := HandlerFuncs{Data: func(c *Conn, d []byte) int {
+		if n := int64(len(d)); n > wholeMax.Load() {
+			wholeMax.Store(n)
+		}
+		c.Write(d)
+		return len(d)
+	}}
+	s := start(t, BackendUring, h, WithLoops(1), WithBufferRing(bufSize, count))
+	cs := make([]io.ReadWriter, conns)
+	for i := range cs {
+		c := dial(t, s)
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		cs[i] = c
+	}
+	gathered := func() (n int) {
+		soakOnLoops(t, s, func(l *Loop) { n = l.b.(*uringBackend).nGathered })
+		return n
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	rounds := 0
+	for ; rounds < 200 && time.Now().Before(deadline) && gathered() == 0; rounds++ {
+		errs := make(chan error, conns)
+		for i, c := range cs {
+			go func() {
+				msg := pattern(size, byte(rounds*conns+i))
+				go c.Write(msg)
+				got := make([]byte, len(msg))
+				if _, err := io.ReadFull(c, got); err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got, msg) {
+					errs <- errors.New("echo differs")
+					return
+				}
+				errs <- nil
+			}()
+		}
+		for range conns {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", rounds, err)
+			}
+		}
+	}
+	n := gathered()
+	if n == 0 {
+		t.Fatalf("%d rounds of %d concurrent %d-byte echoes: no scattered bundle was gathered", rounds, conns, size)
+	}
+	t.Logf("gathered %d bundles in %d rounds; largest OnData %d B (buffers of %d B)", n, rounds, wholeMax.Load(), bufSize)
 }
