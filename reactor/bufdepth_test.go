@@ -16,22 +16,10 @@ import (
 // A recv bundle whose buffers are adjacent in the slab reaches OnData as one
 // slice, and the ring is kept shallow with every buffer accounted for.
 func TestBundleRunDeliveredAsOneSlice(t *testing.T) {
-	if err := uringAvailable(); err != nil {
-		t.Skipf("io_uring unusable here: %v", err)
-	}
-	f, err := ring.Detect()
-	if err != nil || !f.Has(ring.CapRecvBundle|ring.CapBufRing|ring.CapMultishotRecv) {
-		t.Skip("kernel lacks recv bundles (IORING_RECVSEND_BUNDLE, 6.10)")
-	}
+	skipWithoutBundles(t)
 	const bufSize, count = 1024, 256
 	var maxIn atomic.Int64
-	h := HandlerFuncs{Data: func(c *Conn, d []byte) int {
-		if n := int64(len(d)); n > maxIn.Load() {
-			maxIn.Store(n)
-		}
-		c.Write(d)
-		return len(d)
-	}}
+	h := maxEcho(&maxIn)
 	s := start(t, BackendUring, h, WithLoops(1), WithBufferRing(bufSize, count))
 	for range 64 { // quiet iterations: the ring's target decays from full
 		soakOnLoops(t, s, func(*Loop) {})
@@ -80,22 +68,10 @@ func TestBundleRunDeliveredAsOneSlice(t *testing.T) {
 // rounds of concurrent echoes until the loop has gathered some (bounded by
 // rounds and time), checking every echo byte for byte.
 func TestBundleScatteredRunsGathered(t *testing.T) {
-	if err := uringAvailable(); err != nil {
-		t.Skipf("io_uring unusable here: %v", err)
-	}
-	f, err := ring.Detect()
-	if err != nil || !f.Has(ring.CapRecvBundle|ring.CapBufRing|ring.CapMultishotRecv) {
-		t.Skip("kernel lacks recv bundles (IORING_RECVSEND_BUNDLE, 6.10)")
-	}
+	skipWithoutBundles(t)
 	const bufSize, count, conns, size = 1024, 256, 16, 24 << 10
 	var wholeMax atomic.Int64 // largest OnData
-	h := HandlerFuncs{Data: func(c *Conn, d []byte) int {
-		if n := int64(len(d)); n > wholeMax.Load() {
-			wholeMax.Store(n)
-		}
-		c.Write(d)
-		return len(d)
-	}}
+	h := maxEcho(&wholeMax)
 	s := start(t, BackendUring, h, WithLoops(1), WithBufferRing(bufSize, count))
 	cs := make([]io.ReadWriter, conns)
 	for i := range cs {
@@ -138,4 +114,26 @@ func TestBundleScatteredRunsGathered(t *testing.T) {
 		t.Fatalf("%d rounds of %d concurrent %d-byte echoes: no scattered bundle was gathered", rounds, conns, size)
 	}
 	t.Logf("gathered %d bundles in %d rounds; largest OnData %d B (buffers of %d B)", n, rounds, wholeMax.Load(), bufSize)
+}
+
+func skipWithoutBundles(t *testing.T) {
+	t.Helper()
+	if err := uringAvailable(); err != nil {
+		t.Skipf("io_uring unusable here: %v", err)
+	}
+	f, err := ring.Detect()
+	if err != nil || !f.Has(ring.CapRecvBundle|ring.CapBufRing|ring.CapMultishotRecv) {
+		t.Skip("kernel lacks recv bundles (IORING_RECVSEND_BUNDLE, 6.10)")
+	}
+}
+
+// maxEcho echoes and records the largest OnData slice in largest.
+func maxEcho(largest *atomic.Int64) Handler {
+	return HandlerFuncs{Data: func(c *Conn, d []byte) int {
+		if n := int64(len(d)); n > largest.Load() {
+			largest.Store(n)
+		}
+		c.Write(d)
+		return len(d)
+	}}
 }
