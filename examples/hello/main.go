@@ -1,7 +1,7 @@
 // Command hello is the HTTP benchmark server: any method and path is answered with
 // 200 "Hello, World!" (text/plain) on the httpx fast path.
 //
-//	hello -addr 127.0.0.1:8080 -loops 0 -backend auto
+//	hello -addr 127.0.0.1:8080 -loops 0 [-backend auto|uring|epoll]
 package main
 
 import (
@@ -20,7 +20,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address host:port")
 	loops := flag.Int("loops", 0, "event loops (0 = GOMAXPROCS)")
-	backend := flag.String("backend", "auto", "reactor backend: auto, uring or epoll")
+	backend := flag.String("backend", "", "reactor backend: auto, uring or epoll (default: $RINGO_BACKEND, else auto)")
 	flag.Parse()
 	if err := run(*addr, *loops, reactor.Backend(*backend)); err != nil {
 		fmt.Fprintln(os.Stderr, "hello:", err)
@@ -34,13 +34,23 @@ func hello(c *httpx.Ctx) {
 	c.WriteString("Hello, World!")
 }
 
-func run(addr string, loops int, backend reactor.Backend) error {
-	srv := &httpx.Server{
+// newServer configures the server; an empty backend leaves the choice to
+// $RINGO_BACKEND, else auto (an explicit WithBackend would override it).
+func newServer(loops int, backend reactor.Backend) *httpx.Server {
+	opts := []reactor.Option{reactor.WithLoops(loops)}
+	if backend != "" {
+		opts = append(opts, reactor.WithBackend(backend))
+	}
+	return &httpx.Server{
 		Handler:           httpx.HandlerFunc(hello),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		Reactor:           []reactor.Option{reactor.WithLoops(loops), reactor.WithBackend(backend)},
+		Reactor:           opts,
 	}
+}
+
+func run(addr string, loops int, backend reactor.Backend) error {
+	srv := newServer(loops, backend)
 	if err := srv.Listen("tcp", addr); err != nil {
 		return err
 	}

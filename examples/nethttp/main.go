@@ -4,7 +4,7 @@
 //	/json  a small JSON document
 //	/echo  streams the request body back (chunked), flushing as it goes
 //
-//	nethttp -addr 127.0.0.1:8080 -loops 0 -backend auto
+//	nethttp -addr 127.0.0.1:8080 -loops 0 [-backend auto|uring|epoll]
 package main
 
 import (
@@ -26,7 +26,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address host:port")
 	loops := flag.Int("loops", 0, "event loops (0 = GOMAXPROCS)")
-	backend := flag.String("backend", "auto", "reactor backend: auto, uring or epoll")
+	backend := flag.String("backend", "", "reactor backend: auto, uring or epoll (default: $RINGO_BACKEND, else auto)")
 	flag.Parse()
 	if err := run(*addr, *loops, reactor.Backend(*backend)); err != nil {
 		fmt.Fprintln(os.Stderr, "nethttp:", err)
@@ -71,13 +71,23 @@ func newMux() *http.ServeMux {
 	return mux
 }
 
-func run(addr string, loops int, backend reactor.Backend) error {
-	srv := &httpx.Server{
+// newServer configures the server; an empty backend leaves the choice to
+// $RINGO_BACKEND, else auto (an explicit WithBackend would override it).
+func newServer(loops int, backend reactor.Backend) *httpx.Server {
+	opts := []reactor.Option{reactor.WithLoops(loops)}
+	if backend != "" {
+		opts = append(opts, reactor.WithBackend(backend))
+	}
+	return &httpx.Server{
 		Handler:           httpx.FromHTTP(newMux()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		Reactor:           []reactor.Option{reactor.WithLoops(loops), reactor.WithBackend(backend)},
+		Reactor:           opts,
 	}
+}
+
+func run(addr string, loops int, backend reactor.Backend) error {
+	srv := newServer(loops, backend)
 	if err := srv.Listen("tcp", addr); err != nil {
 		return err
 	}

@@ -74,3 +74,28 @@ func TestRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestBackendFromEnv: without -backend the example leaves the choice to
+// RINGO_BACKEND (the README's way to force a backend); with it, the flag wins.
+func TestBackendFromEnv(t *testing.T) {
+	t.Setenv(reactor.EnvBackend, "epoll")
+	for _, tc := range []struct {
+		flag reactor.Backend
+		want reactor.Backend
+	}{{"", reactor.BackendEpoll}, {reactor.BackendUring, reactor.BackendUring}} {
+		srv := newServer(1, tc.flag)
+		srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
+			if tc.want == reactor.BackendUring {
+				t.Logf("-backend uring: %v (no io_uring here; that case is skipped)", err)
+				continue
+			}
+			t.Fatal(err)
+		}
+		got := srv.Backend()
+		srv.Close()
+		if got != tc.want {
+			t.Fatalf("-backend %q with %s=epoll: backend %s, want %s", tc.flag, reactor.EnvBackend, got, tc.want)
+		}
+	}
+}
