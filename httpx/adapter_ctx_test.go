@@ -62,14 +62,7 @@ func TestReqCtx(t *testing.T) {
 		t.Fatalf("Err = %v", c.Err())
 	}
 	for _, k := range kids {
-		select {
-		case <-k.Done():
-		case <-time.After(5 * time.Second):
-			t.Fatal("derived context not cancelled")
-		}
-		if !errors.Is(k.Err(), context.Canceled) {
-			t.Fatalf("derived Err = %v", k.Err())
-		}
+		waitCanceled(t, k, "derived context")
 	}
 	select {
 	case <-ran:
@@ -102,13 +95,19 @@ func TestReqCtxParentCancel(t *testing.T) {
 	c.init(parent)
 	cause := errors.New("server stopping")
 	cancel(cause)
+	waitCanceled(t, &c, "request context after its parent's cancellation")
+}
+
+// waitCanceled waits (bounded) for ctx to be done and checks that it reports Canceled.
+func waitCanceled(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
 	select {
-	case <-c.Done():
+	case <-ctx.Done():
 	case <-time.After(5 * time.Second):
-		t.Fatal("parent cancellation did not reach the request context")
+		t.Fatalf("%s not cancelled", what)
 	}
-	if !errors.Is(c.Err(), context.Canceled) {
-		t.Fatalf("Err = %v", c.Err())
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Fatalf("%s: Err = %v", what, ctx.Err())
 	}
 }
 

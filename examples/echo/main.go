@@ -1,6 +1,6 @@
 // Command echo is a TCP echo server on the ringo reactor.
 //
-//	echo -addr 127.0.0.1:8080 -loops 0 -backend auto
+//	echo -addr 127.0.0.1:8080 -loops 0 [-backend auto|uring|epoll]
 package main
 
 import (
@@ -18,17 +18,15 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	loops := flag.Int("loops", 0, "event loops (0 = GOMAXPROCS)")
-	backend := flag.String("backend", "auto", "auto, uring or epoll (when not given, $RINGO_BACKEND or auto)")
+	backend := flag.String("backend", "", "reactor backend: auto, uring or epoll (default: $RINGO_BACKEND, else auto)")
 	flag.Parse()
 	opts := []reactor.Option{reactor.WithLoops(*loops)}
-	flag.Visit(func(f *flag.Flag) {
-		if f.Name == "backend" {
-			opts = append(opts, reactor.WithBackend(reactor.Backend(*backend)))
-		}
-	})
+	if *backend != "" { // an explicit WithBackend would override $RINGO_BACKEND
+		opts = append(opts, reactor.WithBackend(reactor.Backend(*backend)))
+	}
 
 	echo := reactor.HandlerFuncs{Data: func(c *reactor.Conn, data []byte) int {
-		c.Write(data) // copied into the outbound queue; sent at the end of the iteration
+		c.Write(data) // 32 KiB or more is sent at once, less is queued and sent at the end of the iteration
 		return len(data)
 	}}
 	s, err := reactor.Listen("tcp", *addr, echo, opts...)

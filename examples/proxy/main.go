@@ -2,7 +2,7 @@
 // connection is forwarded to -to through a connection dialed on the same
 // loop (Loop.Dial), so both sides share a loop and no goroutine is involved.
 //
-//	proxy -addr 127.0.0.1:8080 -to 127.0.0.1:9090 -loops 0 -backend auto
+//	proxy -addr 127.0.0.1:8080 -to 127.0.0.1:9090 -loops 0 [-backend auto|uring|epoll]
 package main
 
 import (
@@ -21,14 +21,12 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	to := flag.String("to", "", "upstream host:port (required)")
 	loops := flag.Int("loops", 0, "event loops (0 = GOMAXPROCS)")
-	backend := flag.String("backend", "auto", "auto, uring or epoll (when not given, $RINGO_BACKEND or auto)")
+	backend := flag.String("backend", "", "reactor backend: auto, uring or epoll (default: $RINGO_BACKEND, else auto)")
 	flag.Parse()
 	opts := []reactor.Option{reactor.WithLoops(*loops)}
-	flag.Visit(func(f *flag.Flag) {
-		if f.Name == "backend" {
-			opts = append(opts, reactor.WithBackend(reactor.Backend(*backend)))
-		}
-	})
+	if *backend != "" { // an explicit WithBackend would override $RINGO_BACKEND
+		opts = append(opts, reactor.WithBackend(reactor.Backend(*backend)))
+	}
 	if *to == "" {
 		fmt.Fprintln(os.Stderr, "proxy: -to host:port is required")
 		os.Exit(2)
