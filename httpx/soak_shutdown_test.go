@@ -75,7 +75,7 @@ func soakShutdown(t *testing.T, b reactor.Backend, fast bool, clients int, loadF
 		sent, answered    int
 		partial, mismatch []string
 		answeredIDs       []string
-		dialsAfter        int // dials that succeeded after Shutdown returned
+		dialsAfter        int // dials begun after Shutdown returned that succeeded
 	}
 	results := make([]result, clients)
 	var shutdownDone sync.WaitGroup
@@ -92,11 +92,14 @@ func soakShutdown(t *testing.T, b reactor.Backend, fast bool, clients int, loadF
 			rng := rand.New(rand.NewPCG(uint64(k), 9))
 			seq := 0
 			for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
+				// Read before dialing: a dial that completed before Shutdown returned may
+				// be seen by this goroutine only afterwards, and is no fault.
+				shutDown := !returnedAt().IsZero()
 				c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 				if err != nil {
 					return // refused: the server is gone
 				}
-				if r := returnedAt(); !r.IsZero() {
+				if shutDown {
 					res.dialsAfter++
 				}
 				c.SetDeadline(time.Now().Add(30 * time.Second))
@@ -212,7 +215,7 @@ func soakShutdown(t *testing.T, b reactor.Backend, fast bool, clients int, loadF
 	}
 	nServed := len(served)
 	mu.Unlock()
-	t.Logf("%s: %d clients sent %d requests, %d handled, %d answered; Shutdown took %v; %d handlers ran after the call (in progress or already read), %d after it returned; %d dials succeeded after it returned",
+	t.Logf("%s: %d clients sent %d requests, %d handled, %d answered; Shutdown took %v; %d handlers ran after the call (in progress or already read), %d after it returned; %d dials begun after it returned succeeded",
 		b, clients, sent, nServed, got, returned.Sub(called).Round(time.Millisecond), afterCall, afterReturn, dialsAfter)
 	if len(lost) > 0 {
 		t.Errorf("%d requests handled but never answered, e.g. %v", len(lost), lost[:min(5, len(lost))])
@@ -221,7 +224,7 @@ func soakShutdown(t *testing.T, b reactor.Backend, fast bool, clients int, loadF
 		t.Errorf("%d requests handled after Shutdown returned", afterReturn)
 	}
 	if dialsAfter > 0 {
-		t.Errorf("%d dials succeeded after Shutdown returned", dialsAfter)
+		t.Errorf("%d dials begun after Shutdown returned succeeded", dialsAfter)
 	}
 	if nServed == 0 {
 		t.Fatal("no request served: the load never ran")
