@@ -46,6 +46,7 @@ type uringBackend struct {
 	needPublish bool
 	scratch     []uint16 // bundleIDs' result, reused
 	gather      []byte   // a bundle of several runs, copied whole (deliverBuffers); made on first use
+	big         *bigRing // large incrementally consumed buffers for conns reading large messages (op_recv_big.go); nil if the kernel lacks them
 	// avail counts the buffers published (or staged) and not yet named
 	// by a reaped CQE: an upper bound of what the kernel may still pick.
 	avail int
@@ -72,6 +73,8 @@ type uringBackend struct {
 	nENOBUFS     int // multishot recvs ended by buffer exhaustion
 	nMultiBuffer int // bundle CQEs that spanned more than one buffer
 	nGathered    int // bundles of several runs delivered as one copied slice
+	nBig         int // CQEs delivered from the big ring
+	nMoves       int // conns moved between the main and the big ring
 	nSQFull      int // getSQE found the SQ full and submitted inline
 	nCQOverflow  int // drains that found the kernel holding overflowed CQEs
 
@@ -151,6 +154,13 @@ func newUring(l *Loop) (backend, error) {
 			b.multiRecv, b.bundle = false, false
 		}
 		b.br = br
+	}
+	if n := bigCount(s.cfg.bufSize * s.cfg.bufCount); n > 0 && b.br != nil && b.bundle && f.Has(ring.CapIncrementalBuf|ring.CapRecvLimit) {
+		// Without it large reads use the main ring (gathered).
+		if b.big, err = newBigRing(r, n); err != nil {
+			l.logger().Debug("reactor: no big buffer ring", "loop", l.idx, "err", err)
+			b.big = nil
+		}
 	}
 	if b.br != nil {
 		count := b.br.Count()
@@ -270,6 +280,9 @@ func (b *uringBackend) wait(d time.Duration) error {
 	if b.starvedHead < len(b.starved) {
 		b.rearmStarved()
 	}
+	if b.big != nil && b.big.needPublish {
+		b.big.publish()
+	}
 	if b.needPublish {
 		// Recycled buffers become visible before the re-armed recvs that
 		// need them are submitted (same enter, below).
@@ -369,7 +382,7 @@ func (b *uringBackend) complete(ud uint64, res int32, flags uint32, cqe *ring.CQ
 		// Cannot happen while release waits for the final CQE; still, never
 		// lose a provided buffer.
 		if op == opRecv && flags&ring.CQEFBuffer != 0 {
-			b.recycleCQE(res, flags)
+			b.recycleCQE(nil, res, flags) // (a big-ring recv's buffers cannot be told apart here)
 		}
 		return
 	}
@@ -404,8 +417,11 @@ func (b *uringBackend) close() error {
 		}
 	}
 	var err error
+	if b.big != nil {
+		err = b.big.br.Close()
+	}
 	if b.br != nil {
-		err = b.br.Close()
+		err = errors.Join(err, b.br.Close())
 	}
 	if cerr := b.r.Close(); err == nil {
 		err = cerr

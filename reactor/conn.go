@@ -83,15 +83,18 @@ type Conn struct {
 	ownHandler bool // immutable: the handler is ext.rare.h (Dial), not the server's
 
 	// Backend state.
-	recvArmed   bool // a recv op is in flight
-	recvCancel  bool // a cancel of the recv was submitted
-	recvPoll    bool // io_uring single-shot: the armed recv op is a POLL_ADD
-	recvStarved bool // io_uring: waiting in the backend's starved FIFO (ENOBUFS)
-	connArmed   bool // a CONNECT is in flight
-	epReadable  bool // epoll: read readiness not yet consumed
-	epQueued    bool // epoll: in the backend's ready list
-	epSendWait  bool // epoll: send blocked on EAGAIN, waiting for EPOLLOUT
-	epHup       bool // epoll: the peer hung up; read to EOF
+	recvArmed   bool  // a recv op is in flight
+	recvCancel  bool  // a cancel of the recv was submitted
+	recvPoll    bool  // io_uring single-shot: the armed recv op is a POLL_ADD
+	recvStarved bool  // io_uring: waiting in the backend's starved FIFO (ENOBUFS)
+	connArmed   bool  // a CONNECT is in flight
+	epReadable  bool  // epoll: read readiness not yet consumed
+	epQueued    bool  // epoll: in the backend's ready list
+	epSendWait  bool  // epoll: send blocked on EAGAIN, waiting for EPOLLOUT
+	epHup       bool  // epoll: the peer hung up; read to EOF
+	bigIn       bool  // io_uring: large reads seen, recv from the big ring (op_recv_big.go)
+	recvBig     bool  // io_uring: the armed recv selects from the big ring
+	smallRun    uint8 // io_uring: consecutive small reads from the big ring
 
 	// Addresses of TCP conns (immutable once set: at accept, or for a
 	// dialed conn when it connects; safe from any goroutine). Conns whose

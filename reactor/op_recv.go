@@ -98,7 +98,12 @@ func (b *uringBackend) armRecv(c *Conn) {
 		b.l.finish(c, ring.ErrSQFull)
 		return
 	}
+	c.recvBig = false
 	switch {
+	case c.bigIn && b.big != nil:
+		c.recvBig = true
+		sqe.PrepRecvBundle(int(c.fd), bigGroup, 0)
+		sqe.LimitRecv(bigRecvMax)
 	case b.bundle:
 		sqe.PrepRecvBundle(int(c.fd), b.br.Group(), 0)
 	case b.multiRecv:
@@ -253,7 +258,7 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 		// EOF. It ends a multishot recv (no F_MORE); should a kernel keep
 		// one armed anyway, cancel it so its final CQE comes.
 		if flags&ring.CQEFBuffer != 0 {
-			b.recycleCQE(res, flags)
+			b.recycleCQE(c, res, flags)
 		}
 		if c.recvArmed && !c.recvCancel {
 			b.cancel(c, opRecv)
@@ -287,6 +292,13 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 // recycles the buffers right after.
 func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *ring.CQE) {
 	l := b.l
+	if c.recvBig {
+		b.deliverBig(c, res, flags)
+		return
+	}
+	if res >= bigMark && b.big != nil && !c.bigIn {
+		b.moveRing(c, true)
+	}
 	bid := uint16(flags >> ring.CQEBufferShift)
 	if !b.bundle {
 		b.avail--
@@ -384,8 +396,12 @@ func (b *uringBackend) bundleIDs(pos uint16, res int) []uint16 {
 	return ids
 }
 
-// recycleCQE returns the buffers of a CQE nobody reads.
-func (b *uringBackend) recycleCQE(res int32, flags uint32) {
+// recycleCQE returns the buffers of a CQE of c's recv that nobody reads.
+func (b *uringBackend) recycleCQE(c *Conn, res int32, flags uint32) {
+	if c != nil && c.recvBig {
+		b.discardBig(res, flags)
+		return
+	}
 	bid := uint16(flags >> ring.CQEBufferShift)
 	if !b.bundle || res <= 0 {
 		b.avail--

@@ -29,6 +29,7 @@ const (
 	CapRegisteredRing                  // IORING_REGISTER_RING_FDS (5.18)
 	CapSocket                          // IORING_OP_SOCKET (5.19)
 	CapCancelFd                        // IORING_ASYNC_CANCEL_FD (5.19)
+	CapRecvLimit                       // sqe len caps each CQE of a multishot recv (older kernels refuse it: EINVAL)
 
 	capEnd // one past the last capability
 )
@@ -38,6 +39,7 @@ var capNames = [...]string{
 	"incremental-buf", "send-zc", "msg-ring", "ext-arg", "fast-poll",
 	"nodrop", "single-issuer", "defer-taskrun", "coop-taskrun",
 	"no-sqarray", "submit-all", "registered-ring", "socket", "cancel-fd",
+	"recv-limit",
 }
 
 // String names the capabilities in c, separated by '|'.

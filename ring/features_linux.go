@@ -295,6 +295,29 @@ func (d *detector) recvCaps(canCancel bool) Cap {
 		}
 		ib.Close()
 	}
+
+	// Recv limit: a multishot recv capped at 5 bytes takes 12 queued bytes
+	// in CQEs of at most 5, and stays armed (older kernels answer EINVAL).
+	if caps&CapMultishotRecv != 0 {
+		if lb, err := d.r.NewBufRing(0x7ff3, 8, 16, 0); err == nil {
+			unix.Write(fds[0], msg)
+			lud := d.ud()
+			if s := d.r.GetSQE(); s != nil {
+				s.PrepRecvMultishot(fds[1], lb.Group(), 0)
+				s.LimitRecv(5)
+				s.SetUserData(lud)
+				if d.wait(d.countUD(lud, 1)) {
+					c := d.find(lud)[0]
+					if c.Res > 0 && c.Res <= 5 && c.HasBuffer() && c.More() {
+						caps |= CapRecvLimit
+					}
+				}
+			}
+			d.cancelAll(lud)
+			drain(fds[1])
+			lb.Close()
+		}
+	}
 	return caps
 }
 

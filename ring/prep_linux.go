@@ -124,6 +124,11 @@ func (s *SQE) PrepRecvBundle(fd int, group uint16, flags uint32) {
 	s.Ioprio |= RecvsendBundle
 }
 
+// LimitRecv caps the bytes of each CQE of the multishot recv s prepares at
+// n (the SQE's len). Only kernels with CapRecvLimit accept it; older ones
+// fail the recv with -EINVAL.
+func (s *SQE) LimitRecv(n uint32) { s.Len = n }
+
 // PrepSend prepares send(fd, buf, flags).
 func (s *SQE) PrepSend(fd int, buf []byte, flags uint32) {
 	s.prepRW(OpSend, int32(fd), bufAddr(buf), uint32(len(buf)), 0)

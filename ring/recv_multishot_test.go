@@ -235,6 +235,50 @@ func TestRecvIncrementalBuffers(t *testing.T) {
 	}
 }
 
+// A limited bundle recv over incremental buffers: every CQE carries at most
+// the limit, continues where the previous one stopped (across buffers), and
+// the recv stays armed.
+func TestRecvLimitIncrementalBundle(t *testing.T) {
+	requireCap(t, CapRecvLimit)
+	requireCap(t, CapIncrementalBuf)
+	requireCap(t, CapRecvBundle)
+	r := newRing(t, Config{Entries: 4})
+	const size, limit = 64, 40
+	b, err := r.NewBufRing(8, 8, size, PbufRingInc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := socketpair(t)
+	sent := make([]byte, 200)
+	for i := range sent {
+		sent[i] = byte(i)
+	}
+	write(t, fds[0], sent)
+	q := sqe(t, r)
+	q.PrepRecvBundle(fds[1], 8, 0)
+	q.LimitRecv(limit)
+	q.SetUserData(1)
+	// The buffers were published in id order, each consumed from where the
+	// previous CQE stopped: track the fill of each id.
+	fill := make([]int, 8)
+	var recvd []byte
+	for len(recvd) < len(sent) {
+		c := reap(t, r, 1)[0]
+		if c.Res <= 0 || c.Res > limit || !c.More() || !c.HasBuffer() {
+			t.Fatalf("CQE %+v (%v): want 1..%d bytes, still armed", c, Errno(c.Res), limit)
+		}
+		for id, left := int(c.BufID()), int(c.Res); left > 0; id++ {
+			n := min(left, size-fill[id])
+			recvd = append(recvd, b.Buf(uint16(id))[fill[id]:fill[id]+n]...)
+			fill[id] += n
+			left -= n
+		}
+	}
+	if !bytes.Equal(recvd, sent) {
+		t.Fatalf("received %v, sent %v", recvd, sent)
+	}
+}
+
 // A single-shot buffer-select recv takes one buffer and ends (no F_MORE).
 func TestRecvSelect(t *testing.T) {
 	requireCap(t, CapBufRing)
