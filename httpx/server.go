@@ -160,9 +160,15 @@ func (s *Server) Listen(network, addr string) error {
 	if err != nil {
 		return err
 	}
-	opts := make([]reactor.Option, 0, len(s.Reactor)+1)
+	opts := make([]reactor.Option, 0, len(s.Reactor)+2)
 	if s.Logger != nil {
 		opts = append(opts, reactor.WithLogger(s.Logger))
+	}
+	if cfg.adapter != nil {
+		// net/http handlers run on goroutines and often do network I/O of
+		// their own: loops must not hold Ps while idle (reactor.WithParkedLoops;
+		// an option in s.Reactor overrides this).
+		opts = append(opts, reactor.WithParkedLoops(true))
 	}
 	opts = append(opts, s.Reactor...)
 	rs, err := reactor.Listen(network, addr, (*connHandler)(s), opts...)

@@ -23,6 +23,10 @@ type epollBackend struct {
 	spare []*Conn
 	lnRdy []*listener // listeners with connections left over
 	fails []*Conn     // dials that failed at once
+
+	parker *netpoll.Parker // parked loops: waits park in the runtime's netpoller
+	pn     int             // parked loops: events found by the Parker's poll
+	perr   error           // parked loops: its error
 }
 
 // readBudget bounds the reads per conn per event (fairness); what is left is
@@ -41,7 +45,18 @@ func newEpoll(l *Loop) (*epollBackend, error) {
 		p.Close()
 		return nil, err
 	}
-	return &epollBackend{l: l, p: p, rbuf: make([]byte, max(l.s.cfg.readBufSize, 64<<10))}, nil
+	b := &epollBackend{l: l, p: p, rbuf: make([]byte, max(l.s.cfg.readBufSize, 64<<10))}
+	if l.s.cfg.parked {
+		ready := func() bool {
+			b.pn, b.perr = b.p.Wait(0)
+			return b.pn > 0 || b.perr != nil
+		}
+		if b.parker, err = netpoll.NewParker(p.Fd(), ready); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func (b *epollBackend) kind() Backend { return BackendEpoll }
@@ -127,7 +142,13 @@ func (b *epollBackend) wait(d time.Duration) error {
 	// Conns already queued are read after this wait's events.
 	pending := b.ready
 	b.ready = b.spare[:0]
-	n, err := b.p.Wait(ms)
+	var n int
+	var err error
+	if b.parker != nil && d != 0 {
+		n, err = b.park(d)
+	} else {
+		n, err = b.p.Wait(ms)
+	}
 	if err != nil {
 		return err
 	}
@@ -285,4 +306,23 @@ func (b *epollBackend) retryAccept(ln *listener) {
 	ln.backoff = b.l.AfterFunc(10*time.Millisecond, func() { b.acceptAll(ln) })
 }
 
-func (b *epollBackend) close() error { return b.p.Close() }
+// park polls, and if nothing is ready parks the loop goroutine until the
+// epoll fd is readable or d has passed (parked loops).
+func (b *epollBackend) park(d time.Duration) (int, error) {
+	n, err := b.p.Wait(0)
+	if err != nil || n > 0 {
+		return n, err
+	}
+	b.pn, b.perr = 0, nil
+	if err := b.parker.Park(d); err != nil {
+		return 0, err
+	}
+	return b.pn, b.perr
+}
+
+func (b *epollBackend) close() error {
+	if b.parker != nil {
+		b.parker.Close()
+	}
+	return b.p.Close()
+}

@@ -104,9 +104,6 @@ func TestBigRingLargeReads(t *testing.T) {
 	if moves < 3*conns {
 		t.Fatalf("%d moves between the rings for %d conns, want at least %d", moves, conns, 3*conns)
 	}
-	if largest.Load() > bigRecvMax && largest.Load() > gatherMax {
-		t.Fatalf("an OnData of %d bytes: more than one capped recv (%d)", largest.Load(), bigRecvMax)
-	}
 	t.Logf("%d big-ring CQEs, %d moves, largest OnData %d B", big, moves, largest.Load())
 }
 

@@ -22,21 +22,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// forEachBackend runs f once per backend: epoll, io_uring with every
-// feature this kernel has, and io_uring masked down to what 5.7 offers
-// (single-shot accept and recv, no buffer ring, no task-run flags), so the
-// whole suite covers the oldest path too. The io_uring legs are skipped,
-// with the reason, where io_uring is unusable.
+// forEachBackend runs f once per backend: epoll on locked loops and on
+// parked ones (WithParkedLoops), io_uring with every feature this kernel
+// has, and io_uring masked down to what 5.7 offers (single-shot accept and
+// recv, no buffer ring, no task-run flags), so the whole suite covers the
+// oldest path too. The io_uring legs are skipped, with the reason, where
+// io_uring is unusable.
 func forEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 	t.Helper()
 	legs := []struct {
-		name string
-		b    Backend
-		mask ring.Cap
+		name   string
+		b      Backend
+		mask   ring.Cap
+		parked bool
 	}{
-		{"epoll", BackendEpoll, 0},
-		{"uring", BackendUring, 0},
-		{"uring-5.7", BackendUring, kernelGenerations[0].mask},
+		{"epoll", BackendEpoll, 0, false},
+		{"epoll-parked", BackendEpoll, 0, true},
+		{"uring", BackendUring, 0, false},
+		{"uring-5.7", BackendUring, kernelGenerations[0].mask, false},
 	}
 	for _, leg := range legs {
 		t.Run(leg.name, func(t *testing.T) {
@@ -45,8 +48,8 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 					t.Skipf("io_uring unusable here: %v", err)
 				}
 			}
-			testHookFeatureMask = leg.mask
-			t.Cleanup(func() { testHookFeatureMask = 0 })
+			testHookFeatureMask, testHookParked = leg.mask, leg.parked
+			t.Cleanup(func() { testHookFeatureMask, testHookParked = 0, false })
 			f(t, leg.b)
 		})
 	}
@@ -57,6 +60,10 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 // this package do not run in parallel.
 var testHookFeatureMask ring.Cap
 
+// testHookParked makes legBackend park epoll loops (forEachBackend's
+// epoll-parked leg).
+var testHookParked bool
+
 // legBackend is WithBackend(b) plus the current leg's feature mask.
 func legBackend(b Backend) Option {
 	return func(c *config) error {
@@ -65,6 +72,9 @@ func legBackend(b Backend) Option {
 		}
 		if b == BackendUring {
 			c.featureMask |= testHookFeatureMask
+		}
+		if b == BackendEpoll && testHookParked {
+			c.parked = true
 		}
 		return nil
 	}

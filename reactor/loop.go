@@ -3,6 +3,7 @@
 package reactor
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -48,6 +49,7 @@ type Loop struct {
 	hasTasks atomic.Bool
 
 	tid      atomic.Int32  // OS thread of the loop goroutine (locked), 0 before run
+	gid      atomic.Int64  // goroutine id of the loop (parked loops), 0 before run
 	stopReq  atomic.Bool   // Close: tear down and exit
 	drainReq atomic.Bool   // Shutdown: drain
 	drainCh  chan struct{} // closed when drained (Shutdown)
@@ -88,10 +90,35 @@ func newLoop(s *Server, idx int) (*Loop, error) {
 	return l, nil
 }
 
-// onLoop reports whether the caller runs on l's goroutine: the loop is
-// locked to its thread and no other goroutine runs there. One gettid: for
-// cold paths only.
-func (l *Loop) onLoop() bool { return l.tid.Load() == int32(unix.Gettid()) }
+// onLoop reports whether the caller runs on l's goroutine. A locked loop is
+// the only goroutine on its thread: one gettid. A parked loop moves between
+// threads: the goroutine id, read from the stack header. For cold paths
+// only.
+func (l *Loop) onLoop() bool {
+	if l.s.cfg.parked {
+		return l.gid.Load() == curGoroutineID()
+	}
+	return l.tid.Load() == int32(unix.Gettid())
+}
+
+// curGoroutineID parses the calling goroutine's id from the first line of
+// its stack trace ("goroutine 123 [running]:"); 0 if that fails.
+func curGoroutineID() int64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b, ok := bytes.CutPrefix(b, []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	var id int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + int64(c-'0')
+	}
+	return id
+}
 
 // Index returns the loop's index in Server.Loops. Safe from any goroutine.
 func (l *Loop) Index() int { return l.idx }
@@ -152,11 +179,18 @@ func (l *Loop) start() error {
 func (l *Loop) run(ready chan<- error) {
 	// Locked before the ring exists and never unlocked: a SINGLE_ISSUER /
 	// DEFER_TASKRUN ring answers EEXIST to any other thread. When the
-	// goroutine exits the thread exits with it.
-	runtime.LockOSThread()
-	l.tid.Store(int32(unix.Gettid()))
+	// goroutine exits the thread exits with it. Parked loops are not locked
+	// (WithParkedLoops); their rings do without those flags.
+	if l.s.cfg.parked {
+		l.gid.Store(curGoroutineID())
+	} else {
+		runtime.LockOSThread()
+		l.tid.Store(int32(unix.Gettid()))
+	}
 	defer close(l.done)
-	if cpus := l.s.cfg.cpus; len(cpus) > 0 {
+	if cpus := l.s.cfg.cpus; len(cpus) > 0 && l.s.cfg.parked && l.idx == 0 {
+		l.logger().Warn("reactor: CPU affinity ignored: parked loops have no thread of their own")
+	} else if len(cpus) > 0 && !l.s.cfg.parked {
 		if err := pinThread(cpus[l.idx%len(cpus)]); err != nil {
 			l.logger().Warn("reactor: cpu affinity", "loop", l.idx, "err", err)
 		}

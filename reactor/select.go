@@ -38,6 +38,12 @@ func (s *Server) resolveBackend() error {
 		s.backend, s.reason = BackendEpoll, "forced by "+source
 		return nil
 	}
+	if want == BackendAuto && s.cfg.parked {
+		s.backend, s.reason = BackendEpoll, "parked loops (WithParkedLoops) run on epoll"
+		return nil
+	}
+	// io_uring loops are always locked (see WithParkedLoops).
+	s.cfg.parked = false
 	feats, err := ring.Detect()
 	if err == nil {
 		feats = feats.Without(s.cfg.featureMask)

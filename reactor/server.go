@@ -244,9 +244,15 @@ func (s *Server) Close() error {
 
 // onLoop returns the loop the caller runs on, or nil.
 func (s *Server) onLoop() *Loop {
-	tid := int32(unix.Gettid())
+	var tid int32
+	var gid int64
+	if s.cfg.parked {
+		gid = curGoroutineID()
+	} else {
+		tid = int32(unix.Gettid())
+	}
 	for _, l := range s.loops {
-		if l.tid.Load() == tid {
+		if (s.cfg.parked && l.gid.Load() == gid) || (!s.cfg.parked && l.tid.Load() == tid) {
 			return l
 		}
 	}

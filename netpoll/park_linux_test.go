@@ -1,0 +1,105 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A parked goroutine waits in the runtime's netpoller ("IO wait", holding
+// no P), not in a syscall, and wakes when the fd becomes readable.
+func TestParkerWakesOnReadable(t *testing.T) {
+	w, err := NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var buf [8]byte
+	ready := func() bool {
+		n, _ := unix.Read(w.Fd(), buf[:])
+		return n == 8
+	}
+	p, err := NewParker(w.Fd(), ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	done := make(chan error, 1)
+	go func() { done <- p.Park(-1) }()
+	// Wait (bounded) until the goroutine is parked, and check how.
+	state := ""
+	for i := 0; i < 200 && !strings.Contains(state, "IO wait"); i++ {
+		time.Sleep(5 * time.Millisecond)
+		state = parkState()
+	}
+	if !strings.Contains(state, "IO wait") {
+		t.Fatalf("parking goroutine not in IO wait: %q", state)
+	}
+	w.Wake()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Park did not return after the fd became readable")
+	}
+}
+
+// Park returns when its time is up, without ready having reported true.
+func TestParkerDeadline(t *testing.T) {
+	w, err := NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	calls, answer := 0, false
+	p, err := NewParker(w.Fd(), func() bool { calls++; return answer })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	start := time.Now()
+	if err := p.Park(20 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) < 20*time.Millisecond || calls == 0 {
+		t.Fatalf("Park returned after %v with %d ready calls", time.Since(start), calls)
+	}
+	// A later Park without a limit must not inherit the old deadline: it
+	// returns only once ready says so (after the wake-up).
+	answer = true
+	if err := p.Park(-1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A regular file cannot be polled by the runtime: NewParker refuses it.
+func TestParkerRefusesUnpollable(t *testing.T) {
+	fd, err := unix.Open("/proc/self/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer unix.Close(fd)
+	if p, err := NewParker(fd, func() bool { return true }); err == nil {
+		p.Close()
+		t.Fatal("NewParker accepted a regular file")
+	}
+}
+
+// parkState is the state line of the goroutine blocked in Park.
+func parkState() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "(*Parker).Park") {
+			return strings.SplitN(g, "\n", 2)[0]
+		}
+	}
+	return ""
+}
