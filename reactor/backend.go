@@ -96,7 +96,8 @@ const (
 	opConnect
 	opCancel
 	opWake
-	opConn // epoll: readiness of a conn fd
+	opConn    // epoll: readiness of a conn fd
+	opRecvBig // io_uring: a recv from the big ring (op_recv_big.go)
 )
 
 const genMask = 1<<24 - 1

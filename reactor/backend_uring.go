@@ -381,13 +381,18 @@ func (b *uringBackend) complete(ud uint64, res int32, flags uint32, cqe *ring.CQ
 	if c == nil {
 		// Cannot happen while release waits for the final CQE; still, never
 		// lose a provided buffer.
-		if op == opRecv && flags&ring.CQEFBuffer != 0 {
-			b.recycleCQE(nil, res, flags) // (a big-ring recv's buffers cannot be told apart here)
+		if flags&ring.CQEFBuffer != 0 {
+			switch op {
+			case opRecv:
+				b.recycleCQE(nil, res, flags)
+			case opRecvBig:
+				b.discardBig(res, flags)
+			}
 		}
 		return
 	}
 	switch op {
-	case opRecv:
+	case opRecv, opRecvBig:
 		b.recvDone(c, res, flags, cqe)
 	case opSend:
 		b.sendDone(c, res)

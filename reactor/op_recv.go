@@ -115,10 +115,19 @@ func (b *uringBackend) armRecv(c *Conn) {
 		sqe.PrepPollAdd(int(c.fd), unix.POLLIN)
 	}
 	b.target(c, sqe)
-	sqe.SetUserData(token(opRecv, c.slot, c.gen))
+	sqe.SetUserData(token(recvOp(c), c.slot, c.gen))
 	c.recvArmed = true
 	c.recvCancel = false
 	c.inflight++
+}
+
+// recvOp is the op of c's recv in user data: which buffer ring its CQEs
+// name is then known even without the conn.
+func recvOp(c *Conn) uint64 {
+	if c.recvBig {
+		return opRecvBig
+	}
+	return opRecv
 }
 
 // armRecvBuf arms a single-shot recv into a buffer from the loop's pool
@@ -229,7 +238,7 @@ func (b *uringBackend) singleDone(c *Conn, res int32) {
 // complete; its bytes are kept too.
 func (b *uringBackend) pause(c *Conn) {
 	if c.recvArmed && b.multiRecv && !c.recvCancel {
-		b.cancel(c, opRecv)
+		b.cancel(c, recvOp(c))
 		c.recvCancel = true
 	}
 }
@@ -261,7 +270,7 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 			b.recycleCQE(c, res, flags)
 		}
 		if c.recvArmed && !c.recvCancel {
-			b.cancel(c, opRecv)
+			b.cancel(c, recvOp(c))
 			c.recvCancel = true
 		}
 		l.eof(c, nil)

@@ -31,7 +31,8 @@ import (
 //
 // Moving. The conn's multishot recv is cancelled and re-armed on the other
 // ring once its final CQE comes (the re-arm in recvDone), so every CQE of one
-// recv names buffers of one ring (c.recvBig, set at arm). A conn on the big
+// recv names buffers of one ring (c.recvBig, set at arm; the op in its user
+// data, opRecvBig, says the same for a CQE whose conn is gone). A conn on the big
 // ring whose reads stay below smallMark for smallRunMax reads in a row moves
 // back, so a proxy's conn that streamed a file and went back to small
 // requests does not keep reading into the shared large buffers.
@@ -198,7 +199,7 @@ func (b *uringBackend) moveRing(c *Conn, big bool) {
 	c.bigIn, c.smallRun = big, 0
 	b.nMoves++
 	if c.recvArmed && !c.recvCancel {
-		b.cancel(c, opRecv)
+		b.cancel(c, recvOp(c))
 		c.recvCancel = true
 	}
 }
