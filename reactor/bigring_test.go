@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/ring"
-	"golang.org/x/sys/unix"
 )
 
 func skipWithoutBigRing(t *testing.T) {
@@ -115,49 +114,14 @@ func TestBigRingLargeReads(t *testing.T) {
 func TestBigRingSlowReader(t *testing.T) {
 	skipWithoutBigRing(t)
 	const high, low = 64 << 10, 16 << 10
-	var maxBefore, maxAfter atomic.Int64
-	s := start(t, BackendUring, HandlerFuncs{
-		Open: func(c *Conn) { unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 32<<10) },
-		Data: func(c *Conn, d []byte) int {
-			if n := int64(c.Buffered()); n > maxBefore.Load() {
-				maxBefore.Store(n)
-			}
-			c.Write(d)
-			if n := int64(c.Buffered()); n > maxAfter.Load() {
-				maxAfter.Store(n)
-			}
-			return len(d)
-		}}, WithWriteWaterMarks(high, low), WithLoops(1))
-	c := dial(t, s)
-	c.SetReadBuffer(256 << 10)
-	data := pattern(8<<20, 9)
-	go c.Write(data)
-	got := make([]byte, 0, len(data))
-	buf := make([]byte, 8<<10)
-	c.SetReadDeadline(time.Now().Add(60 * time.Second))
-	for i := 0; len(got) < len(data); i++ {
-		n, err := c.Read(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, buf[:n]...)
-		if i%4 == 0 {
-			time.Sleep(time.Millisecond)
-		}
-	}
-	if !bytes.Equal(got, data) {
-		t.Fatal("echo differs")
-	}
+	s, _, after := slowReaderEcho(t, BackendUring, high, low, 8<<20, WithLoops(1))
 	big, _, _ := bigStats(t, s)
 	if big == 0 {
 		t.Fatal("the conn never read from the big ring: the test proves nothing")
 	}
-	if maxBefore.Load() > high {
-		t.Fatalf("OnData ran with %d bytes queued, above the high-water mark %d", maxBefore.Load(), high)
-	}
 	bound := int64(high + DefaultBufferSize*DefaultBufferCount + bigCountMax*bigBufSize)
-	if maxAfter.Load() > bound {
-		t.Fatalf("queue reached %d bytes, above %d", maxAfter.Load(), bound)
+	if after > bound {
+		t.Fatalf("queue reached %d bytes, above %d", after, bound)
 	}
-	t.Logf("%d big-ring CQEs, queue peaked at %d B", big, maxAfter.Load())
+	t.Logf("%d big-ring CQEs, queue peaked at %d B", big, after)
 }

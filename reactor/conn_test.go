@@ -229,61 +229,72 @@ func TestAsyncWriteAfterCloseFails(t *testing.T) {
 func TestSlowReaderWaterMarks(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		const high, low = 64 << 10, 16 << 10
-		var maxBefore, maxAfter atomic.Int64
-		s := start(t, b, HandlerFuncs{
-			// Small kernel buffers on the server side, so the reactor's own
-			// queue is what absorbs the slow reader.
-			Open: func(c *Conn) { unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 32<<10) },
-			Data: func(c *Conn, d []byte) int {
-				if n := int64(c.Buffered()); n > maxBefore.Load() {
-					maxBefore.Store(n)
-				}
-				c.Write(d)
-				if n := int64(c.Buffered()); n > maxAfter.Load() {
-					maxAfter.Store(n)
-				}
-				return len(d)
-			}}, WithWriteWaterMarks(high, low), WithBufferRing(4096, 16))
-		c := dial(t, s)
-		// Not below two loopback MSS (64 KiB each): a smaller receive window
-		// stalls TCP on zero-window probes (silly window avoidance).
-		c.SetReadBuffer(256 << 10)
-		data := pattern(4<<20, 5)
+		size := 4 << 20
 		if testing.Short() {
-			data = data[:1<<20]
+			size = 1 << 20
 		}
-		go c.Write(data)
-		got := make([]byte, 0, len(data))
-		buf := make([]byte, 8<<10)
-		c.SetReadDeadline(time.Now().Add(60 * time.Second))
-		for i := 0; len(got) < len(data); i++ {
-			n, err := c.Read(buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, buf[:n]...)
-			if i%4 == 0 {
-				time.Sleep(time.Millisecond) // a slow reader
-			}
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatal("echo differs")
-		}
-		// OnData never runs while the queue is above the high-water mark,
-		// so the queue never exceeds it by more than one delivery.
-		if maxBefore.Load() > high {
-			t.Fatalf("OnData ran with %d bytes queued, above the high-water mark %d", maxBefore.Load(), high)
-		}
+		_, _, after := slowReaderEcho(t, b, high, low, size, WithBufferRing(4096, 16))
 		// Input kept while paused is bounded by what one iteration can
 		// complete: the provided buffers (io_uring, 2 x 64 KiB counting the
 		// recycled ones) or one read buffer (epoll, 64 KiB).
-		if maxAfter.Load() > high+256<<10 {
-			t.Fatalf("queue reached %d bytes", maxAfter.Load())
-		}
-		if maxAfter.Load() <= high {
-			t.Fatalf("queue peaked at %d: the slow reader never pushed it to the high-water mark, the test proves nothing", maxAfter.Load())
+		if after > high+256<<10 {
+			t.Fatalf("queue reached %d bytes", after)
 		}
 	})
+}
+
+// slowReaderEcho echoes size bytes to a client that reads slowly, through a
+// server with write water marks high and low and small kernel send buffers
+// (so the reactor's own queue absorbs the slow reader). It checks the echo
+// byte for byte, that OnData never ran with the queue above high, and that
+// the queue did reach high (else the run proves nothing); it returns the
+// server and the largest queue seen before and after a Write in OnData.
+func slowReaderEcho(t *testing.T, b Backend, high, low, size int, opts ...Option) (s *Server, before, after int64) {
+	t.Helper()
+	var maxBefore, maxAfter atomic.Int64
+	s = start(t, b, HandlerFuncs{
+		Open: func(c *Conn) { unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 32<<10) },
+		Data: func(c *Conn, d []byte) int {
+			if n := int64(c.Buffered()); n > maxBefore.Load() {
+				maxBefore.Store(n)
+			}
+			c.Write(d)
+			if n := int64(c.Buffered()); n > maxAfter.Load() {
+				maxAfter.Store(n)
+			}
+			return len(d)
+		}}, append([]Option{WithWriteWaterMarks(high, low)}, opts...)...)
+	c := dial(t, s)
+	// Not below two loopback MSS (64 KiB each): a smaller receive window
+	// stalls TCP on zero-window probes (silly window avoidance).
+	c.SetReadBuffer(256 << 10)
+	data := pattern(size, 5)
+	go c.Write(data)
+	got := make([]byte, 0, len(data))
+	buf := make([]byte, 8<<10)
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for i := 0; len(got) < len(data); i++ {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+		if i%4 == 0 {
+			time.Sleep(time.Millisecond) // a slow reader
+		}
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("echo differs")
+	}
+	// OnData never runs while the queue is above the high-water mark, so
+	// the queue exceeds it by at most what one delivery adds.
+	if maxBefore.Load() > int64(high) {
+		t.Fatalf("OnData ran with %d bytes queued, above the high-water mark %d", maxBefore.Load(), high)
+	}
+	if maxAfter.Load() <= int64(high) {
+		t.Fatalf("queue peaked at %d: the slow reader never pushed it to the high-water mark, the test proves nothing", maxAfter.Load())
+	}
+	return s, maxBefore.Load(), maxAfter.Load()
 }
 
 func TestIdleTimeout(t *testing.T) {

@@ -332,14 +332,29 @@ func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *rin
 	// but with many busy conns the ring's order is mixed, and a bundle of
 	// several runs that fits the gather buffer is copied into it and
 	// delivered whole (gatherMax).
-	left := int(res)
-	size := int(b.br.Size())
+	b.deliverSpans(c, b.br, ids, 0, int(res))
+	for _, id := range ids {
+		b.recycle(id)
+	}
+}
+
+// deliverSpans hands the res bytes a CQE left in the buffers ids of br
+// (in that order, the first from offset off, the others from their start)
+// to c: runs of consecutive ids are adjacent in the slab and reach OnData as
+// one slice each, and several runs that fit gatherMax are copied into the
+// gather buffer and delivered as one.
+func (b *uringBackend) deliverSpans(c *Conn, br *ring.BufRing, ids []uint16, off, res int) {
+	l := b.l
+	size := int(br.Size())
+	left := res
 	if len(ids) > 1 && left <= gatherMax && c.state == stateOpen && !oneRun(ids) {
 		g := b.gatherBuf()[:0]
+		o := off
 		for _, id := range ids {
-			n := min(left, size)
-			g = append(g, b.br.Span(id, n)...)
+			n := min(left, size-o)
+			g = append(g, br.Span(id, o+n)[o:]...)
 			left -= n
+			o = 0
 		}
 		b.nGathered++
 		l.input(c, g)
@@ -349,15 +364,13 @@ func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *rin
 		for j < len(ids) && ids[j] == ids[j-1]+1 {
 			j++
 		}
-		n := min(left, (j-i)*size)
+		n := min(left, (j-i)*size-off)
 		if c.state == stateOpen { // input ignores closed conns; keep recycling
-			l.input(c, b.br.Span(ids[i], n))
+			l.input(c, br.Span(ids[i], off+n)[off:])
 		}
 		left -= n
+		off = 0
 		i = j
-	}
-	for _, id := range ids {
-		b.recycle(id)
 	}
 }
 

@@ -143,11 +143,10 @@ func (g *bigRing) recycle(ids []uint16) {
 	}
 }
 
-// deliverBig hands the bytes of a big-ring CQE to the core, as runs of
-// adjacent buffers (one slice each; a bundle of several runs that fits
-// gatherMax is copied whole), then recycles the finished buffers.
+// deliverBig hands the bytes of a big-ring CQE to the core (deliverSpans),
+// then recycles the finished buffers.
 func (b *uringBackend) deliverBig(c *Conn, res int32, flags uint32) {
-	l, g := b.l, b.big
+	g := b.big
 	ids, off, done := g.walk(res, flags)
 	b.nBig++
 	if res < smallMark {
@@ -157,31 +156,7 @@ func (b *uringBackend) deliverBig(c *Conn, res int32, flags uint32) {
 	} else {
 		c.smallRun = 0
 	}
-	left := int(res)
-	if len(ids) > 1 && left <= gatherMax && c.state == stateOpen && !oneRun(ids) {
-		gb := b.gatherBuf()[:0]
-		for _, id := range ids {
-			n := min(left, bigBufSize-off)
-			gb = append(gb, g.br.Span(id, off+n)[off:]...)
-			left -= n
-			off = 0
-		}
-		b.nGathered++
-		l.input(c, gb)
-	}
-	for i := 0; i < len(ids) && left > 0; {
-		j := i + 1
-		for j < len(ids) && ids[j] == ids[j-1]+1 {
-			j++
-		}
-		n := min(left, (j-i)*bigBufSize-off)
-		if c.state == stateOpen { // input ignores closed conns; keep recycling
-			l.input(c, g.br.Span(ids[i], off+n)[off:])
-		}
-		left -= n
-		off = 0
-		i = j
-	}
+	b.deliverSpans(c, g.br, ids, off, int(res))
 	g.recycle(ids[:done])
 }
 
