@@ -84,7 +84,9 @@ type Server struct {
 // flushed): the scheduler hands the P to another thread that runs the handlers, and gives it back
 // when they block or finish (or after Go's 10 ms preemption of a handler that computes). What the handlers hand back to the loop meanwhile is queued here,
 // without waking the loop, and run as soon as Gosched returns, so their responses leave in the
-// same iteration.
+// same iteration. FromHTTP servers run parked loops by default (reactor.WithParkedLoops), which
+// hold no P while they wait; the yield still pays there, as a goroutine switch: the handlers run
+// before the iteration's flush, and their responses need no wake-up of the loop.
 type loopYield struct {
 	armed bool   // loop only: fn is scheduled
 	fn    func() // the timer callback (built once)

@@ -75,6 +75,7 @@ type uringBackend struct {
 	nGathered    int // bundles of several runs delivered as one copied slice
 	nBig         int // CQEs delivered from the big ring
 	nMoves       int // conns moved between the main and the big ring
+	nBigENOBUFS  int // big-ring recvs ended by its exhaustion (the conn went back to the main ring)
 	nSQFull      int // getSQE found the SQ full and submitted inline
 	nCQOverflow  int // drains that found the kernel holding overflowed CQEs
 

@@ -26,11 +26,54 @@ func skipWithoutBigRing(t *testing.T) {
 
 // bigStats reads the loop's big-ring counters.
 func bigStats(t *testing.T, s *Server) (big, moves int, hasRing bool) {
+	big, moves, _, hasRing = bigStatsAll(t, s)
+	return
+}
+
+func bigStatsAll(t *testing.T, s *Server) (big, moves, dry int, hasRing bool) {
 	soakOnLoops(t, s, func(l *Loop) {
 		ub := l.b.(*uringBackend)
-		big, moves, hasRing = ub.nBig, ub.nMoves, ub.big != nil
+		big, moves, dry, hasRing = ub.nBig, ub.nMoves, ub.nBigENOBUFS, ub.big != nil
 	})
 	return
+}
+
+// More conns reading large messages at once than the big ring has buffers:
+// the ring runs dry, conns go back to the main ring and move again, and
+// every byte is echoed in order. A 1 MiB main ring makes a big ring of 4
+// buffers, so 32 conns with 256 KiB messages in flight exhaust it.
+func TestBigRingExhausted(t *testing.T) {
+	skipWithoutBigRing(t)
+	var largest atomic.Int64
+	s := start(t, BackendUring, maxEcho(&largest), WithLoops(1), WithBufferRing(16<<10, 64))
+	const conns, rounds, size = 32, 4, 256 << 10
+	errs := make(chan error, conns)
+	for i := range conns {
+		c := dial(t, s)
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		go func() {
+			for r := range rounds {
+				if err := echoRound(c, pattern(size, byte(i*rounds+r))); err != nil {
+					errs <- fmt.Errorf("conn %d round %d: %w", i, r, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	big, moves, dry, ok := bigStatsAll(t, s)
+	if !ok || big == 0 {
+		t.Fatalf("big ring present %v, %d CQEs from it", ok, big)
+	}
+	if dry == 0 {
+		t.Fatal("the big ring never ran dry: the test proves nothing")
+	}
+	t.Logf("%d big-ring CQEs, %d moves, %d times dry", big, moves, dry)
 }
 
 // echoRound writes msg and reads its echo, byte for byte.

@@ -23,16 +23,17 @@ var kernelGenerations = []struct {
 	{"5.7", ring.CapMultishotAccept | ring.CapMultishotRecv | ring.CapBufRing | ring.CapRecvBundle |
 		ring.CapIncrementalBuf | ring.CapSendZC | ring.CapMsgRing | ring.CapExtArg | ring.CapSingleIssuer |
 		ring.CapDeferTaskrun | ring.CapCoopTaskrun | ring.CapNoSQArray | ring.CapSubmitAll |
-		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd},
+		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd | ring.CapRecvLimit},
 	{"5.11", ring.CapMultishotAccept | ring.CapMultishotRecv | ring.CapBufRing | ring.CapRecvBundle |
 		ring.CapIncrementalBuf | ring.CapSendZC | ring.CapMsgRing | ring.CapSingleIssuer |
 		ring.CapDeferTaskrun | ring.CapCoopTaskrun | ring.CapNoSQArray | ring.CapSubmitAll |
-		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd},
+		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd | ring.CapRecvLimit},
 	{"5.19", ring.CapMultishotRecv | ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapSendZC |
-		ring.CapSingleIssuer | ring.CapDeferTaskrun | ring.CapNoSQArray},
-	{"6.0", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapDeferTaskrun | ring.CapNoSQArray},
-	{"6.1", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapNoSQArray},
-	{"6.10", ring.CapIncrementalBuf},
+		ring.CapSingleIssuer | ring.CapDeferTaskrun | ring.CapNoSQArray | ring.CapRecvLimit},
+	{"6.0", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapDeferTaskrun | ring.CapNoSQArray | ring.CapRecvLimit},
+	{"6.1", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapNoSQArray | ring.CapRecvLimit},
+	{"6.10", ring.CapIncrementalBuf | ring.CapRecvLimit},
+	{"6.12", ring.CapRecvLimit}, // incremental buffers, but no length cap on multishot recv: no big ring
 	{"full", 0},
 }
 

@@ -180,7 +180,7 @@ func (l *Loop) run(ready chan<- error) {
 	// Locked before the ring exists and never unlocked: a SINGLE_ISSUER /
 	// DEFER_TASKRUN ring answers EEXIST to any other thread. When the
 	// goroutine exits the thread exits with it. Parked loops are not locked
-	// (WithParkedLoops); their rings do without those flags.
+	// (WithParkedLoops); they run only on epoll.
 	if l.s.cfg.parked {
 		l.gid.Store(curGoroutineID())
 	} else {

@@ -278,6 +278,15 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 	default:
 		switch err := ring.Errno(res); err {
 		case unix.ENOBUFS:
+			if c.recvBig {
+				// The big ring ran dry (more conns read large messages
+				// than it has buffers): back to the main ring at once,
+				// leaving its exhaustion accounting alone; the next large
+				// read moves the conn again.
+				b.nBigENOBUFS++
+				c.bigIn, c.smallRun = false, 0
+				break
+			}
 			// The unread bytes wait in the socket; re-armed when buffers
 			// are free (see Exhaustion above), not at once.
 			b.nENOBUFS++

@@ -25,9 +25,10 @@ import (
 // memory that is still in cache.
 //
 // Bound. Every recv from the big ring is capped at bigRecvMax bytes per CQE
-// (CapRecvLimit): the most one delivery can add to a conn's queue or kept
-// input, as on the main ring. Kernels without the cap, or without
-// incremental buffers, have no big ring.
+// (CapRecvLimit): the most one delivery can add to a conn's queue. (Main
+// ring bundles have no such cap; there one delivery is bounded by the ring.)
+// Kernels without the cap (it came after 6.12: 6.17 as far as I can tell),
+// without incremental buffers (6.12) or without bundles have no big ring.
 //
 // Moving. The conn's multishot recv is cancelled and re-armed on the other
 // ring once its final CQE comes (the re-arm in recvDone), so every CQE of one
@@ -114,7 +115,7 @@ func (g *bigRing) publish() {
 // where the kernel stopped last time (fill) and run on from the start of
 // the buffers at the next ring positions. It returns the buffers they span,
 // the offset in the first, and how many of them (from the first) the kernel
-// is done with.
+// is done with. flags only names the first buffer.
 func (g *bigRing) walk(res int32, flags uint32) (ids []uint16, first, done int) {
 	bid := uint16(flags >> ring.CQEBufferShift)
 	first = int(g.fill[bid])
@@ -128,9 +129,15 @@ func (g *bigRing) walk(res int32, flags uint32) (ids []uint16, first, done int) 
 		ids = append(ids, id)
 	}
 	g.ids = ids
+	// The kernel is done with a buffer once it has filled it to the end
+	// (the rule of its incremental commit); only the last one can be
+	// partly filled. The CQE's BUF_MORE flag says the same; the fill is
+	// used because it cannot be wrong about a buffer the kernel still
+	// writes (a stale or missing flag, as in a kernel bug fixed in 2026,
+	// would otherwise recycle it, or leak it).
 	done = len(ids)
-	if flags&ring.CQEFBufMore != 0 && done > 0 {
-		done-- // the kernel goes on filling the last one
+	if done > 0 && g.fill[ids[done-1]] < bigBufSize {
+		done--
 	}
 	return ids, first, done
 }

@@ -114,7 +114,7 @@ func WithBufferRing(size, count int) Option {
 // SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN, and then every completion
 // interrupts its submitting thread: measured, 1.44x the CPU per request of
 // the locked ring for net/http handlers at saturation, where parked epoll
-// loops cost the same as locked io_uring ones. WithCPUs does not pin
+// loops cost the same as locked io_uring ones. WithCPUAffinity does not pin
 // parked loops (they have no thread of their own).
 //
 // Inline handlers that never wait on other goroutines run fastest on
