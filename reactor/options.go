@@ -152,9 +152,13 @@ func WithWriteWaterMarks(high, low int) Option {
 }
 
 // WithBackend forces a backend (an explicit option wins over RINGO_BACKEND).
+// The empty Backend forces nothing: the choice stays with RINGO_BACKEND,
+// else auto (what a command-line flag left empty should mean).
 func WithBackend(b Backend) Option {
 	return func(c *config) error {
 		switch b {
+		case "":
+			return nil
 		case BackendAuto, BackendUring, BackendEpoll:
 		default:
 			return errBadOption

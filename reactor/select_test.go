@@ -25,6 +25,16 @@ func TestBackendSelection(t *testing.T) {
 	if s.Backend() != BackendEpoll || !strings.Contains(s.BackendReason(), EnvBackend) {
 		t.Fatalf("env epoll: %s (%s)", s.Backend(), s.BackendReason())
 	}
+	s.Close()
+	// An empty WithBackend (an empty -backend flag) leaves the choice to
+	// the environment.
+	s, err = NewServer(echoHandler(), WithBackend(""), WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Backend() != BackendEpoll || !strings.Contains(s.BackendReason(), EnvBackend) {
+		t.Fatalf("WithBackend(\"\") with env epoll: %s (%s)", s.Backend(), s.BackendReason())
+	}
 	if s.Features().Caps != 0 || s.Features().Ops != nil {
 		t.Fatalf("epoll server reports io_uring features %v", s.Features())
 	}

@@ -72,12 +72,9 @@ func newMux() *http.ServeMux {
 }
 
 // newServer configures the server; an empty backend leaves the choice to
-// $RINGO_BACKEND, else auto (an explicit WithBackend would override it).
+// $RINGO_BACKEND, else auto (reactor.WithBackend of "" forces nothing).
 func newServer(loops int, backend reactor.Backend) *httpx.Server {
-	opts := []reactor.Option{reactor.WithLoops(loops)}
-	if backend != "" {
-		opts = append(opts, reactor.WithBackend(backend))
-	}
+	opts := []reactor.Option{reactor.WithLoops(loops), reactor.WithBackend(backend)}
 	return &httpx.Server{
 		Handler:           httpx.FromHTTP(newMux()),
 		ReadHeaderTimeout: 10 * time.Second,

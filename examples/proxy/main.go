@@ -23,10 +23,7 @@ func main() {
 	loops := flag.Int("loops", 0, "event loops (0 = GOMAXPROCS)")
 	backend := flag.String("backend", "", "reactor backend: auto, uring or epoll (default: $RINGO_BACKEND, else auto)")
 	flag.Parse()
-	opts := []reactor.Option{reactor.WithLoops(*loops)}
-	if *backend != "" { // an explicit WithBackend would override $RINGO_BACKEND
-		opts = append(opts, reactor.WithBackend(reactor.Backend(*backend)))
-	}
+	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithBackend(reactor.Backend(*backend))}
 	if *to == "" {
 		fmt.Fprintln(os.Stderr, "proxy: -to host:port is required")
 		os.Exit(2)
