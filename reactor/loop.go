@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/netpoll"
-	"golang.org/x/sys/unix"
 )
 
 // Loop is one event loop: a goroutine locked to its OS thread, owning a
@@ -48,8 +47,7 @@ type Loop struct {
 	closed   bool
 	hasTasks atomic.Bool
 
-	tid      atomic.Int32  // OS thread of the loop goroutine (locked), 0 before run
-	gid      atomic.Int64  // goroutine id of the loop (parked loops), 0 before run
+	owner    atomic.Int64  // Server.caller of the loop goroutine, 0 before run
 	stopReq  atomic.Bool   // Close: tear down and exit
 	drainReq atomic.Bool   // Shutdown: drain
 	drainCh  chan struct{} // closed when drained (Shutdown)
@@ -90,16 +88,9 @@ func newLoop(s *Server, idx int) (*Loop, error) {
 	return l, nil
 }
 
-// onLoop reports whether the caller runs on l's goroutine. A locked loop is
-// the only goroutine on its thread: one gettid. A parked loop moves between
-// threads: the goroutine id, read from the stack header. For cold paths
-// only.
-func (l *Loop) onLoop() bool {
-	if l.s.cfg.parked {
-		return l.gid.Load() == curGoroutineID()
-	}
-	return l.tid.Load() == int32(unix.Gettid())
-}
+// onLoop reports whether the caller runs on l's goroutine (see
+// Server.caller). For cold paths only.
+func (l *Loop) onLoop() bool { return l.owner.Load() == l.s.caller() }
 
 // curGoroutineID parses the calling goroutine's id from the first line of
 // its stack trace ("goroutine 123 [running]:"); 0 if that fails.
@@ -181,12 +172,10 @@ func (l *Loop) run(ready chan<- error) {
 	// DEFER_TASKRUN ring answers EEXIST to any other thread. When the
 	// goroutine exits the thread exits with it. Parked loops are not locked
 	// (WithParkedLoops); they run only on epoll.
-	if l.s.cfg.parked {
-		l.gid.Store(curGoroutineID())
-	} else {
+	if !l.s.cfg.parked {
 		runtime.LockOSThread()
-		l.tid.Store(int32(unix.Gettid()))
 	}
+	l.owner.Store(l.s.caller())
 	defer close(l.done)
 	if cpus := l.s.cfg.cpus; len(cpus) > 0 && l.s.cfg.parked && l.idx == 0 {
 		l.logger().Warn("reactor: CPU affinity ignored: parked loops have no thread of their own")

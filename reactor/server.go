@@ -244,19 +244,24 @@ func (s *Server) Close() error {
 
 // onLoop returns the loop the caller runs on, or nil.
 func (s *Server) onLoop() *Loop {
-	var tid int32
-	var gid int64
-	if s.cfg.parked {
-		gid = curGoroutineID()
-	} else {
-		tid = int32(unix.Gettid())
-	}
+	who := s.caller()
 	for _, l := range s.loops {
-		if (s.cfg.parked && l.gid.Load() == gid) || (!s.cfg.parked && l.tid.Load() == tid) {
+		if l.owner.Load() == who {
 			return l
 		}
 	}
 	return nil
+}
+
+// caller identifies the calling goroutine as the loops are identified: a
+// locked loop is the only goroutine on its thread (one gettid); a parked
+// loop moves between threads, so by goroutine id (read from the stack
+// header, about a microsecond).
+func (s *Server) caller() int64 {
+	if s.cfg.parked {
+		return curGoroutineID()
+	}
+	return int64(unix.Gettid())
 }
 
 func (s *Server) closeUnstarted() {
