@@ -14,20 +14,28 @@ import (
 // most recently idle worker (its stack and caches are warm), starts a new worker when none is
 // idle and the pool is under max, and otherwise queues the job (up to max queued). A worker
 // that finishes a job takes the next queued one before going idle.
+//
+// Idle workers are retired by one timer for the whole pool (reap), not one per worker: a worker
+// waits on its channel alone, which costs a plain channel receive per job instead of a select
+// over its channel and a timer.
 type pool struct {
 	max  int
 	idle time.Duration
 
 	mu      sync.Mutex    // guards everything below
-	free    []*poolWorker // idle workers, most recently idle last
+	free    []*poolWorker // idle workers, most recently idle last (so idle since: ascending)
 	queue   []*asyncReq   // jobs waiting for a worker (only when workers == max)
 	workers int           // goroutines alive
 	stopped bool          // stop was called: no new jobs or workers
 	exited  chan struct{} // closed by the last worker to exit after stop (nil before stop)
+	reaper  *time.Timer   // runs reap every idle period while a worker is idle
+	reaping bool          // reaper is armed
+	epoch   uint64        // reap calls so far
 }
 
 type poolWorker struct {
-	job chan *asyncReq // capacity 1; nil job: exit
+	job       chan *asyncReq // capacity 1; nil job: exit
+	idleEpoch uint64         // pool.epoch when the worker last went idle
 }
 
 func newPool(max int, idle time.Duration) *pool {
@@ -65,16 +73,11 @@ func (p *pool) submit(f *asyncReq) bool {
 	return true
 }
 
-// run is a worker goroutine: it runs f, then queued jobs, then waits idle for more. Its idle
-// timer is not reset per job (that costs a timer update per request): when it fires, a worker
-// that ran a job since the previous firing re-arms it; one that did not retires. So an idle
-// worker exits between one and two idle timeouts after its last job.
+// run is a worker goroutine: it runs f, then queued jobs, then waits idle for more, until it
+// receives nil (from reap or stop).
 func (p *pool) run(w *poolWorker, f *asyncReq) {
-	t := time.NewTimer(p.idle)
-	defer t.Stop()
 	for {
 		f.run()
-		used := true
 		p.mu.Lock()
 		if len(p.queue) > 0 && !p.stopped {
 			f = p.queue[0]
@@ -91,52 +94,52 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 			p.mu.Unlock()
 			return
 		}
+		w.idleEpoch = p.epoch
 		p.free = append(p.free, w)
-		p.mu.Unlock()
-		for f = nil; f == nil; {
-			select {
-			case f = <-w.job:
-				if f == nil { // from stop
-					p.mu.Lock()
-					p.exitLocked()
-					p.mu.Unlock()
-					return
-				}
-			case <-t.C:
-				if used {
-					used = false
-					t.Reset(p.idle)
-					continue
-				}
-				if f = p.retire(w); f == nil {
-					return
-				}
-				t.Reset(p.idle)
+		if !p.reaping {
+			p.reaping = true
+			if p.reaper == nil {
+				p.reaper = time.AfterFunc(p.idle, p.reap)
+			} else {
+				p.reaper.Reset(p.idle)
 			}
+		}
+		p.mu.Unlock()
+		if f = <-w.job; f == nil {
+			p.mu.Lock()
+			p.exitLocked()
+			p.mu.Unlock()
+			return
 		}
 	}
 }
 
-// retire removes an idle worker whose timer fired; it returns a job if one was handed to it
-// meanwhile (then the worker keeps going), else nil (the worker has exited the pool).
-func (p *pool) retire(w *poolWorker) *asyncReq {
+// reap runs every idle period while a worker is idle: it retires the workers that have been idle
+// since before the previous reap, so an idle worker exits between one and two idle periods
+// after its last job.
+func (p *pool) reap() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, fw := range p.free {
-		if fw == w {
-			copy(p.free[i:], p.free[i+1:])
-			p.free[len(p.free)-1] = nil
-			p.free = p.free[:len(p.free)-1]
-			p.exitLocked()
-			return nil
-		}
+	if p.stopped {
+		p.reaping = false
+		return
 	}
-	// Not in the stack: submit popped it and its job is in the channel (or stop sent nil).
-	f := <-w.job
-	if f == nil {
-		p.exitLocked()
+	p.epoch++
+	n := 0
+	for n < len(p.free) && p.free[n].idleEpoch+1 < p.epoch {
+		p.free[n].job <- nil // capacity 1, and an idle worker's channel is empty
+		n++
 	}
-	return f
+	if n > 0 {
+		rest := copy(p.free, p.free[n:])
+		clear(p.free[rest:])
+		p.free = p.free[:rest]
+	}
+	if len(p.free) > 0 {
+		p.reaper.Reset(p.idle)
+	} else {
+		p.reaping = false
+	}
 }
 
 // exitLocked accounts for a worker leaving (p.mu held).
@@ -160,8 +163,10 @@ func (p *pool) stop(ctx context.Context) bool {
 			close(p.exited)
 		}
 		for _, w := range p.free {
-			// A popped-but-not-yet-timed-out worker reads this in retire or in run.
 			w.job <- nil
+		}
+		if p.reaper != nil {
+			p.reaper.Stop()
 		}
 		// The idle workers exit as they read nil; they are no longer counted as free.
 		p.free = nil

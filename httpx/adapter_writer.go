@@ -56,19 +56,21 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	w.declared = -1
-	if cl := w.header.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64); err == nil && n >= 0 {
+	// Canonical keys are looked up directly, as net/http does: a field set through Header().Set
+	// or Add is stored under its canonical key.
+	if cl := w.header["Content-Length"]; len(cl) > 0 && cl[0] != "" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64); err == nil && n >= 0 {
 			w.declared = n
 		}
 	}
-	for _, v := range w.header.Values("Trailer") {
+	for _, v := range w.header["Trailer"] {
 		for _, k := range strings.Split(v, ",") {
 			if k = strings.TrimSpace(k); k != "" {
 				w.trailers = append(w.trailers, http.CanonicalHeaderKey(k))
 			}
 		}
 	}
-	if hasToken(w.header.Values("Connection"), "close") {
+	if hasToken(w.header["Connection"], "close") {
 		w.closeAfter = true
 	}
 }
@@ -156,8 +158,7 @@ func (w *responseWriter) headerLines(b []byte) []byte {
 		if strings.HasPrefix(k, http.TrailerPrefix) || !isTokenString(k) {
 			continue
 		}
-		switch http.CanonicalHeaderKey(k) {
-		case "Content-Length", "Transfer-Encoding", "Connection", "Trailer":
+		if adapterManaged(k) {
 			continue
 		}
 		for _, v := range vs {
@@ -172,6 +173,21 @@ func (w *responseWriter) headerLines(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// adapterManaged reports whether k names a field the adapter writes itself (in any case).
+func adapterManaged(k string) bool {
+	switch len(k) {
+	case len("Content-Length"):
+		return strings.EqualFold(k, "Content-Length")
+	case len("Transfer-Encoding"):
+		return strings.EqualFold(k, "Transfer-Encoding")
+	case len("Connection"):
+		return strings.EqualFold(k, "Connection")
+	case len("Trailer"):
+		return strings.EqualFold(k, "Trailer")
+	}
+	return false
 }
 
 // headRoom is the space reserved in front of the buffered body for the response header, so a

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringo-io/ringo/bench/report"
 )
 
 const wrkOut = `Running 1s test @ http://127.0.0.1:18082/
@@ -110,12 +112,15 @@ func TestScenarioLists(t *testing.T) {
 	}
 	var echo int
 	for _, sc := range full {
-		if sc.Group == "echo" {
+		if sc.Group == "echo" && sc.Kind == report.Throughput {
 			echo++
 		}
 	}
 	if echo != 8 {
-		t.Fatalf("full run has %d echo scenarios, want 4 sizes x 2 connection counts", echo)
+		t.Fatalf("full run has %d echo throughput scenarios, want 4 sizes x 2 connection counts", echo)
+	}
+	if !fk[string(report.Idle)+"/echo"] || !fk[string(report.Idle)+"/http"] {
+		t.Fatalf("full run lacks an idle-memory table for echo or HTTP: %v", fk)
 	}
 }
 

@@ -67,7 +67,7 @@ func (o options) runRound(sc *scenario, srv *server, round int) report.Round {
 		return rd
 	}
 
-	if round == 1 && sc.mode != "echo" && !srv.checked {
+	if round == 1 && sc.Group != "echo" && !srv.checked {
 		srv.checked = true
 		srv.Check = checkHTTP(addr)
 	}
@@ -223,6 +223,9 @@ func (o options) holdRound(ctx context.Context, sc *scenario, r *running, addr s
 	var before, after proc.Mem
 	var e0, e1 error
 	args := []string{"-addr", addr, "-mode", "hold", "-conns", strconv.Itoa(sc.Conns)}
+	if sc.Group == "echo" {
+		args = append(args, "-hold-mode", "echo")
+	}
 	res, err := o.loadgen(ctx, args,
 		func() { before, e0 = proc.ReadMem(r.pid()) },
 		func() { time.Sleep(300 * time.Millisecond); after, e1 = proc.ReadMem(r.pid()) })

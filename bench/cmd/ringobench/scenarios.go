@@ -68,6 +68,11 @@ func scenarios(o options) []*scenario {
 		Kind: report.Idle, Unit: "conn", Group: "http", Baseline: "nethttp", Servers: allHTTPServers, Conns: o.idleConns,
 		Method: fmt.Sprintf("Open %d keep-alive connections, one GET each, keep them open; server RSS after minus before, per connection.", o.idleConns),
 	}, mode: "hold"})
+	out = append(out, &scenario{Scenario: report.Scenario{
+		Key: fmt.Sprintf("idle-echo-%d", o.idleConns), Title: fmt.Sprintf("Idle echo connections: server memory, %d connections", o.idleConns),
+		Kind: report.Idle, Unit: "conn", Group: "echo", Baseline: "netecho", Servers: echoServers, Conns: o.idleConns,
+		Method: fmt.Sprintf("Open %d connections, one 64 B echo round trip each, keep them open; server RSS after minus before, per connection.", o.idleConns),
+	}, mode: "hold"})
 	return out
 }
 

@@ -36,7 +36,7 @@ func servers() []*server {
 		mk("gnet", "gnet", false, "./servers/gnet", "gnet"),
 		mk("ringo-uring", "ringo (io_uring)", true, root+"examples/hello", "ringo-hello", "-backend", "uring"),
 		mk("ringo-epoll", "ringo (epoll)", true, root+"examples/hello", "ringo-hello", "-backend", "epoll"),
-		mk("ringo-nethttp", "ringo FromHTTP (net/http handler; default backend: parked epoll loops)", true, root+"examples/nethttp", "ringo-nethttp", "-backend", "auto"),
+		mk("ringo-nethttp", "ringo FromHTTP (net/http handler; default backend: parked epoll loops)", true, "./servers/ringonethttp", "ringo-nethttp", "-backend", "auto"),
 		mk("netecho", "net (goroutine per connection)", false, "./servers/netecho", "netecho"),
 		mk("gnetecho", "gnet echo", false, "./servers/gnetecho", "gnetecho"),
 		mk("ringo-echo-uring", "ringo echo (io_uring)", true, root+"examples/echo", "ringo-echo", "-backend", "uring"),
