@@ -12,13 +12,22 @@ import (
 //
 // How it works: the loop parses and validates each request exactly as on the fast path, builds a
 // real *http.Request (method, URL, Header, Host, RemoteAddr, RequestURI, ContentLength,
-// TransferEncoding, Close, Trailer; TLS is nil) and hands it to a worker goroutine from a
-// bounded pool. The body is streamed: the loop decodes it and feeds a pipe the handler reads
-// from; when the pipe holds more than the body buffer (WithBodyBuffer; up to twice that when the
-// rest of the body fits), the loop pauses reading from that connection
-// (reactor.Conn.PauseReading) until the handler has read it down. "100 Continue" is
-// sent when the handler first reads the body. The request's Context is cancelled when the
-// client goes away, when the server closes, and after the handler returns.
+// TransferEncoding, Close, Trailer; TLS is nil) and runs the handler. On parked loops (the
+// default for FromHTTP servers, see reactor.WithParkedLoops) the handler runs on the loop's own
+// goroutine through reactor.Loop.Go, after the iteration's input is parsed and before its output
+// is flushed: a handler that returns without blocking costs no goroutine hand-off at all. One
+// that blocks (I/O, a lock, a channel, Body.Read waiting for the client, Flush waiting for the
+// send queue) goes on by itself while a standby goroutine takes the loop over at once, so other
+// connections are not held up. On loops locked to their threads (io_uring, or
+// WithParkedLoops(false)) the handler runs on a worker goroutine from a pool. Either way at most
+// WithMaxHandlers handlers run at once.
+//
+// Bodies are streamed: the loop decodes the body and feeds a pipe the handler reads from; when
+// the pipe holds more than the body buffer (WithBodyBuffer; up to twice that when the rest of the
+// body fits), the loop pauses reading from that connection (reactor.Conn.PauseReading) until the
+// handler has read it down. "100 Continue" is sent when the handler first reads the body. The
+// request's Context is cancelled when the client goes away, when the server closes, and after
+// the handler returns.
 //
 // The ResponseWriter implements http.Flusher and trailers (the "Trailer" header and
 // http.TrailerPrefix). Without a Content-Length the body is buffered up to the response buffer
@@ -57,18 +66,20 @@ import (
 //
 // Goroutines: each Server that serves an Adapter has its own pool. Server.Shutdown returns once
 // the in-flight handlers have returned and every pool goroutine has exited. Server.Close cancels
-// the Context of every running request, then waits until the pool goroutines have exited, at
-// most the close wait (WithCloseWait, default 1 s): a handler that ignores its Context and runs
-// on keeps its goroutine (Go cannot stop it) until it returns, and then that goroutine exits.
+// the Context of every running request, then waits until the handlers have returned and the
+// pool goroutines have exited, at most the close wait (WithCloseWait, default 1 s): a handler
+// that ignores its Context and runs on keeps its goroutine (Go cannot stop it) until it
+// returns, and then that goroutine exits.
 //
 // Overhead: against the fast path, each request costs the *http.Request with its URL, Header
-// map and strings (about 16 allocations in all with the ResponseWriter, for a request with a few
-// fields; common methods and field names are interned, field values share one string), a
-// cancelable Context, a hand-off to a pool goroutine and back to the loop, and one copy of the
-// body and of the response. When the loops own every P (as many loops as GOMAXPROCS, the
-// default), a loop that handed requests to the pool yields its P once per iteration so the
-// handlers run at once (see loopYield in server.go) instead of waiting for the Go scheduler's
-// monitor to notice them. Requests of one connection are not pipelined through the handler.
+// map and strings (12 allocations, about 2 KiB, in all with the ResponseWriter and the response
+// header map, for a request with a few fields; common methods and field names are interned,
+// field values share one string), and one copy of the body and of the response; on locked loops
+// also a hand-off to a pool goroutine and back. When locked loops own every P (as many loops as
+// GOMAXPROCS, the default), a loop that handed requests to the pool yields its P once per
+// iteration so the handlers run at once (see loopYield in server.go) instead of waiting for the
+// Go scheduler's monitor to notice them. Requests of one connection are not pipelined through
+// the handler.
 type Adapter struct {
 	h           http.Handler
 	maxHandlers int

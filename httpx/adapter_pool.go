@@ -8,7 +8,8 @@ import (
 
 // pool runs FromHTTP jobs on at most max goroutines, started on demand and stopped after idle
 // time without work, or by stop. One per Server (built at Listen), so closing a server stops
-// exactly its goroutines. Safe from any goroutine.
+// exactly its goroutines. Handlers run with reactor.Loop.Go (parked loops) are counted against
+// the same max (admitInline), and stop waits for them too. Safe from any goroutine.
 //
 // Idle workers wait on their own channel in a LIFO stack: submit hands a job straight to the
 // most recently idle worker (its stack and caches are warm), starts a new worker when none is
@@ -26,6 +27,7 @@ type pool struct {
 	free    []*poolWorker // idle workers, most recently idle last (so idle since: ascending)
 	queue   []*asyncReq   // jobs waiting for a worker (only when workers == max)
 	workers int           // goroutines alive
+	inline  int           // handlers started with Loop.Go and not yet returned
 	stopped bool          // stop was called: no new jobs or workers
 	exited  chan struct{} // closed by the last worker to exit after stop (nil before stop)
 	reaper  *time.Timer   // runs reap every idle period while a worker is idle
@@ -57,7 +59,7 @@ func (p *pool) submit(f *asyncReq) bool {
 		w.job <- f // capacity 1 and the worker is idle: never blocks
 		return true
 	}
-	if p.workers < p.max {
+	if p.workers+p.inline < p.max {
 		p.workers++
 		p.mu.Unlock()
 		w := &poolWorker{job: make(chan *asyncReq, 1)}
@@ -142,10 +144,35 @@ func (p *pool) reap() {
 	}
 }
 
+// admitInline counts a handler about to run with Loop.Go against max; false if the pool is
+// stopped or max handlers run already (the request then goes through submit).
+func (p *pool) admitInline() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || p.workers+p.inline >= p.max {
+		return false
+	}
+	p.inline++
+	return true
+}
+
+// inlineDone accounts for a handler admitted by admitInline having returned.
+func (p *pool) inlineDone() {
+	p.mu.Lock()
+	p.inline--
+	p.checkExitedLocked()
+	p.mu.Unlock()
+}
+
 // exitLocked accounts for a worker leaving (p.mu held).
 func (p *pool) exitLocked() {
 	p.workers--
-	if p.stopped && p.workers == 0 {
+	p.checkExitedLocked()
+}
+
+// checkExitedLocked closes exited once the pool is stopped and nothing runs (p.mu held).
+func (p *pool) checkExitedLocked() {
+	if p.stopped && p.workers == 0 && p.inline == 0 {
 		close(p.exited)
 	}
 }
@@ -159,7 +186,7 @@ func (p *pool) stop(ctx context.Context) bool {
 	if !p.stopped {
 		p.stopped = true
 		p.exited = make(chan struct{})
-		if p.workers == 0 {
+		if p.workers == 0 && p.inline == 0 {
 			close(p.exited)
 		}
 		for _, w := range p.free {
@@ -182,9 +209,10 @@ func (p *pool) stop(ctx context.Context) bool {
 	}
 }
 
-// running reports the pool's goroutines (for tests).
+// running reports the pool's goroutines plus the handlers started with Loop.Go that have not
+// returned (for tests).
 func (p *pool) running() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.workers
+	return p.workers + p.inline
 }

@@ -39,7 +39,8 @@ type asyncReq struct {
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
 
-	w responseWriter // the handler goroutine's (see run)
+	w    responseWriter // the handler goroutine's (see serve)
+	then func()         // the handler goroutine's: the final delivery, once the handler is done
 }
 
 // errors the handler sees from Request.Body.
@@ -95,6 +96,16 @@ func (e *engine) startAsync(req []byte) {
 	ar.req = r.WithContext(&ar.ctx)
 	*r = http.Request{} // keep nothing of this request in the template
 	ar.keepAlive = h.keepAliveAfter() && !e.draining()
+	// On a parked loop the handler runs on the loop goroutine itself (Loop.Go): no hand-off to a
+	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
+	// against the pool's bound like a worker.
+	if s, ok := e.t.(interface{ spawn(func() func()) bool }); ok && e.cfg.pool.admitInline() {
+		if s.spawn(ar.goRun) {
+			e.async = ar
+			return
+		}
+		e.cfg.pool.inlineDone()
+	}
 	if !e.cfg.pool.submit(ar) {
 		ar.cancel()
 		e.reject(503)

@@ -337,10 +337,10 @@ func (w *responseWriter) send(b []byte, final bool) error {
 	ar := w.ar
 	closeAfter := w.closeAfter
 	if final {
-		if !ar.e.t.execute(func() { ar.deliver(b, true, closeAfter, false) }) {
-			w.failed = errClientGone
-		}
-		return w.failed
+		// Run on the loop by the caller of serve: the handler goroutine may still be the loop's
+		// own (Loop.Go), which then delivers without a hand-off.
+		ar.then = func() { ar.deliver(b, true, closeAfter, false) }
+		return nil
 	}
 	ack := ar.ackChan()
 	if ack == nil || !ar.e.t.execute(func() { ar.deliver(b, false, false, true) }) {
@@ -359,6 +359,27 @@ func (w *responseWriter) send(b []byte, final bool) error {
 
 // run serves the request on a pool goroutine.
 func (ar *asyncReq) run() {
+	if then := ar.serve(); then != nil {
+		ar.e.t.execute(then)
+	}
+}
+
+// goRun serves the request from Loop.Go: on the loop goroutine itself, or on the goroutine it
+// continued on after the loop was taken over (see startAsync).
+func (ar *asyncReq) goRun() func() {
+	then := ar.serve()
+	ar.e.cfg.pool.inlineDone()
+	return then
+}
+
+// serve runs the handler and returns the final delivery of its response, to be run on the loop.
+func (ar *asyncReq) serve() func() {
+	ar.handle()
+	return ar.then
+}
+
+// handle runs the handler; its deferred part sets ar.then.
+func (ar *asyncReq) handle() {
 	keepAlive := ar.keepAlive
 	r := ar.req
 	w := &ar.w
@@ -382,7 +403,7 @@ func (ar *asyncReq) run() {
 		if w.failed == nil {
 			_ = w.flush(true)
 		} else {
-			ar.e.t.execute(func() { ar.deliver(nil, true, true, false) })
+			ar.then = func() { ar.deliver(nil, true, true, false) }
 		}
 		if ar.pipe != nil {
 			_ = ar.pipe.Close()
@@ -405,5 +426,5 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 	if ar.pipe != nil {
 		_ = ar.pipe.Close()
 	}
-	ar.e.t.execute(func() { ar.deliver(b, true, true, false) })
+	ar.then = func() { ar.deliver(b, true, true, false) }
 }

@@ -82,11 +82,13 @@ type Server struct {
 // per loop iteration in which requests were handed to the pool, the loop calls runtime.Gosched
 // from a zero-delay loop timer (after the iteration's input is parsed, before its output is
 // flushed): the scheduler hands the P to another thread that runs the handlers, and gives it back
-// when they block or finish (or after Go's 10 ms preemption of a handler that computes). What the handlers hand back to the loop meanwhile is queued here,
-// without waking the loop, and run as soon as Gosched returns, so their responses leave in the
-// same iteration. FromHTTP servers run parked loops by default (reactor.WithParkedLoops), which
-// hold no P while they wait; the yield still pays there, as a goroutine switch: the handlers run
-// before the iteration's flush, and their responses need no wake-up of the loop.
+// when they block or finish (or after Go's 10 ms preemption of a handler that computes). What
+// the handlers hand back to the loop meanwhile is queued here, without waking the loop, and run
+// as soon as Gosched returns, so their responses leave in the same iteration. FromHTTP servers
+// run parked loops by default (reactor.WithParkedLoops), which run handlers themselves
+// (reactor.Loop.Go) and hand requests to the pool only when WithMaxHandlers are running: then
+// the yield still pays, as a goroutine switch, since the handlers run before the iteration's
+// flush and their responses need no wake-up of the loop.
 type loopYield struct {
 	armed bool   // loop only: fn is scheduled
 	fn    func() // the timer callback (built once)

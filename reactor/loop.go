@@ -38,6 +38,20 @@ type Loop struct {
 	bufsPool  []*connBufs
 	draining  bool // Shutdown: listeners stopped, closing idle conns
 	drained   bool
+	lastYield int64 // mono at the last yieldPeriod Gosched
+	tornDown  bool  // teardown has begun
+
+	// Loop.Go (parked loops). inline, inlineHead, inlineSeq and nTakeovers
+	// belong to the owner goroutine; see runInline for the rest.
+	inline      []func() func() // queued by Go, run from inlineHead on
+	inlineHead  int
+	inlineSeq   uint64
+	nTakeovers  int           // standbys that took the loop over
+	running     atomic.Uint64 // token of the Go func running on the owner, 0 if none
+	armed       atomic.Bool   // a standby was made runnable and has not run yet
+	standbys    atomic.Int32  // standbys waiting on standbyCh
+	standbyLive atomic.Int32  // standby goroutines alive (the owner excluded)
+	standbyCh   chan struct{} // parked loops: made at start, closed at teardown
 
 	// Cross-goroutine: the task queue. mu guards tasks and closed; the
 	// waker is woken and closed under mu, so a Wake never races its Close.
@@ -175,8 +189,8 @@ func (l *Loop) run(ready chan<- error) {
 	if !l.s.cfg.parked {
 		runtime.LockOSThread()
 	}
-	l.owner.Store(l.s.caller())
-	defer close(l.done)
+	id := l.s.caller()
+	l.owner.Store(id)
 	if cpus := l.s.cfg.cpus; len(cpus) > 0 && l.s.cfg.parked && l.idx == 0 {
 		l.logger().Warn("reactor: CPU affinity ignored: parked loops have no thread of their own")
 	} else if len(cpus) > 0 && !l.s.cfg.parked {
@@ -187,6 +201,7 @@ func (l *Loop) run(ready chan<- error) {
 	b, err := l.s.newBackend(l)
 	if err != nil {
 		l.closeQueue()
+		close(l.done)
 		ready <- err
 		return
 	}
@@ -194,33 +209,54 @@ func (l *Loop) run(ready chan<- error) {
 	for _, ln := range l.listeners {
 		if err := b.listen(ln); err != nil {
 			l.teardown()
+			close(l.done)
 			ready <- err
 			return
 		}
 	}
+	if l.s.cfg.parked {
+		l.startStandbys()
+	}
 	ready <- nil
 	l.tick()
-	lastYield := l.mono
+	l.lastYield = l.mono
+	if !l.serve() {
+		// A standby took the loop over while this goroutine ran a Go func.
+		l.standbyLive.Add(1)
+		l.standby(id, false)
+	}
+}
+
+// serve runs iterations until the loop stops, then tears it down and
+// reports true; or reports false as soon as the calling goroutine lost the
+// loop to a standby (see Loop.Go), without touching loop state. Owner only.
+func (l *Loop) serve() bool {
 	for !l.stopReq.Load() {
-		if l.mono-lastYield >= int64(yieldPeriod) {
-			lastYield = l.mono
+		if l.mono-l.lastYield >= int64(yieldPeriod) {
+			l.lastYield = l.mono
 			runtime.Gosched()
 		}
-		if err := b.wait(l.waitTimeout()); err != nil {
+		if err := l.b.wait(l.waitTimeout()); err != nil {
 			l.logger().Error("reactor: wait failed, closing loop", "loop", l.idx, "err", err)
 			break
 		}
-		l.iterate()
+		if !l.iterate() {
+			return false
+		}
 		if l.draining && !l.drained && l.nconns == 0 && l.listenersDone() {
 			l.drained = true
 			close(l.drainCh)
 		}
 	}
 	l.teardown()
+	l.waitStandbys()
+	close(l.done)
+	return true
 }
 
-// iterate runs everything after a wait: tasks, timers, kept input, flushes.
-func (l *Loop) iterate() {
+// iterate runs everything after a wait: tasks, timers, kept input, Go funcs,
+// flushes. It reports false when the calling goroutine lost the loop.
+func (l *Loop) iterate() bool {
 	// The backend's wait ticked the clock already.
 	// drainReq is read before the task queue: tasks queued before Shutdown
 	// was called (sequentially consistent atomics) run before the drain.
@@ -238,11 +274,15 @@ func (l *Loop) iterate() {
 	if len(l.redeliver) > 0 {
 		l.runRedeliver()
 	}
+	if len(l.inline) > l.inlineHead && !l.runInline() {
+		return false
+	}
 	l.flush()
+	return true
 }
 
 func (l *Loop) waitTimeout() time.Duration {
-	if l.hasTasks.Load() || len(l.dirty) > 0 || len(l.redeliver) > 0 || l.stopReq.Load() || (l.drainReq.Load() && !l.draining) {
+	if l.hasTasks.Load() || len(l.dirty) > 0 || len(l.inline) > l.inlineHead || len(l.redeliver) > 0 || l.stopReq.Load() || (l.drainReq.Load() && !l.draining) {
 		return 0
 	}
 	d := time.Duration(-1)

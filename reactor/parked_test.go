@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// loopStates returns the state line of every loop goroutine of the process
+// loopStates returns the state line of every goroutine serving a loop in the process
 // ("goroutine 7 [IO wait]:", "goroutine 9 [syscall, locked to thread]:").
 func loopStates() []string {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	var states []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "reactor.(*Loop).run(") {
+		if strings.Contains(g, "reactor.(*Loop).serve(") {
 			states = append(states, strings.SplitN(g, "\n", 2)[0])
 		}
 	}

@@ -320,6 +320,8 @@ func (l *Loop) closeUnstarted() {
 // (bounded) for the ops in flight, and frees the backend.
 func (l *Loop) teardown() {
 	l.closeQueue()
+	l.tornDown = true
+	l.dropInline()
 	if l.b == nil {
 		l.closeUnstarted()
 		return

@@ -1,0 +1,178 @@
+//go:build linux
+
+package reactor
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"time"
+)
+
+// Go runs f on the loop's own goroutine, after this iteration's callbacks and
+// before its output is flushed, then runs the func f returns (if not nil) on
+// the loop. It is for work that usually finishes at once but may block, such
+// as a net/http handler: run in place, it costs no hand-off to another
+// goroutine and back.
+//
+// If f blocks (or is descheduled), a standby goroutine takes the loop over at
+// once and serves it; f finishes off the loop, and its continuation is queued
+// with Execute (dropped if the loop has stopped by then). So f must act as
+// code off the loop: it may use what is safe from any goroutine (AsyncWrite,
+// Execute, ...) and may wait for the loop, but must not call loop-only
+// methods. A panic in f is recovered and logged; its continuation is lost.
+//
+// Only parked loops (WithParkedLoops) can be taken over; on a loop locked to
+// its thread, or once the loop is stopping, Go does nothing and reports
+// false: run f elsewhere. Loop only.
+func (l *Loop) Go(f func() (then func())) bool {
+	if !l.s.cfg.parked || f == nil || l.tornDown {
+		return false
+	}
+	l.inline = append(l.inline, f)
+	return true
+}
+
+// maxIdleStandbys bounds the standby goroutines of a loop waiting at once: a
+// goroutine that lost the loop to a standby becomes one, and exits when
+// enough are waiting already. A parked loop starts with one.
+const maxIdleStandbys = 1
+
+// startStandbys makes the standby channel and the first standby (parked
+// loops, before serving).
+func (l *Loop) startStandbys() {
+	l.standbyCh = make(chan struct{})
+	l.standbyLive.Add(1)
+	go l.standby(0, false)
+}
+
+// How a takeover works. runInline publishes a token (running) while f runs on
+// the owner goroutine and makes sure a standby goroutine is runnable (armed).
+// A standby made runnable by the running goroutine goes to its P's runnext
+// slot, so it runs as soon as f blocks or yields (or earlier on another P).
+// It clears armed, then claims the token with a CAS: if that succeeds it owns
+// the loop (its goroutine id becomes the owner) and serves it; the goroutine
+// in f finds the token gone when f returns and leaves the loop state alone.
+// If the token is 0, f is not running (the owner parked normally): the
+// standby waits again. Ordering: the standby clears armed before it reads the
+// token, and runInline stores the token before it reads armed, so either the
+// standby sees the token or runInline sees armed clear and arms another
+// (sync/atomic is sequentially consistent). The loop state written by the
+// old owner before its token store is visible to the goroutine whose CAS
+// read that token.
+
+// runInline runs the funcs queued by Go. It reports false when the calling
+// goroutine lost the loop to a standby: it must then return without touching
+// loop state. Loop only.
+func (l *Loop) runInline() bool {
+	for l.inlineHead < len(l.inline) {
+		f := l.inline[l.inlineHead]
+		l.inline[l.inlineHead] = nil
+		l.inlineHead++
+		l.inlineSeq++
+		tok := l.inlineSeq
+		l.running.Store(tok)
+		if !l.armed.Load() {
+			l.arm()
+		}
+		then := l.callInline(f)
+		if !l.running.CompareAndSwap(tok, 0) {
+			if then != nil {
+				_ = l.Execute(then)
+			}
+			return false
+		}
+		if then != nil {
+			l.safeCall(then)
+		}
+	}
+	clear(l.inline)
+	l.inline, l.inlineHead = l.inline[:0], 0
+	return true
+}
+
+// callInline runs f, recovering (and logging) a panic.
+func (l *Loop) callInline(f func() func()) (then func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			then = nil
+			l.logger().Error("reactor: panic in Loop.Go func", "loop", l.idx, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	return f()
+}
+
+// arm makes a standby goroutine runnable: a waiting one, else a new one.
+func (l *Loop) arm() {
+	l.armed.Store(true)
+	select {
+	case l.standbyCh <- struct{}{}:
+	default:
+		l.standbyLive.Add(1)
+		go l.standby(0, true)
+	}
+}
+
+// standby waits to take the loop over from a Go func that blocked (see
+// runInline), serves it, and waits again if it loses the loop the same way.
+// id is the calling goroutine's id (0: not known yet); armed: it was started
+// by arm (it checks at once instead of waiting first). The caller counted it
+// in standbyLive. It exits when the loop stops or enough standbys are
+// waiting.
+func (l *Loop) standby(id int64, armed bool) {
+	defer l.standbyLive.Add(-1)
+	for {
+		if !armed {
+			if l.standbys.Add(1) > maxIdleStandbys {
+				l.standbys.Add(-1)
+				return
+			}
+			_, ok := <-l.standbyCh
+			l.standbys.Add(-1)
+			if !ok {
+				return
+			}
+		}
+		armed = false
+		l.armed.Store(false)
+		tok := l.running.Load()
+		if tok == 0 || !l.running.CompareAndSwap(tok, 0) {
+			continue
+		}
+		if id == 0 {
+			id = curGoroutineID()
+		}
+		l.owner.Store(id)
+		l.nTakeovers++
+		l.standbyLive.Add(-1) // the owner is not a standby
+		done := l.serve()
+		l.standbyLive.Add(1)
+		if done {
+			return
+		}
+	}
+}
+
+// waitStandbys waits (at most a second) until the standbys, woken by the
+// close of their channel, have exited, so that a closed loop leaves no
+// goroutine behind. Goroutines still running a Go func are not standbys.
+// Owner only, after teardown.
+func (l *Loop) waitStandbys() {
+	deadline := time.Now().Add(time.Second)
+	for l.standbyLive.Load() > 0 && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+}
+
+// dropInline starts the funcs still queued by Go on goroutines of their own
+// when the loop stops; their continuations are dropped. Loop only.
+func (l *Loop) dropInline() {
+	for _, f := range l.inline[l.inlineHead:] {
+		go l.callInline(f)
+	}
+	clear(l.inline)
+	l.inline, l.inlineHead = nil, 0
+	if l.standbyCh != nil {
+		close(l.standbyCh)
+	}
+}
