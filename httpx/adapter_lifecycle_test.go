@@ -225,3 +225,53 @@ func TestAdapterIdleWorkersExit(t *testing.T) {
 		}
 	})
 }
+
+// WithMaxHandlers over real connections on both paths (parked loops running handlers
+// themselves, locked loops with pool workers): one handler runs, one request waits in the queue,
+// the next is refused with 503; when the running handler returns, the queued request is served.
+func TestAdapterMaxHandlersQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		release := make(chan struct{})
+		started := make(chan string, 3)
+		s, addr := lifecycleServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			started <- r.URL.Path
+			if r.URL.Path == "/first" {
+				<-release
+			}
+			io.WriteString(w, r.URL.Path)
+		}), WithMaxHandlers(1))
+		defer s.Close()
+		queued := func() int {
+			s.cfg.pool.mu.Lock()
+			defer s.cfg.pool.mu.Unlock()
+			return len(s.cfg.pool.queue)
+		}
+		first, second, third := dial(t, addr), dial(t, addr), dial(t, addr)
+		io.WriteString(first, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+		if p := <-started; p != "/first" {
+			t.Fatalf("started %s", p)
+		}
+		io.WriteString(second, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+		for i := 0; i < 1000 && queued() == 0; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		if n := queued(); n != 1 {
+			t.Fatalf("%d queued, want the second request", n)
+		}
+		io.WriteString(third, "GET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+		if rs := readResponses(t, bufio.NewReader(third), 1); rs[0].StatusCode != 503 {
+			t.Fatalf("third: %d, want 503", rs[0].StatusCode)
+		}
+		close(release)
+		for _, c := range []struct {
+			conn net.Conn
+			want string
+		}{{first, "/first"}, {second, "/second"}} {
+			c.conn.SetDeadline(time.Now().Add(10 * time.Second))
+			rs := readResponses(t, bufio.NewReader(c.conn), 1)
+			if rs[0].StatusCode != 200 || bodyString(rs[0]) != c.want {
+				t.Fatalf("%s: %d %q", c.want, rs[0].StatusCode, bodyString(rs[0]))
+			}
+		}
+	})
+}

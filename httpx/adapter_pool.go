@@ -82,12 +82,7 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 		f.run()
 		p.mu.Lock()
 		if len(p.queue) > 0 && !p.stopped {
-			f = p.queue[0]
-			p.queue[0] = nil
-			p.queue = p.queue[1:]
-			if len(p.queue) == 0 {
-				p.queue = p.queue[:0:0]
-			}
+			f = p.popLocked()
 			p.mu.Unlock()
 			continue
 		}
@@ -114,6 +109,17 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 			return
 		}
 	}
+}
+
+// popLocked takes the queue's first job (p.mu held, queue not empty).
+func (p *pool) popLocked() *asyncReq {
+	f := p.queue[0]
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+	if len(p.queue) == 0 {
+		p.queue = p.queue[:0:0]
+	}
+	return f
 }
 
 // reap runs every idle period while a worker is idle: it retires the workers that have been idle
@@ -145,21 +151,30 @@ func (p *pool) reap() {
 }
 
 // admitInline counts a handler about to run with Loop.Go against max; false if the pool is
-// stopped or max handlers run already (the request then goes through submit).
+// stopped, max handlers run already, or jobs wait in the queue (the request then goes through
+// submit, behind them).
 func (p *pool) admitInline() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stopped || p.workers+p.inline >= p.max {
+	if p.stopped || p.workers+p.inline >= p.max || len(p.queue) > 0 {
 		return false
 	}
 	p.inline++
 	return true
 }
 
-// inlineDone accounts for a handler admitted by admitInline having returned.
+// inlineDone accounts for a handler admitted by admitInline having returned. Its place goes to
+// the queue's first job, on a new worker (on parked loops there may be no worker to take it).
 func (p *pool) inlineDone() {
 	p.mu.Lock()
 	p.inline--
+	if !p.stopped && len(p.queue) > 0 && p.workers+p.inline < p.max {
+		f := p.popLocked()
+		p.workers++
+		p.mu.Unlock()
+		go p.run(&poolWorker{job: make(chan *asyncReq, 1)}, f)
+		return
+	}
 	p.checkExitedLocked()
 	p.mu.Unlock()
 }

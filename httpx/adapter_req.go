@@ -41,6 +41,11 @@ type asyncReq struct {
 
 	w    responseWriter // the handler goroutine's (see serve)
 	then func()         // the handler goroutine's: the final delivery, once the handler is done
+	// Spares from the loop (see loopCache): an empty header map and a response buffer for the
+	// handler goroutine, and the buffer of the final response for the loop to take back.
+	hdr      http.Header
+	raw      []byte
+	finalRaw []byte
 }
 
 // errors the handler sees from Request.Body.
@@ -96,6 +101,14 @@ func (e *engine) startAsync(req []byte) {
 	ar.req = r.WithContext(&ar.ctx)
 	*r = http.Request{} // keep nothing of this request in the template
 	ar.keepAlive = h.keepAliveAfter() && !e.draining()
+	if lc := e.lc; len(lc.hdrs) > 0 || len(lc.raws) > 0 {
+		if n := len(lc.hdrs); n > 0 {
+			ar.hdr, lc.hdrs[n-1], lc.hdrs = lc.hdrs[n-1], nil, lc.hdrs[:n-1]
+		}
+		if n := len(lc.raws); n > 0 {
+			ar.raw, lc.raws[n-1], lc.raws = lc.raws[n-1], nil, lc.raws[:n-1]
+		}
+	}
 	// On a parked loop the handler runs on the loop goroutine itself (Loop.Go): no hand-off to a
 	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
 	// against the pool's bound like a worker.
@@ -420,6 +433,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 		e.out = append(e.out, b...)
 	}
 	if final {
+		ar.recycle()
 		ar.done(closeAfter)
 	} else {
 		e.flushOut()
@@ -427,6 +441,24 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	if wantAck {
 		ar.ackWhenDrained(0)
 	}
+}
+
+// recycle gives the loop back the response header map and the final response buffer once the
+// handler has returned and the response was copied out (loop only). A handler must not use its
+// ResponseWriter, Header map included, after it returned (the net/http rule): the map serves
+// another request of this loop.
+func (ar *asyncReq) recycle() {
+	lc := ar.e.lc
+	if h := ar.w.header; h != nil && len(h) <= maxSpareMap && len(lc.hdrs) < maxSpares {
+		clear(h)
+		lc.hdrs = append(lc.hdrs, h)
+	}
+	for _, b := range [2][]byte{ar.finalRaw, ar.raw} { // ar.raw: given but not used
+		if b != nil && cap(b) <= maxSpareBytes && len(lc.raws) < maxSpares {
+			lc.raws = append(lc.raws, b[:0])
+		}
+	}
+	ar.w.header, ar.finalRaw, ar.raw = nil, nil, nil
 }
 
 // maxHeldBody bounds the body bytes still to come for which a finished handler's response is

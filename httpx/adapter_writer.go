@@ -119,7 +119,11 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	if w.raw == nil {
-		w.raw = make([]byte, headRoom, headRoom+max(len(b), 128))
+		if r := w.ar.raw; cap(r) >= headRoom+len(b) {
+			w.raw, w.ar.raw = r[:headRoom], nil
+		} else {
+			w.raw = make([]byte, headRoom, headRoom+max(len(b), 128))
+		}
 	}
 	w.raw = append(w.raw, b...)
 	if len(w.raw)-headRoom >= w.bufferLimit {
@@ -277,7 +281,7 @@ func (w *responseWriter) flush(final bool) error {
 			if !w.chunked && len(b) <= headRoom && cap(b) == headRoom {
 				start := headRoom - len(b)
 				copy(w.raw[start:], b)
-				b, w.raw = w.raw[start:], nil
+				b, w.raw, w.ar.finalRaw = w.raw[start:], nil, w.raw
 			}
 		} else {
 			b = w.headBytes(make([]byte, 0, 256), final)
@@ -367,15 +371,16 @@ func (ar *asyncReq) run() {
 // goRun serves the request from Loop.Go: on the loop goroutine itself, or on the goroutine it
 // continued on after the loop was taken over (see startAsync).
 func (ar *asyncReq) goRun() func() {
-	then := ar.serve()
-	ar.e.cfg.pool.inlineDone()
-	return then
+	defer ar.e.cfg.pool.inlineDone()
+	return ar.serve()
 }
 
 // serve runs the handler and returns the final delivery of its response, to be run on the loop.
 func (ar *asyncReq) serve() func() {
 	ar.handle()
-	return ar.then
+	then := ar.then
+	ar.then = nil
+	return then
 }
 
 // handle runs the handler; its deferred part sets ar.then.
@@ -388,9 +393,12 @@ func (ar *asyncReq) handle() {
 		req:         r,
 		keepAlive:   keepAlive,
 		isHead:      r.Method == http.MethodHead,
-		header:      make(http.Header, 4),
+		header:      ar.hdr,
 		declared:    -1,
 		bufferLimit: ar.a.respBuffer,
+	}
+	if w.header == nil {
+		w.header = make(http.Header, 4)
 	}
 	defer func() {
 		if v := recover(); v != nil {

@@ -66,7 +66,19 @@ type loopCache struct {
 	preSec    int64
 	preCL     int
 	preLen    int64
+
+	// FromHTTP: response header maps and response buffers whose responses were delivered,
+	// for this loop's next requests (see asyncReq.recycle).
+	hdrs []http.Header
+	raws [][]byte
 }
+
+// Bounds of the loop's FromHTTP spares: how many of each, and their sizes.
+const (
+	maxSpares     = 64
+	maxSpareMap   = 8       // fields: a map that held more is dropped
+	maxSpareBytes = 8 << 10 // bytes of a response buffer
+)
 
 func newLoopCache(now time.Time) *loopCache {
 	d := &loopCache{sec: -1 << 62, preStatus: -1}

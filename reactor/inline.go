@@ -15,16 +15,26 @@ import (
 // as a net/http handler: run in place, it costs no hand-off to another
 // goroutine and back.
 //
-// If f blocks (or is descheduled), a standby goroutine takes the loop over at
-// once and serves it; f finishes off the loop, and its continuation is queued
-// with Execute (dropped if the loop has stopped by then). So f must act as
-// code off the loop: it may use what is safe from any goroutine (AsyncWrite,
-// Execute, ...) and may wait for the loop, but must not call loop-only
-// methods. A panic in f is recovered and logged; its continuation is lost.
+// If f blocks (or is descheduled), a standby goroutine takes the loop over
+// and serves it; f finishes off the loop, and its continuation is queued with
+// Execute (dropped if the loop has stopped by then). So f is code off the
+// loop (onLoop reports false in it): it may use what is safe from any
+// goroutine (AsyncWrite, Execute, ...) and may wait for the loop, but must
+// not call loop-only methods. A panic in f is recovered and logged; its
+// continuation is lost.
+//
+// How soon the takeover comes: at once when f blocks on a channel, a lock,
+// the network or a timer, unless f made another goroutine runnable first
+// (that one runs before the standby); after sysmon retakes the P (20 µs to
+// 10 ms) when f blocks in a syscall; after Go's preemption (10 ms) when f
+// computes. With more than one P an idle one may run the standby while f
+// runs: f then finishes off the loop although it never blocked.
 //
 // Only parked loops (WithParkedLoops) can be taken over; on a loop locked to
-// its thread, or once the loop is stopping, Go does nothing and reports
-// false: run f elsewhere. Loop only.
+// its thread, or once the loop's teardown has begun, Go does nothing and
+// reports false: run f elsewhere. Funcs still queued when the loop stops are
+// started on goroutines of their own and their continuations dropped. Loop
+// only.
 func (l *Loop) Go(f func() (then func())) bool {
 	if !l.s.cfg.parked || f == nil || l.tornDown {
 		return false
@@ -38,10 +48,11 @@ func (l *Loop) Go(f func() (then func())) bool {
 // enough are waiting already. A parked loop starts with one.
 const maxIdleStandbys = 1
 
-// startStandbys makes the standby channel and the first standby (parked
+// startStandbys makes the standby channels and the first standby (parked
 // loops, before serving).
 func (l *Loop) startStandbys() {
 	l.standbyCh = make(chan struct{})
+	l.standbyQuit = make(chan struct{})
 	l.standbyLive.Add(1)
 	go l.standby(0, false)
 }
@@ -71,8 +82,12 @@ func (l *Loop) runInline() bool {
 		l.inlineHead++
 		l.inlineSeq++
 		tok := l.inlineSeq
+		// f is code off the loop even while it runs here: onLoop is false in it
+		// (Shutdown, Close and Dial see a caller that is not the loop, before and
+		// after a takeover alike).
+		owner := l.owner.Swap(0)
 		l.running.Store(tok)
-		if !l.armed.Load() {
+		if !l.armed.Load() && l.running.Load() == tok {
 			l.arm()
 		}
 		then := l.callInline(f)
@@ -82,6 +97,7 @@ func (l *Loop) runInline() bool {
 			}
 			return false
 		}
+		l.owner.Store(owner)
 		if then != nil {
 			l.safeCall(then)
 		}
@@ -103,6 +119,8 @@ func (l *Loop) callInline(f func() func()) (then func()) {
 }
 
 // arm makes a standby goroutine runnable: a waiting one, else a new one.
+// standbyCh is never closed (standbys stop on standbyQuit), since a goroutine
+// that lost the loop between its token store and this call may still arm.
 func (l *Loop) arm() {
 	l.armed.Store(true)
 	select {
@@ -127,9 +145,11 @@ func (l *Loop) standby(id int64, armed bool) {
 				l.standbys.Add(-1)
 				return
 			}
-			_, ok := <-l.standbyCh
-			l.standbys.Add(-1)
-			if !ok {
+			select {
+			case <-l.standbyCh:
+				l.standbys.Add(-1)
+			case <-l.standbyQuit:
+				l.standbys.Add(-1)
 				return
 			}
 		}
@@ -154,7 +174,7 @@ func (l *Loop) standby(id int64, armed bool) {
 }
 
 // waitStandbys waits (at most a second) until the standbys, woken by the
-// close of their channel, have exited, so that a closed loop leaves no
+// close of standbyQuit, have exited, so that a closed loop leaves no
 // goroutine behind. Goroutines still running a Go func are not standbys.
 // Owner only, after teardown.
 func (l *Loop) waitStandbys() {
@@ -172,7 +192,7 @@ func (l *Loop) dropInline() {
 	}
 	clear(l.inline)
 	l.inline, l.inlineHead = nil, 0
-	if l.standbyCh != nil {
-		close(l.standbyCh)
+	if l.standbyQuit != nil {
+		close(l.standbyQuit)
 	}
 }

@@ -17,8 +17,9 @@ import (
 // release(id) and answers "<id> <where f ended> <where then ran>";
 // "wait" runs one that waits for a func it queued on the loop with Execute;
 // "panic" one that panics; "fast" one that returns at once; anything else
-// is echoed from the handler. "where" is "loop" when the goroutine is the
-// loop's owner at that moment, else "off".
+// is echoed from the handler. Where f ended is "loop" when its goroutine is
+// the loop's owner when then runs (f was not taken over), else "off"; then
+// is "loop" when it runs on the owner.
 type goServer struct {
 	mu      sync.Mutex
 	release map[string]chan struct{}
@@ -37,8 +38,8 @@ func (g *goServer) gate(id string) chan struct{} {
 	return ch
 }
 
-func where(l *Loop) string {
-	if l.owner.Load() == curGoroutineID() {
+func where(l *Loop, gid int64) string {
+	if l.owner.Load() == gid {
 		return "loop"
 	}
 	return "off"
@@ -61,8 +62,12 @@ func (g *goServer) handler() HandlerFuncs {
 func (g *goServer) line(c *Conn, line string) {
 	{
 		l := c.Loop()
+		// reply is f's continuation; f calls it last, on its goroutine.
 		reply := func(s string) func() {
-			return func() { c.Write([]byte(s + " " + where(l) + "\n")) }
+			f := curGoroutineID()
+			return func() {
+				c.Write([]byte(s + " " + where(l, f) + " " + where(l, curGoroutineID()) + "\n"))
+			}
 		}
 		var f func() func()
 		switch {
@@ -71,7 +76,7 @@ func (g *goServer) line(c *Conn, line string) {
 			ch := g.gate(id)
 			f = func() func() {
 				<-ch
-				return reply(id + " " + where(l))
+				return reply(id)
 			}
 		case line == "wait":
 			f = func() func() {
@@ -80,12 +85,12 @@ func (g *goServer) line(c *Conn, line string) {
 					return nil
 				}
 				<-done
-				return reply("waited " + where(l))
+				return reply("waited")
 			}
 		case line == "panic":
 			f = func() func() { panic("inline boom") }
 		case line == "fast":
-			f = func() func() { return reply("fast " + where(l)) }
+			f = func() func() { return reply("fast") }
 		default:
 			c.Write([]byte(line + "\n"))
 			return
@@ -116,7 +121,8 @@ func ask(t *testing.T, c net.Conn, r *bufio.Reader, line string) string {
 }
 
 // A Go func that does not block runs on the loop goroutine, and so does its
-// continuation; a loop locked to its thread refuses Go.
+// continuation, yet the func counts as off the loop (onLoop is false in it);
+// a loop locked to its thread refuses Go.
 func TestLoopGoInline(t *testing.T) {
 	// One P: a standby runs only when f blocks or yields (with more, an idle P
 	// may steal it and take the loop over while f runs, which is correct but
@@ -129,6 +135,16 @@ func TestLoopGoInline(t *testing.T) {
 		if got := ask(t, c, r, "fast"); got != "fast loop loop" {
 			t.Fatalf("round %d: %q, want f and then on the loop", i, got)
 		}
+	}
+	onLoop := make(chan bool, 1)
+	l := s.Loops()[0]
+	if err := l.Execute(func() {
+		l.Go(func() func() { onLoop <- l.onLoop(); return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if <-onLoop {
+		t.Fatal("onLoop is true inside a Go func")
 	}
 	locked := start(t, BackendEpoll, g.handler(), WithLoops(1))
 	lc, lr := lineConn(t, locked)

@@ -15,8 +15,9 @@ import (
 	"github.com/ringo-io/ringo/netpoll"
 )
 
-// Loop is one event loop: a goroutine locked to its OS thread, owning a
-// backend (ring or epoll), listeners, conns and timers.
+// Loop is one event loop, owning a backend (ring or epoll), listeners, conns
+// and timers. Its goroutine is locked to its OS thread; a parked loop's is
+// not, and may be replaced by a standby goroutine (see Go).
 type Loop struct {
 	s     *Server        // immutable
 	idx   int            // immutable
@@ -51,7 +52,8 @@ type Loop struct {
 	armed       atomic.Bool   // a standby was made runnable and has not run yet
 	standbys    atomic.Int32  // standbys waiting on standbyCh
 	standbyLive atomic.Int32  // standby goroutines alive (the owner excluded)
-	standbyCh   chan struct{} // parked loops: made at start, closed at teardown
+	standbyCh   chan struct{} // parked loops: wakes a standby (never closed)
+	standbyQuit chan struct{} // parked loops: closed at teardown
 
 	// Cross-goroutine: the task queue. mu guards tasks and closed; the
 	// waker is woken and closed under mu, so a Wake never races its Close.
