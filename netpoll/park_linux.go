@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,12 +27,23 @@ import (
 // too; epoll_wait and io_uring_enter do not look at it. The fd is not
 // closed by the Parker; Close releases the duplicate. One goroutine at a
 // time may Park.
+//
+// Wake ends a Park from another goroutine without a syscall: it sets a read
+// deadline in the past, which the runtime turns into a wake-up of the parked
+// goroutine (ErrDeadlineExceeded, taken as a normal return).
 type Parker struct {
 	f        *os.File
 	rc       syscall.RawConn
 	ready    func(uintptr) bool // built once: a Park allocates nothing
-	deadline bool               // a read deadline is set
+	deadline bool               // a read deadline may be set (parking goroutine only)
+	seen     uint64             // wakes seen by the parking goroutine
+
+	parking atomic.Bool   // a Park is under way and no Wake ended it yet
+	wakes   atomic.Uint64 // Wakes that set the past deadline (counted after setting it)
 }
+
+// pastDeadline is a read deadline that has passed.
+var pastDeadline = time.Unix(1, 0)
 
 // NewParker registers a duplicate of fd with the runtime's netpoller. Park
 // waits until ready, which runs on the parking goroutine, reports true.
@@ -61,27 +73,52 @@ func NewParker(fd int, ready func() bool) (*Parker, error) {
 }
 
 // Park calls ready, and while it reports false parks until the fd becomes
-// readable (edge: an event after the last ready call) or d has passed
-// (d < 0: no limit), then calls it again. It returns when ready reported
-// true or the time is up.
+// readable (edge: an event after the last ready call), d has passed (d < 0:
+// no limit) or Wake is called, then calls it again (not after a Wake or the
+// time). It returns when ready reported true, the time is up or it was woken.
+//
+// Wake protocol: whoever wants the parked goroutine to look again first
+// publishes its reason where ready reads it (an atomic store), then calls
+// Wake; Park marks itself parking before ready runs. With sequentially
+// consistent atomics either ready sees the reason or Wake sees parking and
+// sets the deadline; one set between ready and the goroutine's sleep is
+// caught by the runtime, which checks the deadline after registering the
+// waiter. A Wake's deadline that lands after the Park it was meant for makes
+// the next Park return at once (one spurious return); the next one resets it.
 func (p *Parker) Park(d time.Duration) error {
+	reset := false
+	if w := p.wakes.Load(); w != p.seen {
+		p.seen, reset = w, true // a Wake's past deadline is (or was) set
+	}
 	switch {
 	case d >= 0:
 		p.deadline = true
 		if err := p.f.SetReadDeadline(time.Now().Add(d)); err != nil {
 			return err
 		}
-	case p.deadline:
+	case p.deadline || reset:
 		p.deadline = false
 		if err := p.f.SetReadDeadline(time.Time{}); err != nil {
 			return err
 		}
 	}
+	p.parking.Store(true)
 	err := p.rc.Read(p.ready)
+	p.parking.Store(false)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil
 	}
 	return err
+}
+
+// Wake ends the current Park, if one is under way and not woken yet, without
+// a syscall (see Park for the protocol). Safe from any goroutine, also after
+// Close (it then does nothing).
+func (p *Parker) Wake() {
+	if p.parking.Load() && p.parking.CompareAndSwap(true, false) {
+		p.f.SetReadDeadline(pastDeadline)
+		p.wakes.Add(1)
+	}
 }
 
 // Close unregisters and closes the duplicate fd (not the original).

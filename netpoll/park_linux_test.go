@@ -103,3 +103,55 @@ func parkState() string {
 	}
 	return ""
 }
+
+// Wake ends a Park without the fd becoming readable; a Wake while nobody
+// parks does nothing, and after woken Parks the next one waits again (the
+// past deadline a Wake set is reset) until it is woken or the fd is ready.
+func TestParkerWake(t *testing.T) {
+	w, err := NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var buf [8]byte
+	ready := func() bool {
+		n, _ := unix.Read(w.Fd(), buf[:])
+		return n == 8
+	}
+	p, err := NewParker(w.Fd(), ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Wake() // not parked: nothing to end
+	for round := 0; round < 20; round++ {
+		done := make(chan error, 1)
+		go func() { done <- p.Park(-1) }()
+		for i := 0; i < 400 && !strings.Contains(parkState(), "IO wait"); i++ {
+			time.Sleep(time.Millisecond)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("round %d: Park returned before any Wake: %v", round, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if round%5 == 4 {
+			// The fd path still works between Wakes (written directly: the
+			// Waker coalesces, and ready reads the fd without Drain).
+			one := [8]byte{1}
+			if _, err := unix.Write(w.Fd(), one[:]); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			p.Wake()
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Park did not return after Wake", round)
+		}
+	}
+}

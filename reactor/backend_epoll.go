@@ -47,7 +47,14 @@ func newEpoll(l *Loop) (*epollBackend, error) {
 	}
 	b := &epollBackend{l: l, p: p, rbuf: make([]byte, max(l.s.cfg.readBufSize, 64<<10))}
 	if l.s.cfg.parked {
+		// Work queued from other goroutines (tasks, stop, drain) is published
+		// before Loop.wakeUp calls the Parker's Wake, which is how a parked
+		// loop is woken: no eventfd write (see netpoll.Parker.Park).
 		ready := func() bool {
+			if l.hasTasks.Load() || l.stopReq.Load() || l.drainReq.Load() && !l.draining {
+				b.pn, b.perr = 0, nil
+				return true
+			}
 			b.pn, b.perr = b.p.Wait(0)
 			return b.pn > 0 || b.perr != nil
 		}
@@ -55,6 +62,7 @@ func newEpoll(l *Loop) (*epollBackend, error) {
 			p.Close()
 			return nil, err
 		}
+		l.parker.Store(b.parker)
 	}
 	return b, nil
 }

@@ -22,6 +22,9 @@ type Loop struct {
 	s     *Server        // immutable
 	idx   int            // immutable
 	waker *netpoll.Waker // immutable; Wake is safe from any goroutine
+	// parker is the epoll backend's Parker on parked loops (set once, before
+	// the loop serves): wake-ups go through it instead of the eventfd.
+	parker atomic.Pointer[netpoll.Parker]
 
 	// Loop only.
 	b         backend
@@ -150,9 +153,21 @@ func (l *Loop) enqueue(t task) error {
 	}
 	l.tasks = append(l.tasks, t)
 	l.hasTasks.Store(true)
-	l.waker.Wake()
+	l.wakeUp()
 	l.mu.Unlock()
 	return nil
+}
+
+// wakeUp makes a waiting loop look at its queue and flags, published before
+// the call: through the Parker on parked loops (no syscall, nothing to do if
+// the loop is not parked), else the eventfd (coalesced). Called under mu, so
+// it never races closeQueue's close of the waker.
+func (l *Loop) wakeUp() {
+	if p := l.parker.Load(); p != nil {
+		p.Wake()
+		return
+	}
+	l.waker.Wake()
 }
 
 func (l *Loop) logger() *slog.Logger { return l.s.cfg.logger }

@@ -300,7 +300,7 @@ func (l *Loop) stop() {
 func (l *Loop) wake() {
 	l.mu.Lock()
 	if !l.closed {
-		l.waker.Wake()
+		l.wakeUp()
 	}
 	l.mu.Unlock()
 }
