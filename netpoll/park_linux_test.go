@@ -11,14 +11,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A parked goroutine waits in the runtime's netpoller ("IO wait", holding
-// no P), not in a syscall, and wakes when the fd becomes readable.
-func TestParkerWakesOnReadable(t *testing.T) {
+// eventfdParker returns an eventfd and a Parker on it whose ready reads the
+// eventfd's counter; both are closed when the test ends.
+func eventfdParker(t *testing.T) (*Waker, *Parker) {
 	w, err := NewWaker()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	var buf [8]byte
 	ready := func() bool {
 		n, _ := unix.Read(w.Fd(), buf[:])
@@ -28,7 +28,14 @@ func TestParkerWakesOnReadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
+	return w, p
+}
+
+// A parked goroutine waits in the runtime's netpoller ("IO wait", holding
+// no P), not in a syscall, and wakes when the fd becomes readable.
+func TestParkerWakesOnReadable(t *testing.T) {
+	w, p := eventfdParker(t)
 	done := make(chan error, 1)
 	go func() { done <- p.Park(-1) }()
 	// Wait (bounded) until the goroutine is parked, and check how.
@@ -108,21 +115,7 @@ func parkState() string {
 // parks does nothing, and after woken Parks the next one waits again (the
 // past deadline a Wake set is reset) until it is woken or the fd is ready.
 func TestParkerWake(t *testing.T) {
-	w, err := NewWaker()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	var buf [8]byte
-	ready := func() bool {
-		n, _ := unix.Read(w.Fd(), buf[:])
-		return n == 8
-	}
-	p, err := NewParker(w.Fd(), ready)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	w, p := eventfdParker(t)
 	p.Wake() // not parked: nothing to end
 	for round := 0; round < 20; round++ {
 		done := make(chan error, 1)
