@@ -36,10 +36,8 @@ type Parker struct {
 	rc       syscall.RawConn
 	ready    func(uintptr) bool // built once: a Park allocates nothing
 	deadline bool               // a read deadline may be set (parking goroutine only)
-	seen     uint64             // wakes seen by the parking goroutine
 
-	parking atomic.Bool   // a Park is under way and no Wake ended it yet
-	wakes   atomic.Uint64 // Wakes that set the past deadline (counted after setting it)
+	parking atomic.Bool // a Park is under way and no Wake ended it yet
 }
 
 // pastDeadline is a read deadline that has passed.
@@ -83,20 +81,18 @@ func NewParker(fd int, ready func() bool) (*Parker, error) {
 // consistent atomics either ready sees the reason or Wake sees parking and
 // sets the deadline; one set between ready and the goroutine's sleep is
 // caught by the runtime, which checks the deadline after registering the
-// waiter. A Wake's deadline that lands after the Park it was meant for makes
-// the next Park return at once (one spurious return); the next one resets it.
+// waiter. A Wake's deadline that lands after the Park it was meant for ended
+// makes the next Park return at once; every Park that ends on a deadline
+// makes the next one set (or clear) the deadline again, so each Wake causes
+// at most one such spurious return.
 func (p *Parker) Park(d time.Duration) error {
-	reset := false
-	if w := p.wakes.Load(); w != p.seen {
-		p.seen, reset = w, true // a Wake's past deadline is (or was) set
-	}
 	switch {
 	case d >= 0:
 		p.deadline = true
 		if err := p.f.SetReadDeadline(time.Now().Add(d)); err != nil {
 			return err
 		}
-	case p.deadline || reset:
+	case p.deadline:
 		p.deadline = false
 		if err := p.f.SetReadDeadline(time.Time{}); err != nil {
 			return err
@@ -106,6 +102,7 @@ func (p *Parker) Park(d time.Duration) error {
 	err := p.rc.Read(p.ready)
 	p.parking.Store(false)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
+		p.deadline = true // possibly a Wake's past deadline: reset it next time
 		return nil
 	}
 	return err
@@ -117,7 +114,6 @@ func (p *Parker) Park(d time.Duration) error {
 func (p *Parker) Wake() {
 	if p.parking.Load() && p.parking.CompareAndSwap(true, false) {
 		p.f.SetReadDeadline(pastDeadline)
-		p.wakes.Add(1)
 	}
 }
 

@@ -47,7 +47,10 @@ import "time"
 //	(wake-ups)      the loop's netpoll.Waker (l.waker, created before the
 //	                backend and safe from any goroutine) must make a blocked
 //	                wait return soon: the backend watches its eventfd and
-//	                calls its Drain/Acknowledge before returning.
+//	                calls its Drain/Acknowledge before returning. Parked
+//	                loops (epoll) are woken through the backend's
+//	                netpoll.Parker instead (l.parker, see Loop.wakeUp): its
+//	                ready func checks the flags wakers set before waking.
 //	close()         free the kernel objects (ring, buffers, epoll).
 //	                Called once, after every conn and listener was released.
 //

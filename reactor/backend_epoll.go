@@ -51,7 +51,8 @@ func newEpoll(l *Loop) (*epollBackend, error) {
 		// before Loop.wakeUp calls the Parker's Wake, which is how a parked
 		// loop is woken: no eventfd write (see netpoll.Parker.Park).
 		ready := func() bool {
-			if l.hasTasks.Load() || l.stopReq.Load() || l.drainReq.Load() && !l.draining {
+			// (Not in teardown, whose waits are for the kernel's events.)
+			if !l.tornDown && (l.hasTasks.Load() || l.stopReq.Load() || l.drainReq.Load() && !l.draining) {
 				b.pn, b.perr = 0, nil
 				return true
 			}
