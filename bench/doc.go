@@ -23,10 +23,13 @@
 //	proc            /proc/PID/stat, /proc/PID/status and /proc/stat parsing
 //	svg             the bar charts
 //	report          results model, aggregation (medians, ratios) and markdown
-//	servers/*       the peers: nethttp, fasthttp, gnet, gnetecho, netecho
+//	servers/*       the peers: nethttp, fasthttp, gnet, gnetecho, netecho; and
+//	                ringonethttp, ringo's FromHTTP server for the handler-path row
+//	hello           the net/http handler that nethttp and ringonethttp both serve,
+//	                so that row compares servers, not handlers
 //	ringbench       ring NOP batches, ringo vs giouring (go test -bench)
 //
-// ringo's own servers are the root module's examples (hello with -backend
-// uring and epoll, nethttp, echo); while one does not build, the report lists
-// it as skipped with the compiler's reason.
+// ringo's other servers are the root module's examples (hello with -backend
+// uring and epoll, echo); while one does not build, the report lists it as
+// skipped with the compiler's reason.
 package bench
