@@ -76,6 +76,7 @@ type Conn struct {
 	hwPaused   bool // outbound queue above the high-water mark
 	eofSeen    bool
 	eofPending bool // EOF came while paused with kept input: finish it once that input is delivered
+	unshown    bool // kept input holds bytes OnData has not been shown (kept while paused)
 	busy       bool // SetBusy: Shutdown waits for it to clear
 	sendBusy   bool // a send is in flight (one per conn)
 	dirty      bool // queued in l.dirty

@@ -265,24 +265,29 @@ func (l *Loop) input(c *Conn, data []byte) {
 	c.lastActive = l.mono
 	if c.userPaused || c.hwPaused {
 		l.keep(c, data)
+		c.unshown = true
 		return
 	}
 	if c.keptIn() > 0 {
+		// Kept bytes the handler has seen are shown in the first window
+		// again, not rescanned through growing windows.
+		first := l.keptWindow(c)
 		l.keep(c, data)
 		if c.state == stateOpen {
-			l.deliverKept(c)
+			l.deliverKept(c, first)
 		}
 		return
 	}
-	n, stopped := l.present(c, data)
-	if c.state != stateOpen || n >= len(data) {
+	n, stopped := l.present(c, data, inputWindow)
+	if c.state != stateOpen || c.closeReq.Load() || n >= len(data) {
 		return
 	}
-	if !stopped && len(data)-n > l.s.cfg.maxPending {
+	if !stopped && !c.userPaused && !c.hwPaused && len(data)-n > l.s.cfg.maxPending {
 		l.finish(c, ErrInputOverflow)
 		return
 	}
 	l.keep(c, data[n:])
+	c.unshown = stopped
 }
 
 // inputWindow bounds the bytes shown to OnData in one call when more input
@@ -295,14 +300,15 @@ func (l *Loop) input(c *Conn, data []byte) {
 // as with epoll's 64 KiB read buffer.
 const inputWindow = 64 << 10
 
-// present shows data to OnData in windows of inputWindow bytes. A window the
+// present shows data to OnData in windows, the first of first bytes, the
+// next of inputWindow bytes after the handler consumed some; a window the
 // handler consumes nothing of (it waits for a larger message) is followed by
-// one twice as large, so a message of n bytes costs O(log n) calls. It stops
-// when the handler left part of the last window unconsumed, or when reading
-// was paused or c is closing (stopped: the rest was never shown). It returns
-// the bytes consumed.
-func (l *Loop) present(c *Conn, data []byte) (consumed int, stopped bool) {
-	win := inputWindow
+// one twice as large, so a message of n bytes costs O(log n) calls. It
+// returns the bytes consumed once the last window was shown (the handler may
+// have left part of it), or early, with stopped set, when reading was paused
+// or c is closing (the rest was never shown).
+func (l *Loop) present(c *Conn, data []byte, first int) (consumed int, stopped bool) {
+	win := first
 	for {
 		end := len(data)
 		if end-consumed > win {
@@ -321,6 +327,8 @@ func (l *Loop) present(c *Conn, data []byte) (consumed int, stopped bool) {
 		}
 		if n == 0 {
 			win *= 2
+		} else {
+			win = inputWindow
 		}
 	}
 }
@@ -340,17 +348,24 @@ func (l *Loop) keep(c *Conn, data []byte) {
 	q.in = append(l.growBuf(q.in, len(data)), data...)
 }
 
+// keptWindow is the first window for presenting c's kept input again: all
+// of it when the handler has seen it all, else one inputWindow.
+func (l *Loop) keptWindow(c *Conn) int {
+	if c.unshown {
+		return inputWindow
+	}
+	return c.keptIn() + inputWindow
+}
+
 // deliverKept presents c.bufs.in (kept input, possibly with new bytes
-// appended; not empty).
-func (l *Loop) deliverKept(c *Conn) {
-	n, _ := l.present(c, c.bufs.in)
+// appended; not empty), the first window of first bytes.
+func (l *Loop) deliverKept(c *Conn, first int) {
+	n, stopped := l.present(c, c.bufs.in, first)
 	q := c.bufs                  // the handler's writes keep q; finish may have dropped it
 	if q == nil || q.in == nil { // finish released it
 		return
 	}
-	if n < 0 {
-		n = 0
-	}
+	c.unshown = stopped
 	if n >= len(q.in) {
 		l.putBuf(q.in)
 		q.in = nil
@@ -374,12 +389,16 @@ func (l *Loop) eof(c *Conn, err error) {
 		l.finish(c, err)
 		return
 	}
-	if (c.userPaused || c.hwPaused) && c.keptIn() > 0 && c.state == stateOpen && !c.closeReq.Load() {
-		// Bytes read while reading was paused have not all been shown to the
-		// handler, and must reach it before the EOF does: runRedeliver
-		// delivers them when reading resumes, then finishes the EOF.
+	if (c.unshown || c.userPaused || c.hwPaused) && c.keptIn() > 0 && c.state == stateOpen && !c.closeReq.Load() {
+		// Kept bytes (read while reading was paused, or never shown) must
+		// reach the handler before the EOF does: runRedeliver delivers them
+		// (when reading resumes, or in this iteration if it resumed
+		// already), then finishes the EOF.
 		c.eofPending = true
 		l.b.pause(c)
+		if !c.userPaused && !c.hwPaused {
+			l.redeliver = append(l.redeliver, c)
+		}
 		return
 	}
 	l.finishEOF(c)
@@ -428,7 +447,7 @@ func (l *Loop) runRedeliver() {
 			continue
 		}
 		if c.wantRead() && c.keptIn() > 0 {
-			l.deliverKept(c)
+			l.deliverKept(c, l.keptWindow(c))
 		}
 	}
 	l.redeliver = l.redeliver[:0]
@@ -601,7 +620,7 @@ func (l *Loop) redeliverBeforeEOF(c *Conn) {
 		return
 	}
 	if c.keptIn() > 0 {
-		l.deliverKept(c)
+		l.deliverKept(c, l.keptWindow(c))
 	}
 	if c.state == stateOpen && !c.userPaused && !c.hwPaused {
 		c.eofPending = false
