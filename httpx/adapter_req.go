@@ -101,14 +101,7 @@ func (e *engine) startAsync(req []byte) {
 	ar.req = r.WithContext(&ar.ctx)
 	*r = http.Request{} // keep nothing of this request in the template
 	ar.keepAlive = h.keepAliveAfter() && !e.draining()
-	if lc := e.lc; len(lc.hdrs) > 0 || len(lc.raws) > 0 {
-		if n := len(lc.hdrs); n > 0 {
-			ar.hdr, lc.hdrs[n-1], lc.hdrs = lc.hdrs[n-1], nil, lc.hdrs[:n-1]
-		}
-		if n := len(lc.raws); n > 0 {
-			ar.raw, lc.raws[n-1], lc.raws = lc.raws[n-1], nil, lc.raws[:n-1]
-		}
-	}
+	ar.hdr, ar.raw = e.lc.takeSpares()
 	// On a parked loop the handler runs on the loop goroutine itself (Loop.Go): no hand-off to a
 	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
 	// against the pool's bound like a worker.
@@ -448,17 +441,14 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 // ResponseWriter, Header map included, after it returned (the net/http rule): the map serves
 // another request of this loop.
 func (ar *asyncReq) recycle() {
-	lc := ar.e.lc
-	if h := ar.w.header; h != nil && len(h) <= maxSpareMap && len(lc.hdrs) < maxSpares {
-		clear(h)
-		lc.hdrs = append(lc.hdrs, h)
-	}
-	for _, b := range [2][]byte{ar.finalRaw, ar.raw} { // ar.raw: given but not used
-		if b != nil && cap(b) <= maxSpareBytes && len(lc.raws) < maxSpares {
-			lc.raws = append(lc.raws, b[:0])
-		}
-	}
+	ar.e.lc.putSpares(ar.w.header, ar.finalRaw, ar.raw) // ar.raw: given but not used
 	ar.w.header, ar.finalRaw, ar.raw = nil, nil, nil
+}
+
+// final returns the final delivery of a response (b, then closeAfter), which the handler
+// goroutine leaves in ar.then for the loop.
+func (ar *asyncReq) final(b []byte, closeAfter bool) func() {
+	return func() { ar.deliver(b, true, closeAfter, false) }
 }
 
 // maxHeldBody bounds the body bytes still to come for which a finished handler's response is

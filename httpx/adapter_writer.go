@@ -343,7 +343,7 @@ func (w *responseWriter) send(b []byte, final bool) error {
 	if final {
 		// Run on the loop by the caller of serve: the handler goroutine may still be the loop's
 		// own (Loop.Go), which then delivers without a hand-off.
-		ar.then = func() { ar.deliver(b, true, closeAfter, false) }
+		ar.then = ar.final(b, closeAfter)
 		return nil
 	}
 	ack := ar.ackChan()
@@ -411,7 +411,7 @@ func (ar *asyncReq) handle() {
 		if w.failed == nil {
 			_ = w.flush(true)
 		} else {
-			ar.then = func() { ar.deliver(nil, true, true, false) }
+			ar.then = ar.final(nil, true)
 		}
 		if ar.pipe != nil {
 			_ = ar.pipe.Close()
@@ -434,5 +434,5 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 	if ar.pipe != nil {
 		_ = ar.pipe.Close()
 	}
-	ar.then = func() { ar.deliver(b, true, true, false) }
+	ar.then = ar.final(b, true)
 }

@@ -80,6 +80,31 @@ const (
 	maxSpareBytes = 8 << 10 // bytes of a response buffer
 )
 
+// takeSpares returns a spare header map and response buffer (either nil if none). Loop only.
+func (d *loopCache) takeSpares() (h http.Header, b []byte) {
+	if n := len(d.hdrs); n > 0 {
+		h, d.hdrs[n-1], d.hdrs = d.hdrs[n-1], nil, d.hdrs[:n-1]
+	}
+	if n := len(d.raws); n > 0 {
+		b, d.raws[n-1], d.raws = d.raws[n-1], nil, d.raws[:n-1]
+	}
+	return h, b
+}
+
+// putSpares keeps h (cleared) and the buffers bs for later requests, within the bounds; nil
+// ones are skipped. Loop only.
+func (d *loopCache) putSpares(h http.Header, bs ...[]byte) {
+	if h != nil && len(h) <= maxSpareMap && len(d.hdrs) < maxSpares {
+		clear(h)
+		d.hdrs = append(d.hdrs, h)
+	}
+	for _, b := range bs {
+		if b != nil && cap(b) <= maxSpareBytes && len(d.raws) < maxSpares {
+			d.raws = append(d.raws, b[:0])
+		}
+	}
+}
+
 func newLoopCache(now time.Time) *loopCache {
 	d := &loopCache{sec: -1 << 62, preStatus: -1}
 	d.update(now)

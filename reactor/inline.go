@@ -3,9 +3,7 @@
 package reactor
 
 import (
-	"fmt"
 	"runtime"
-	"runtime/debug"
 	"time"
 )
 
@@ -90,7 +88,8 @@ func (l *Loop) runInline() bool {
 		if !l.armed.Load() && l.running.Load() == tok {
 			l.arm()
 		}
-		then := l.callInline(f)
+		var then func()
+		l.safeCall(func() { then = f() })
 		if !l.running.CompareAndSwap(tok, 0) {
 			if then != nil {
 				_ = l.Execute(then)
@@ -105,17 +104,6 @@ func (l *Loop) runInline() bool {
 	clear(l.inline)
 	l.inline, l.inlineHead = l.inline[:0], 0
 	return true
-}
-
-// callInline runs f, recovering (and logging) a panic.
-func (l *Loop) callInline(f func() func()) (then func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			then = nil
-			l.logger().Error("reactor: panic in Loop.Go func", "loop", l.idx, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		}
-	}()
-	return f()
 }
 
 // arm makes a standby goroutine runnable: a waiting one, else a new one.
@@ -188,7 +176,7 @@ func (l *Loop) waitStandbys() {
 // when the loop stops; their continuations are dropped. Loop only.
 func (l *Loop) dropInline() {
 	for _, f := range l.inline[l.inlineHead:] {
-		go l.callInline(f)
+		go l.safeCall(func() { f() })
 	}
 	clear(l.inline)
 	l.inline, l.inlineHead = nil, 0
