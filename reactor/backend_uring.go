@@ -34,6 +34,7 @@ type uringBackend struct {
 	multiAccept bool // multishot accept (5.19)
 	multiRecv   bool // multishot recv into the buffer ring (6.0)
 	bundle      bool // recv bundles (6.10)
+	recvLimit   bool // multishot recvs capped per CQE (CapRecvLimit)
 
 	// Provided buffers (multiRecv only). The kernel consumes ring entries in
 	// order; brOrder mirrors which buffer id sits at each ring position so a
@@ -145,6 +146,7 @@ func newUring(l *Loop) (backend, error) {
 	b.multiAccept = f.Has(ring.CapMultishotAccept)
 	b.multiRecv = f.Has(ring.CapMultishotRecv | ring.CapBufRing)
 	b.bundle = b.multiRecv && f.Has(ring.CapRecvBundle)
+	b.recvLimit = b.multiRecv && f.Has(ring.CapRecvLimit)
 	if b.multiRecv {
 		count := uint32(s.cfg.bufCount)
 		br, err := r.NewBufRing(0, count, uint32(s.cfg.bufSize), 0)

@@ -157,7 +157,7 @@ func TestBigRingLargeReads(t *testing.T) {
 func TestBigRingSlowReader(t *testing.T) {
 	skipWithoutBigRing(t)
 	const high, low = 64 << 10, 16 << 10
-	s, _, after := slowReaderEcho(t, BackendUring, high, low, 8<<20, WithLoops(1))
+	s, _, after, _ := slowReaderEcho(t, BackendUring, high, low, 8<<20, WithLoops(1))
 	big, _, _ := bigStats(t, s)
 	if big == 0 {
 		t.Fatal("the conn never read from the big ring: the test proves nothing")

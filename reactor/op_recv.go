@@ -30,6 +30,15 @@ import (
 // waiting, so each takes at least one buffer or ends with at most one more
 // -ENOBUFS; the oldest starved conns go first, so none is starved for ever.
 
+// mainRecvMax caps each CQE of a multishot recv on the main buffer ring
+// where the kernel takes a cap (CapRecvLimit, 6.17). Input completed after a
+// conn's reading paused is kept in memory until it resumes, and without the
+// cap one bundle spans as much of the ring as the socket holds: a slow
+// reader's echo conn kept 2.3-4.0 MB (default 4 MiB ring), 131-155 KB with
+// it (TestSlowReaderWaterMarks). Conns that read this much at once move to
+// the big ring, which has the same cap (bigRecvMax).
+const mainRecvMax = 64 << 10
+
 func (b *uringBackend) resume(c *Conn) {
 	if !c.recvArmed && !c.recvStarved && c.wantRead() {
 		b.armRecv(c)
@@ -106,8 +115,14 @@ func (b *uringBackend) armRecv(c *Conn) {
 		sqe.LimitRecv(bigRecvMax)
 	case b.bundle:
 		sqe.PrepRecvBundle(int(c.fd), b.br.Group(), 0)
+		if b.recvLimit {
+			sqe.LimitRecv(mainRecvMax)
+		}
 	case b.multiRecv:
 		sqe.PrepRecvMultishot(int(c.fd), b.br.Group(), 0)
+		if b.recvLimit {
+			sqe.LimitRecv(mainRecvMax)
+		}
 	default:
 		// Single-shot: wait for readability first, so an idle conn holds
 		// no buffer (armSingle).

@@ -26,7 +26,7 @@ import (
 //
 // Bound. Every recv from the big ring is capped at bigRecvMax bytes per CQE
 // (CapRecvLimit): the most one delivery can add to a conn's queue. (Main
-// ring bundles have no such cap; there one delivery is bounded by the ring.)
+// ring recvs get the same cap, mainRecvMax.)
 // Kernels without the cap (it came after 6.12: 6.17 as far as I can tell),
 // without incremental buffers (6.12) or without bundles have no big ring.
 //
