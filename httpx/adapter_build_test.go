@@ -18,7 +18,7 @@ func TestBuildRequestURLMatchesParse(t *testing.T) {
 			t.Fatalf("%s: parse status %d", target, st)
 		}
 		var r http.Request
-		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5") {
+		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5", new(reqParts)) {
 			t.Fatalf("%s: not built", target)
 		}
 		want := &url.URL{Path: "*"}

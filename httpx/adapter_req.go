@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor"
 )
 
 // asyncReq is one FromHTTP request in flight. Fields marked "loop" are touched only on the
@@ -39,8 +41,13 @@ type asyncReq struct {
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
 
-	w    responseWriter // the handler goroutine's (see serve)
-	then func()         // the handler goroutine's: the final delivery, once the handler is done
+	w responseWriter // the handler goroutine's (see serve)
+	// The final delivery of the response, set by the handler goroutine once the handler is done
+	// (setFinal), run on the loop (deliverFinal).
+	fin      []byte
+	finClose bool
+	finSet   bool
+	parts    reqParts // the Request's URL and Header value slices (buildRequest)
 	// Spares from the loop (see loopCache): an empty header map and a response buffer for the
 	// handler goroutine, and the buffer of the final response for the loop to take back.
 	hdr      http.Header
@@ -73,18 +80,18 @@ func (e *engine) startAsync(req []byte) {
 		ac.base = context.WithValue(a.baseContext(), http.LocalAddrContextKey, e.t.localAddr())
 		e.ac = ac
 	}
+	ar := &asyncReq{e: e, a: a, expect100: h.expect100,
+		mayHold: !h.expect100 && (h.chunked || h.contentLen <= maxHeldBody)}
 	// The template is filled, then copied by WithContext: one allocation for the Request.
 	r := e.tmpl
 	if r == nil {
 		r = new(http.Request)
 	}
-	if !buildRequest(r, req, h, ac.remote) {
+	if !buildRequest(r, req, h, ac.remote, &ar.parts) {
 		*r = http.Request{}
 		e.reject(400)
 		return
 	}
-	ar := &asyncReq{e: e, a: a, expect100: h.expect100,
-		mayHold: !h.expect100 && (h.chunked || h.contentLen <= maxHeldBody)}
 	ar.ctx.init(ac.base)
 	if h.hasBody() {
 		ar.pipe = newBodyPipe(ar, a.bodyBuffer)
@@ -105,8 +112,8 @@ func (e *engine) startAsync(req []byte) {
 	// On a parked loop the handler runs on the loop goroutine itself (Loop.Go): no hand-off to a
 	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
 	// against the pool's bound like a worker.
-	if s, ok := e.t.(interface{ spawn(func() func()) bool }); ok && e.cfg.pool.admitInline() {
-		if s.spawn(ar.goRun) {
+	if s, ok := e.t.(interface{ spawn(reactor.Task) bool }); ok && e.cfg.pool.admitInline() {
+		if s.spawn(ar) {
 			e.async = ar
 			return
 		}
@@ -170,22 +177,22 @@ func simplePath(p string) bool {
 
 // buildRequest fills r from the parsed head. The strings are copies (the handler keeps them);
 // the field values share one string and the value slices one array.
-func buildRequest(r *http.Request, req []byte, h *reqHead, remote string) bool {
-	// One string holds the target and every field value, one allocation the URL and (for up
-	// to four fields) the value slices.
+func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts *reqParts) bool {
+	// One string holds the target and every field value (one allocation); parts holds the URL
+	// and (for up to four fields) the value slices.
 	n := len(h.fields)
 	size := h.target.len()
 	for _, f := range h.fields {
 		size += f.value.len()
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, h.target.get(req)...)
+	var sb strings.Builder
+	sb.Grow(size)
+	sb.Write(h.target.get(req))
 	for _, f := range h.fields {
-		buf = append(buf, f.value.get(req)...)
+		sb.Write(f.value.get(req))
 	}
-	all := string(buf)
+	all := sb.String()
 	target := all[:h.target.len()]
-	parts := new(reqParts)
 	var u *url.URL
 	switch {
 	case h.form == formAsterisk:
@@ -255,7 +262,8 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string) bool {
 	return true
 }
 
-// reqParts is what buildRequest allocates at once: the URL and the Header's value slices.
+// reqParts is the part of a Request that buildRequest fills in place: the URL and the Header's
+// value slices.
 type reqParts struct {
 	url  url.URL
 	vals [4]string
@@ -445,10 +453,17 @@ func (ar *asyncReq) recycle() {
 	ar.w.header, ar.finalRaw, ar.raw = nil, nil, nil
 }
 
-// final returns the final delivery of a response (b, then closeAfter), which the handler
-// goroutine leaves in ar.then for the loop.
-func (ar *asyncReq) final(b []byte, closeAfter bool) func() {
-	return func() { ar.deliver(b, true, closeAfter, false) }
+// setFinal records the final delivery of the response (b, then closeAfter) for the loop
+// (handler goroutine).
+func (ar *asyncReq) setFinal(b []byte, closeAfter bool) {
+	ar.fin, ar.finClose, ar.finSet = b, closeAfter, true
+}
+
+// deliverFinal runs the final delivery setFinal recorded (loop only).
+func (ar *asyncReq) deliverFinal() {
+	b := ar.fin
+	ar.fin, ar.finSet = nil, false
+	ar.deliver(b, true, ar.finClose, false)
 }
 
 // maxHeldBody bounds the body bytes still to come for which a finished handler's response is

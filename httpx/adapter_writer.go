@@ -342,8 +342,8 @@ func (w *responseWriter) send(b []byte, final bool) error {
 	closeAfter := w.closeAfter
 	if final {
 		// Run on the loop by the caller of serve: the handler goroutine may still be the loop's
-		// own (Loop.Go), which then delivers without a hand-off.
-		ar.then = ar.final(b, closeAfter)
+		// own (Loop.GoTask), which then delivers without a hand-off.
+		ar.setFinal(b, closeAfter)
 		return nil
 	}
 	ack := ar.ackChan()
@@ -363,27 +363,25 @@ func (w *responseWriter) send(b []byte, final bool) error {
 
 // run serves the request on a pool goroutine.
 func (ar *asyncReq) run() {
-	if then := ar.serve(); then != nil {
-		ar.e.t.execute(then)
+	ar.handle()
+	if ar.finSet {
+		ar.e.t.execute(ar.deliverFinal)
 	}
 }
 
-// goRun serves the request from Loop.Go: on the loop goroutine itself, or on the goroutine it
-// continued on after the loop was taken over (see startAsync).
-func (ar *asyncReq) goRun() func() {
+// Run serves the request from Loop.GoTask (reactor.Task): on the loop goroutine itself, or on
+// the goroutine it continued on after the loop was taken over (see startAsync). It reports
+// whether there is a final delivery for Done.
+func (ar *asyncReq) Run() bool {
 	defer ar.e.cfg.pool.inlineDone()
-	return ar.serve()
-}
-
-// serve runs the handler and returns the final delivery of its response, to be run on the loop.
-func (ar *asyncReq) serve() func() {
 	ar.handle()
-	then := ar.then
-	ar.then = nil
-	return then
+	return ar.finSet
 }
 
-// handle runs the handler; its deferred part sets ar.then.
+// Done runs the final delivery on the loop after Run (reactor.Task).
+func (ar *asyncReq) Done() { ar.deliverFinal() }
+
+// handle runs the handler; its deferred part records the final delivery (setFinal).
 func (ar *asyncReq) handle() {
 	keepAlive := ar.keepAlive
 	r := ar.req
@@ -411,7 +409,7 @@ func (ar *asyncReq) handle() {
 		if w.failed == nil {
 			_ = w.flush(true)
 		} else {
-			ar.then = ar.final(nil, true)
+			ar.setFinal(nil, true)
 		}
 		if ar.pipe != nil {
 			_ = ar.pipe.Close()
@@ -434,5 +432,5 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 	if ar.pipe != nil {
 		_ = ar.pipe.Close()
 	}
-	ar.then = ar.final(b, true)
+	ar.setFinal(b, true)
 }

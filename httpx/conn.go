@@ -168,9 +168,9 @@ func (ct *connTransport) execute(f func()) bool {
 
 func (ct *connTransport) after(d time.Duration, f func()) { ct.c.Loop().AfterFunc(d, f) }
 
-// spawn runs f with reactor.Loop.Go: false on a loop that cannot (locked to its thread). Loop
-// only.
-func (ct *connTransport) spawn(f func() func()) bool { return ct.c.Loop().Go(f) }
+// spawn runs t with reactor.Loop.GoTask: false on a loop that cannot (locked to its thread).
+// Loop only.
+func (ct *connTransport) spawn(t reactor.Task) bool { return ct.c.Loop().GoTask(t) }
 
 // yieldSoon makes the loop give its P to the FromHTTP workers once, later in this iteration
 // (see Server.yield). Loop only.

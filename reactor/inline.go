@@ -34,12 +34,45 @@ import (
 // started on goroutines of their own and their continuations dropped. Loop
 // only.
 func (l *Loop) Go(f func() (then func())) bool {
-	if !l.s.cfg.parked || f == nil || l.tornDown {
+	if f == nil {
 		return false
 	}
-	l.inline = append(l.inline, f)
+	return l.GoTask(&funcTask{f: f})
+}
+
+// A Task is work for GoTask: the allocation-free form of Go's func and its
+// continuation, for a caller that has an object per piece of work anyway.
+type Task interface {
+	// Run does the work off the loop (as Go's f) and reports whether Done
+	// is to run.
+	Run() bool
+	// Done is the continuation, run on the loop (as the func Go's f
+	// returns).
+	Done()
+}
+
+// GoTask is Go for a Task: t.Run in place of f, t.Done in place of the func
+// it returns, when Run reports true. Loop only.
+func (l *Loop) GoTask(t Task) bool {
+	if !l.s.cfg.parked || t == nil || l.tornDown {
+		return false
+	}
+	l.inline = append(l.inline, t)
 	return true
 }
+
+// funcTask is Go's func as a Task.
+type funcTask struct {
+	f    func() func()
+	then func()
+}
+
+func (t *funcTask) Run() bool {
+	t.then = t.f()
+	return t.then != nil
+}
+
+func (t *funcTask) Done() { t.then() }
 
 // maxIdleStandbys bounds the standby goroutines of a loop waiting at once: a
 // goroutine that lost the loop to a standby becomes one, and exits when
@@ -75,7 +108,7 @@ func (l *Loop) startStandbys() {
 // loop state. Loop only.
 func (l *Loop) runInline() bool {
 	for l.inlineHead < len(l.inline) {
-		f := l.inline[l.inlineHead]
+		t := l.inline[l.inlineHead]
 		l.inline[l.inlineHead] = nil
 		l.inlineHead++
 		l.inlineSeq++
@@ -88,17 +121,17 @@ func (l *Loop) runInline() bool {
 		if !l.armed.Load() && l.running.Load() == tok {
 			l.arm()
 		}
-		var then func()
-		l.safeCall(func() { then = f() })
+		var then bool
+		l.safeCall(func() { then = t.Run() })
 		if !l.running.CompareAndSwap(tok, 0) {
-			if then != nil {
-				_ = l.Execute(then)
+			if then {
+				_ = l.Execute(t.Done)
 			}
 			return false
 		}
 		l.owner.Store(owner)
-		if then != nil {
-			l.safeCall(then)
+		if then {
+			l.safeCall(t.Done)
 		}
 	}
 	clear(l.inline)
@@ -175,8 +208,8 @@ func (l *Loop) waitStandbys() {
 // dropInline starts the funcs still queued by Go on goroutines of their own
 // when the loop stops; their continuations are dropped. Loop only.
 func (l *Loop) dropInline() {
-	for _, f := range l.inline[l.inlineHead:] {
-		go l.safeCall(func() { f() })
+	for _, t := range l.inline[l.inlineHead:] {
+		go l.safeCall(func() { t.Run() })
 	}
 	clear(l.inline)
 	l.inline, l.inlineHead = nil, 0

@@ -47,7 +47,7 @@ type Loop struct {
 
 	// Loop.Go (parked loops). inline, inlineHead, inlineSeq and nTakeovers
 	// belong to the owner goroutine; see runInline for the rest.
-	inline      []func() func() // queued by Go, run from inlineHead on
+	inline      []Task // queued by Go and GoTask, run from inlineHead on
 	inlineHead  int
 	inlineSeq   uint64
 	nTakeovers  int           // standbys that took the loop over
