@@ -1,7 +1,9 @@
 package httpx
 
 import (
+	"bufio"
 	"net/http"
+	"strings"
 	"net/url"
 	"reflect"
 	"testing"
@@ -32,8 +34,52 @@ func TestBuildRequestURLMatchesParse(t *testing.T) {
 			t.Errorf("%s: URL %#v, want %#v", target, r.URL, want)
 		}
 		if r.Method != "OPTIONS" || r.Host != "x" || r.RequestURI != target ||
-			!reflect.DeepEqual(r.Header, http.Header{"Host": {"x"}, "Accept": {"a"}, "X-Dup": {"1", "2"}}) {
+			!reflect.DeepEqual(r.Header, http.Header{"Accept": {"a"}, "X-Dup": {"1", "2"}}) {
 			t.Errorf("%s: request %+v", target, r)
+		}
+	}
+}
+
+// The Request FromHTTP handlers get looks as net/http's server presents the same bytes
+// (http.ReadRequest): Host promoted to Request.Host and out of the Header map, Pragma: no-cache
+// standing for Cache-Control, repeated fields in order, the framing fields, Close.
+func TestBuildRequestMatchesNetHTTP(t *testing.T) {
+	cfg := testConfig(HandlerFunc(helloHandler))
+	for _, raw := range []string{
+		"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+		"GET /p?q=1 HTTP/1.1\r\nhost: Example.com:8080\r\nAccept: */*\r\nX-A: 1\r\nx-a: 2\r\n\r\n",
+		"GET /a HTTP/1.0\r\n\r\n",
+		"GET /a HTTP/1.0\r\nConnection: keep-alive\r\nHost: h\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\nCache-Control: max-age=0\r\n\r\n",
+		"GET http://other.example/x?y HTTP/1.1\r\nHost: ignored\r\n\r\n",
+		"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
+		"POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: h\r\nX-Long-Custom-Header-Name: v  w \r\n\r\n",
+		"DELETE /%7Eu/a%20b HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nCookie: b=2\r\nuser-agent: t\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n\r\n",
+	} {
+		want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			t.Fatalf("%q: net/http: %v", raw, err)
+		}
+		m := newMemConn(cfg)
+		if st := m.e.head.parseHead([]byte(raw), &cfg.lim); st != statusOK {
+			t.Fatalf("%q: parse status %d", raw, st)
+		}
+		var r http.Request
+		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5", new(reqParts)) {
+			t.Fatalf("%q: not built", raw)
+		}
+		if r.Method != want.Method || !reflect.DeepEqual(r.URL, want.URL) || r.Proto != want.Proto ||
+			r.ProtoMajor != want.ProtoMajor || r.ProtoMinor != want.ProtoMinor ||
+			!reflect.DeepEqual(r.Header, want.Header) || r.Host != want.Host ||
+			r.RequestURI != want.RequestURI || r.ContentLength != want.ContentLength ||
+			!reflect.DeepEqual(r.TransferEncoding, want.TransferEncoding) || r.Close != want.Close {
+			t.Errorf("%q:\n got  %s %#v %s hdr=%v host=%q uri=%q cl=%d te=%v close=%v\n want %s %#v %s hdr=%v host=%q uri=%q cl=%d te=%v close=%v",
+				raw, r.Method, r.URL, r.Proto, r.Header, r.Host, r.RequestURI, r.ContentLength, r.TransferEncoding, r.Close,
+				want.Method, want.URL, want.Proto, want.Header, want.Host, want.RequestURI, want.ContentLength, want.TransferEncoding, want.Close)
 		}
 	}
 }

@@ -211,7 +211,14 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 			return false
 		}
 	}
-	hdr := make(http.Header, n)
+	// As net/http's server does, Host goes to Request.Host and not into the Header map, nor
+	// does Transfer-Encoding (Request.TransferEncoding) when the body is chunked.
+	nh := n
+	if h.hostCount > 0 {
+		nh--
+	}
+	hdr := make(http.Header, nh)
+	var host string
 	if n > 0 {
 		vals := parts.vals[:]
 		if n > len(vals) {
@@ -222,12 +229,26 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 			k := fieldKey(f.name.get(req))
 			v := all[off : off+f.value.len()]
 			off += f.value.len()
+			switch {
+			case k == "Host": // any case: fieldKey interns it
+				host = v
+				continue
+			case k == "Transfer-Encoding" && h.chunked:
+				continue
+			}
 			if old, ok := hdr[k]; ok {
 				hdr[k] = append(old, v)
 				continue
 			}
 			vals[i] = v
 			hdr[k] = vals[i : i+1 : i+1]
+		}
+		// HTTP/1.0 caches: "Pragma: no-cache" stands for "Cache-Control: no-cache" when the
+		// latter is absent (RFC 9111 5.4), as net/http presents it.
+		if p := hdr["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
+			if _, ok := hdr["Cache-Control"]; !ok {
+				hdr["Cache-Control"] = []string{"no-cache"}
+			}
 		}
 	}
 	*r = http.Request{
@@ -237,6 +258,7 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 		ProtoMajor: 1,
 		ProtoMinor: int(h.minor),
 		Header:     hdr,
+		Host:       host,
 		RequestURI: target,
 		RemoteAddr: remote,
 		Close:      !h.keepAliveAfter(),
@@ -245,12 +267,7 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 		r.Proto = "HTTP/1.0"
 	}
 	if h.form == formAbsolute {
-		r.Host = string(h.authority.get(req))
-	} else if h.hostCount > 0 {
-		r.Host = hdr.Get("Host") // shares the value string
-		if r.Host == "" {
-			r.Host = string(h.host.get(req))
-		}
+		r.Host = string(h.authority.get(req)) // the target's authority wins over Host
 	}
 	switch {
 	case h.chunked:
