@@ -3,9 +3,9 @@ package httpx
 import (
 	"bufio"
 	"net/http"
-	"strings"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 )
 
