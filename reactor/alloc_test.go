@@ -3,6 +3,7 @@
 package reactor
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"testing"
@@ -25,25 +26,37 @@ func TestEchoSteadyStateAllocatesNothing(t *testing.T) {
 func echoAllocs(t *testing.T, size int) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := start(t, b, echoHandler(), WithLoops(1))
-		c := dial(t, s)
-		c.SetDeadline(time.Now().Add(60 * time.Second))
-		msg := pattern(size, 1)
-		buf := make([]byte, len(msg))
-		roundTrip := func() {
-			if _, err := c.Write(msg); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.ReadFull(c, buf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 200 {
-			roundTrip() // warm: pools, slices, buffers
-		}
-		if allocs := testing.AllocsPerRun(max(2000*512/size, 100), roundTrip); allocs != 0 {
+		if allocs := roundTripAllocs(t, s, size, max(2000*512/size, 100)); allocs != 0 {
 			t.Fatalf("echo round trip allocates %v times", allocs)
 		}
 	})
+}
+
+// roundTripAllocs dials the echo server s, warms it up (pools, slices,
+// buffers) and returns the allocations per round trip of size bytes over
+// runs round trips, after checking the last echo.
+func roundTripAllocs(t *testing.T, s *Server, size, runs int) float64 {
+	t.Helper()
+	c := dial(t, s)
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	msg := pattern(size, 1)
+	buf := make([]byte, len(msg))
+	roundTrip := func() {
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 200 {
+		roundTrip()
+	}
+	allocs := testing.AllocsPerRun(runs, roundTrip)
+	if !bytes.Equal(buf, msg) {
+		t.Fatal("echo differs")
+	}
+	return allocs
 }
 
 // TestAddrPortAllocatesNothing: the netip forms of a conn's addresses cost
@@ -95,25 +108,7 @@ func TestGoTaskAllocatesNothing(t *testing.T) {
 			}
 			return len(d)
 		}}, WithLoops(1), WithParkedLoops(true))
-	c := dial(t, s)
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	msg := pattern(512, 3)
-	buf := make([]byte, len(msg))
-	roundTrip := func() {
-		if _, err := c.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 200 {
-		roundTrip()
-	}
-	if allocs := testing.AllocsPerRun(2000, roundTrip); allocs != 0 {
+	if allocs := roundTripAllocs(t, s, 512, 2000); allocs != 0 {
 		t.Fatalf("a GoTask round trip allocates %v times", allocs)
-	}
-	if string(buf) != string(msg) {
-		t.Fatal("echo differs")
 	}
 }

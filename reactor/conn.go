@@ -73,6 +73,7 @@ type Conn struct {
 	// closeReq is set by Close from any goroutine; the loop stops delivering
 	// input once it sees it and closes the conn in its task step.
 	closeReq atomic.Bool
+
 	state      connState
 	userPaused bool // PauseReading
 	hwPaused   bool // outbound queue above the high-water mark
