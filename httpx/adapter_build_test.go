@@ -59,6 +59,9 @@ func TestBuildRequestMatchesNetHTTP(t *testing.T) {
 		"OPTIONS * HTTP/1.1\r\nHost: h\r\nX-Long-Custom-Header-Name: v  w \r\n\r\n",
 		"DELETE /%7Eu/a%20b HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nCookie: b=2\r\nuser-agent: t\r\n\r\n",
 		"GET /a HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n\r\n",
+		"POST /u HTTP/1.1\r\nHost: h\r\nTrailer: X-Sum, x-time\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+		"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTrailer: X-Sum\r\n\r\n",
 	} {
 		want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
 		if err != nil {
@@ -76,7 +79,8 @@ func TestBuildRequestMatchesNetHTTP(t *testing.T) {
 			r.ProtoMajor != want.ProtoMajor || r.ProtoMinor != want.ProtoMinor ||
 			!reflect.DeepEqual(r.Header, want.Header) || r.Host != want.Host ||
 			r.RequestURI != want.RequestURI || r.ContentLength != want.ContentLength ||
-			!reflect.DeepEqual(r.TransferEncoding, want.TransferEncoding) || r.Close != want.Close {
+			!reflect.DeepEqual(r.TransferEncoding, want.TransferEncoding) || r.Close != want.Close ||
+			!reflect.DeepEqual(r.Trailer, want.Trailer) {
 			t.Errorf("%q:\n got  %s %#v %s hdr=%v host=%q uri=%q cl=%d te=%v close=%v\n want %s %#v %s hdr=%v host=%q uri=%q cl=%d te=%v close=%v",
 				raw, r.Method, r.URL, r.Proto, r.Header, r.Host, r.RequestURI, r.ContentLength, r.TransferEncoding, r.Close,
 				want.Method, want.URL, want.Proto, want.Header, want.Host, want.RequestURI, want.ContentLength, want.TransferEncoding, want.Close)

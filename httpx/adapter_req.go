@@ -97,9 +97,6 @@ func (e *engine) startAsync(req []byte) {
 		ar.pipe = newBodyPipe(ar, a.bodyBuffer)
 		r.Body = ar.pipe
 		ar.clRem = h.contentLen
-		if h.chunked {
-			r.Trailer = declaredTrailers(r.Header)
-		}
 		e.state = stAsyncBody
 	} else {
 		r.Body = http.NoBody
@@ -211,14 +208,17 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 			return false
 		}
 	}
-	// As net/http's server does, Host goes to Request.Host and not into the Header map, nor
-	// does Transfer-Encoding (Request.TransferEncoding) when the body is chunked.
+	// As net/http's server does, Host goes to Request.Host and not into the Header map, nor do
+	// Transfer-Encoding and Trailer when the body is chunked (Request.TransferEncoding and
+	// Request.Trailer), and a repeated identical Content-Length is one value (differing ones
+	// were refused by the parser).
 	nh := n
 	if h.hostCount > 0 {
 		nh--
 	}
 	hdr := make(http.Header, nh)
 	var host string
+	var trailers []string
 	if n > 0 {
 		vals := parts.vals[:]
 		if n > len(vals) {
@@ -235,6 +235,13 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 				continue
 			case k == "Transfer-Encoding" && h.chunked:
 				continue
+			case k == "Trailer" && h.chunked:
+				trailers = append(trailers, v)
+				continue
+			case k == "Content-Length":
+				if _, dup := hdr[k]; dup {
+					continue
+				}
 			}
 			if old, ok := hdr[k]; ok {
 				hdr[k] = append(old, v)
@@ -273,6 +280,7 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 	case h.chunked:
 		r.ContentLength = -1
 		r.TransferEncoding = []string{"chunked"}
+		r.Trailer = declaredTrailers(trailers)
 	case h.contentLen > 0:
 		r.ContentLength = h.contentLen
 	}
@@ -299,11 +307,11 @@ func simpleTarget(t string) bool {
 	return simplePath(p)
 }
 
-// declaredTrailers returns the Trailer map announced by the "Trailer" field (values nil until the
-// body has been read), or nil.
-func declaredTrailers(h http.Header) http.Header {
+// declaredTrailers returns the Trailer map announced by the values of the "Trailer" fields
+// (values nil until the body has been read), or nil.
+func declaredTrailers(fields []string) http.Header {
 	var t http.Header
-	for _, v := range h.Values("Trailer") {
+	for _, v := range fields {
 		for _, k := range strings.Split(v, ",") {
 			if k = strings.TrimSpace(k); k != "" {
 				if t == nil {

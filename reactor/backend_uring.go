@@ -31,10 +31,10 @@ type uringBackend struct {
 	fdArg [1]int32 // UpdateFiles argument
 
 	// Receive strategy, from the features.
-	multiAccept bool // multishot accept (5.19)
-	multiRecv   bool // multishot recv into the buffer ring (6.0)
-	bundle      bool // recv bundles (6.10)
-	recvLimit   bool // multishot recvs capped per CQE (CapRecvLimit)
+	multiAccept bool   // multishot accept (5.19)
+	multiRecv   bool   // multishot recv into the buffer ring (6.0)
+	bundle      bool   // recv bundles (6.10)
+	recvLimit   uint32 // bytes each multishot recv CQE on the main ring is capped at (0: no cap)
 
 	// Provided buffers (multiRecv only). The kernel consumes ring entries in
 	// order; brOrder mirrors which buffer id sits at each ring position so a
@@ -146,7 +146,9 @@ func newUring(l *Loop) (backend, error) {
 	b.multiAccept = f.Has(ring.CapMultishotAccept)
 	b.multiRecv = f.Has(ring.CapMultishotRecv | ring.CapBufRing)
 	b.bundle = b.multiRecv && f.Has(ring.CapRecvBundle)
-	b.recvLimit = b.multiRecv && f.Has(ring.CapRecvLimit)
+	if b.multiRecv && f.Has(ring.CapRecvLimit) {
+		b.recvLimit = uint32(max(mainRecvMax, s.cfg.bufSize))
+	}
 	if b.multiRecv {
 		count := uint32(s.cfg.bufCount)
 		br, err := r.NewBufRing(0, count, uint32(s.cfg.bufSize), 0)

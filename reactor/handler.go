@@ -98,3 +98,15 @@ var (
 	// requested backend cannot run here.
 	ErrBackendUnavailable = errors.New("reactor: backend unavailable")
 )
+
+// A Task is work for Loop.GoTask: the allocation-free form of Loop.Go's
+// func and its continuation, for a caller that has an object per piece of
+// work anyway.
+type Task interface {
+	// Run does the work off the loop (as Go's f) and reports whether Done
+	// is to run.
+	Run() bool
+	// Done is the continuation, run on the loop (as the func Go's f
+	// returns).
+	Done()
+}

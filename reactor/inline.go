@@ -40,17 +40,6 @@ func (l *Loop) Go(f func() (then func())) bool {
 	return l.GoTask(&funcTask{f: f})
 }
 
-// A Task is work for GoTask: the allocation-free form of Go's func and its
-// continuation, for a caller that has an object per piece of work anyway.
-type Task interface {
-	// Run does the work off the loop (as Go's f) and reports whether Done
-	// is to run.
-	Run() bool
-	// Done is the continuation, run on the loop (as the func Go's f
-	// returns).
-	Done()
-}
-
 // GoTask is Go for a Task: t.Run in place of f, t.Done in place of the func
 // it returns, when Run reports true. Loop only.
 func (l *Loop) GoTask(t Task) bool {

@@ -36,7 +36,9 @@ import (
 // cap one bundle spans as much of the ring as the socket holds: a slow
 // reader's echo conn kept 2.3-4.0 MB (default 4 MiB ring), 131-155 KB with
 // it (TestSlowReaderWaterMarks). Conns that read this much at once move to
-// the big ring, which has the same cap (bigRecvMax).
+// the big ring, which has the same cap (bigRecvMax). With buffers larger
+// than the cap (WithBufferRing), the cap is one buffer: a CQE takes a whole
+// buffer, so a smaller one would leave most of it unused.
 const mainRecvMax = 64 << 10
 
 func (b *uringBackend) resume(c *Conn) {
@@ -115,13 +117,13 @@ func (b *uringBackend) armRecv(c *Conn) {
 		sqe.LimitRecv(bigRecvMax)
 	case b.bundle:
 		sqe.PrepRecvBundle(int(c.fd), b.br.Group(), 0)
-		if b.recvLimit {
-			sqe.LimitRecv(mainRecvMax)
+		if b.recvLimit > 0 {
+			sqe.LimitRecv(b.recvLimit)
 		}
 	case b.multiRecv:
 		sqe.PrepRecvMultishot(int(c.fd), b.br.Group(), 0)
-		if b.recvLimit {
-			sqe.LimitRecv(mainRecvMax)
+		if b.recvLimit > 0 {
+			sqe.LimitRecv(b.recvLimit)
 		}
 	default:
 		// Single-shot: wait for readability first, so an idle conn holds

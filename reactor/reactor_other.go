@@ -144,3 +144,9 @@ func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 
 // Index returns 0.
 func (l *Loop) Index() int { return 0 }
+
+// Go reports false: there are no loops on this platform.
+func (l *Loop) Go(f func() (then func())) bool { return false }
+
+// GoTask reports false: there are no loops on this platform.
+func (l *Loop) GoTask(t Task) bool { return false }
