@@ -10,13 +10,13 @@ QUICK     ?=
 # giouring (bench peer only) reaches into the runtime with go:linkname.
 BENCH_LDFLAGS := -ldflags=-checklinkname=0
 
-.PHONY: all test test-unit test-serial test-bench bench run fuzz lint tools soak
+.PHONY: all test test-unit test-serial test-bench cross bench run fuzz lint tools soak
 
 all: lint test
 
 ## test: vet, unit tests with the race detector on both backends, the serial
 ## sysctl step, and the bench module's own tests.
-test: tools test-unit test-serial test-bench
+test: tools test-unit test-serial test-bench cross
 
 test-unit:
 	$(GO) vet $(PKGS)
@@ -29,6 +29,12 @@ test-serial:
 
 test-bench:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -timeout 15m $(BENCH_LDFLAGS) ./...
+
+# Elsewhere than Linux the packages build (the reactor reports
+# ErrBackendUnavailable), so that programs importing ringo build everywhere.
+cross:
+	GOOS=darwin $(GO) build ./...
+	GOOS=windows $(GO) build ./...
 
 ## tools: install what tests and benchmarks need (Debian, as root); never fails
 ## the build when it cannot, the tests that need a tool skip with the reason.
@@ -59,7 +65,7 @@ fuzz:
 	done
 
 ## lint: formatting, vet, and the project's own rules.
-lint:
+lint: cross
 	@out=$$(gofmt -l . ); [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
 	$(GO) vet $(PKGS)
 	@! grep -rn --include='*.go' -e 'go:linkname' -e 'import "C"' --exclude-dir=bench . || { echo "no cgo or go:linkname in the root module"; exit 1; }

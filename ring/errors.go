@@ -3,13 +3,12 @@ package ring
 import (
 	"errors"
 	"fmt"
-
-	"golang.org/x/sys/unix"
+	"syscall" // not x/sys/unix: this file builds on every platform (unix.Errno is syscall.Errno on Linux)
 )
 
 // ErrUnsupported reports that io_uring cannot be used here. New and Detect
 // return it wrapped together with the cause, so that both
-// errors.Is(err, ErrUnsupported) and errors.Is(err, unix.EPERM) (or ENOSYS,
+// errors.Is(err, ErrUnsupported) and errors.Is(err, syscall.EPERM) (or ENOSYS,
 // ENOMEM) hold.
 var ErrUnsupported = errors.New("ring: io_uring not available")
 
@@ -21,16 +20,16 @@ var ErrSQFull = errors.New("ring: submission queue full")
 
 // ErrWrongThread is returned when io_uring_enter answers EEXIST: the ring was
 // created with SINGLE_ISSUER and is used from another OS thread than the one
-// that created it. errors.Is(ErrWrongThread, unix.EEXIST) is true.
-var ErrWrongThread = fmt.Errorf("ring: SINGLE_ISSUER ring used from a thread that did not create it: %w", unix.EEXIST)
+// that created it. errors.Is(ErrWrongThread, syscall.EEXIST) is true.
+var ErrWrongThread = fmt.Errorf("ring: SINGLE_ISSUER ring used from a thread that did not create it: %w", syscall.EEXIST)
 
-// Errno converts a CQE result: nil if res >= 0, else unix.Errno(-res). It is
+// Errno converts a CQE result: nil if res >= 0, else syscall.Errno(-res). It is
 // the only place a negative Res becomes an error. It does not allocate.
 func Errno(res int32) error {
 	if res >= 0 {
 		return nil
 	}
-	return unix.Errno(-res)
+	return syscall.Errno(-res)
 }
 
 // unsupported wraps a setup-time errno that means "no io_uring here" into
@@ -43,9 +42,9 @@ func Errno(res int32) error {
 //     outside kernel.io_uring_group). See Documentation/admin-guide/sysctl/kernel.rst.
 //   - ENOMEM: before 5.12 ring memory is charged to RLIMIT_MEMLOCK, which is
 //     64 KiB by default; the ring cannot be created at all.
-func unsupported(call string, errno unix.Errno) error {
+func unsupported(call string, errno syscall.Errno) error {
 	switch errno {
-	case unix.ENOSYS, unix.EPERM, unix.ENOMEM:
+	case syscall.ENOSYS, syscall.EPERM, syscall.ENOMEM:
 		return fmt.Errorf("%w: %s: %w", ErrUnsupported, call, errno)
 	}
 	return fmt.Errorf("ring: %s: %w", call, errno)

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 // Package reactortest holds what tests of servers built on ringo need to
 // prove they leave nothing behind: a process resource baseline (open fds,
