@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bufio"
+	"bytes"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -86,4 +87,40 @@ func TestBuildRequestMatchesNetHTTP(t *testing.T) {
 				want.Method, want.URL, want.Proto, want.Header, want.Host, want.RequestURI, want.ContentLength, want.TransferEncoding, want.Close)
 		}
 	}
+}
+
+// FuzzBuildRequest: whenever the parser accepts a head and net/http's http.ReadRequest accepts
+// the same bytes, the Request FromHTTP builds must match what net/http's server would present
+// (see TestBuildRequestMatchesNetHTTP).
+func FuzzBuildRequest(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte("POST /u HTTP/1.1\r\nHost: h\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\nPragma: no-cache\r\n\r\n"))
+	f.Add([]byte("GET /%7Ea/b?c=d&e HTTP/1.1\r\nhost: h:1\r\nCookie: a\r\ncookie: b\r\n\r\n"))
+	cfg := testConfig(HandlerFunc(helloHandler))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m := newMemConn(cfg)
+		if st := m.e.head.parseHead(raw, &cfg.lim); st != statusOK {
+			return
+		}
+		var r http.Request
+		if !buildRequest(&r, raw, &m.e.head, "1.2.3.4:5", new(reqParts)) {
+			return // answered 400
+		}
+		want, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			return // net/http refuses what the stricter parser accepted: nothing to compare
+		}
+		if r.Method != want.Method || r.URL.String() != want.URL.String() || r.Proto != want.Proto ||
+			r.ProtoMinor != want.ProtoMinor || !reflect.DeepEqual(r.Header, want.Header) ||
+			r.Host != want.Host || r.RequestURI != want.RequestURI ||
+			r.ContentLength != want.ContentLength || r.Close != want.Close ||
+			!reflect.DeepEqual(r.TransferEncoding, want.TransferEncoding) ||
+			!reflect.DeepEqual(r.Trailer, want.Trailer) {
+			t.Fatalf("%q:\n got  %s %q %s hdr=%v host=%q cl=%d te=%v tr=%v close=%v\n want %s %q %s hdr=%v host=%q cl=%d te=%v tr=%v close=%v",
+				raw, r.Method, r.URL, r.Proto, r.Header, r.Host, r.ContentLength, r.TransferEncoding, r.Trailer, r.Close,
+				want.Method, want.URL, want.Proto, want.Header, want.Host, want.ContentLength, want.TransferEncoding, want.Trailer, want.Close)
+		}
+	})
 }

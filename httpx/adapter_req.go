@@ -261,17 +261,14 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 	*r = http.Request{
 		Method:     internMethod(h.method.get(req)),
 		URL:        u,
-		Proto:      "HTTP/1.1",
+		Proto:      protoNames[h.wireMinor],
 		ProtoMajor: 1,
-		ProtoMinor: int(h.minor),
+		ProtoMinor: int(h.wireMinor),
 		Header:     hdr,
 		Host:       host,
 		RequestURI: target,
 		RemoteAddr: remote,
 		Close:      !h.keepAliveAfter(),
-	}
-	if h.minor == 0 {
-		r.Proto = "HTTP/1.0"
 	}
 	if h.form == formAbsolute {
 		r.Host = string(h.authority.get(req)) // the target's authority wins over Host
@@ -286,6 +283,11 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 	}
 	return true
 }
+
+// protoNames are the Request.Proto values of HTTP/1.0 to HTTP/1.9 (as received, as net/http
+// presents them; 1.2 and later are answered as 1.1).
+var protoNames = [10]string{"HTTP/1.0", "HTTP/1.1", "HTTP/1.2", "HTTP/1.3", "HTTP/1.4",
+	"HTTP/1.5", "HTTP/1.6", "HTTP/1.7", "HTTP/1.8", "HTTP/1.9"}
 
 // reqParts is the part of a Request that buildRequest fills in place: the URL and the Header's
 // value slices.

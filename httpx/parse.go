@@ -62,7 +62,8 @@ type reqHead struct {
 
 	method, target, path, query, authority span
 	form                                   uint8
-	minor                                  uint8 // HTTP/1.minor (0 or 1)
+	minor                                  uint8 // HTTP/1.minor as answered (0 or 1)
+	wireMinor                              uint8 // HTTP/1.minor as received (0-9; FromHTTP's Request.Proto)
 
 	fields  []hfield
 	hdrSize int // bytes of the field section so far
@@ -286,7 +287,7 @@ func (h *reqHead) fastRequestLine(b []byte, lim *limits) (st int, ok bool) {
 	h.pos = end
 	h.method = span{int32(p), int32(i)}
 	h.target = span{int32(i + 1), int32(j)}
-	h.minor = 1
+	h.minor, h.wireMinor = 1, 1
 	return h.parseTarget(b[i+1:j], int32(i+1), b[p:i]), true
 }
 
@@ -344,6 +345,7 @@ func (h *reqHead) parseRequestLine(line []byte, base int32) int {
 	if v[5] != '1' {
 		return 505 // HTTP/0.x, HTTP/2.0 ...: a well-formed version we do not speak
 	}
+	h.wireMinor = v[7] - '0'
 	if v[7] == '0' {
 		h.minor = 0
 	} else {
