@@ -52,6 +52,7 @@ type asyncReq struct {
 	// handler goroutine, and the buffer of the final response for the loop to take back.
 	hdr      http.Header
 	raw      []byte
+	lines    []byte
 	finalRaw []byte
 }
 
@@ -105,7 +106,7 @@ func (e *engine) startAsync(req []byte) {
 	ar.req = r.WithContext(&ar.ctx)
 	*r = http.Request{} // keep nothing of this request in the template
 	ar.keepAlive = h.keepAliveAfter() && !e.draining()
-	ar.hdr, ar.raw = e.lc.takeSpares()
+	ar.hdr, ar.raw, ar.lines = e.lc.takeSpares()
 	// On a parked loop the handler runs on the loop goroutine itself (Loop.Go): no hand-off to a
 	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
 	// against the pool's bound like a worker.
@@ -476,8 +477,8 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 // ResponseWriter, Header map included, after it returned (the net/http rule): the map serves
 // another request of this loop.
 func (ar *asyncReq) recycle() {
-	ar.e.lc.putSpares(ar.w.header, ar.finalRaw, ar.raw) // ar.raw: given but not used
-	ar.w.header, ar.finalRaw, ar.raw = nil, nil, nil
+	ar.e.lc.putSpares(ar.w.header, [2][]byte{ar.lines, ar.w.lines}, ar.finalRaw, ar.raw) // ar.raw, ar.lines: given but not used
+	ar.w.header, ar.finalRaw, ar.raw, ar.lines, ar.w.lines = nil, nil, nil, nil, nil
 }
 
 // setFinal records the final delivery of the response (b, then closeAfter) for the loop

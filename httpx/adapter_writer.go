@@ -29,6 +29,11 @@ type responseWriter struct {
 	failed      error  // the client is gone: further writes fail
 	raw         []byte // headRoom bytes kept free for the header, then the buffered body
 	bufferLimit int
+	// The handler's fields as they were at WriteHeader (net/http: later changes to the map have
+	// no effect, trailers aside): rendered header lines, and whether Date and Content-Type
+	// were among them.
+	lines            []byte
+	hasDate, hasType bool
 }
 
 var _ http.Flusher = (*responseWriter)(nil)
@@ -73,6 +78,16 @@ func (w *responseWriter) WriteHeader(code int) {
 	if hasToken(w.header["Connection"], "close") {
 		w.closeAfter = true
 	}
+	_, w.hasDate = w.header["Date"]
+	_, w.hasType = w.header["Content-Type"]
+	if len(w.header) > 0 {
+		buf := w.ar.lines
+		w.ar.lines = nil
+		if buf == nil {
+			buf = make([]byte, 0, 128)
+		}
+		w.lines = w.headerLines(buf[:0])
+	}
 }
 
 func hasToken(vals []string, tok string) bool {
@@ -116,8 +131,26 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	}
 	w.written += int64(len(b))
 	if w.isHead {
+		// No body goes out, but its first bytes choose the Content-Type, as with net/http.
+		if !w.hasType && len(w.body()) < sniffLen {
+			w.buffer(b[:min(len(b), sniffLen-len(w.body()))])
+		}
 		return len(b), nil
 	}
+	w.buffer(b)
+	if len(w.raw)-headRoom >= w.bufferLimit {
+		if err := w.flush(false); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// sniffLen is what http.DetectContentType looks at.
+const sniffLen = 512
+
+// buffer appends b to the buffered body.
+func (w *responseWriter) buffer(b []byte) {
 	if w.raw == nil {
 		if r := w.ar.raw; cap(r) >= headRoom+len(b) {
 			w.raw, w.ar.raw = r[:headRoom], nil
@@ -126,12 +159,6 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 		}
 	}
 	w.raw = append(w.raw, b...)
-	if len(w.raw)-headRoom >= w.bufferLimit {
-		if err := w.flush(false); err != nil {
-			return 0, err
-		}
-	}
-	return len(b), nil
 }
 
 // WriteString implements io.StringWriter.
@@ -162,8 +189,8 @@ func (w *responseWriter) headerLines(b []byte) []byte {
 		if strings.HasPrefix(k, http.TrailerPrefix) || !isTokenString(k) {
 			continue
 		}
-		if adapterManaged(k) {
-			continue
+		if adapterManaged(k) || k == "Content-Type" && w.status == http.StatusNotModified {
+			continue // a 304 has no representation to describe (net/http drops its Content-Type too)
 		}
 		for _, v := range vs {
 			v = strings.TrimSpace(v)
@@ -210,10 +237,10 @@ func (w *responseWriter) body() []byte {
 // buffered body's length is known.
 func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 	b = statusLineFor(b, w.status)
-	if _, ok := w.header["Date"]; !ok {
+	if !w.hasDate {
 		b = w.ar.e.cfg.dateLine(b)
 	}
-	if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed() && len(w.body()) > 0 {
+	if !w.hasType && w.bodyAllowed() && len(w.body()) > 0 {
 		b = append(b, "Content-Type: "...)
 		b = append(b, http.DetectContentType(w.body())...)
 		b = append(b, crlf...)
@@ -250,7 +277,7 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 	} else if w.req.ProtoMinor == 0 {
 		b = append(b, connKeepLine...)
 	}
-	b = w.headerLines(b)
+	b = append(b, w.lines...)
 	return append(b, crlf...)
 }
 
@@ -273,7 +300,7 @@ func (w *responseWriter) flush(final bool) error {
 	var b []byte
 	if !w.headerSent {
 		w.headerSent = true
-		if body := w.body(); final && len(body) > 0 {
+		if body := w.body(); final && len(body) > 0 && !w.isHead {
 			// The common case: the whole response in one buffer. The header is built in the
 			// room in front of the body (capacity capped so it cannot overwrite the body),
 			// then moved up against it. The loop owns raw from now on.
@@ -287,7 +314,7 @@ func (w *responseWriter) flush(final bool) error {
 			b = w.headBytes(make([]byte, 0, 256), final)
 		}
 	}
-	if body := w.body(); len(body) > 0 {
+	if body := w.body(); len(body) > 0 && !w.isHead {
 		if w.chunked {
 			b = appendChunk(b, body)
 		} else {

@@ -67,10 +67,11 @@ type loopCache struct {
 	preCL     int
 	preLen    int64
 
-	// FromHTTP: response header maps and response buffers whose responses were delivered,
-	// for this loop's next requests (see asyncReq.recycle).
-	hdrs []http.Header
-	raws [][]byte
+	// FromHTTP: response header maps, response buffers and header lines buffers whose
+	// responses were delivered, for this loop's next requests (see asyncReq.recycle).
+	hdrs  []http.Header
+	raws  [][]byte
+	lines [][]byte
 }
 
 // Bounds of the loop's FromHTTP spares: how many of each, and their sizes.
@@ -80,23 +81,32 @@ const (
 	maxSpareBytes = 8 << 10 // bytes of a response buffer
 )
 
-// takeSpares returns a spare header map and response buffer (either nil if none). Loop only.
-func (d *loopCache) takeSpares() (h http.Header, b []byte) {
+// takeSpares returns a spare header map and two buffers, for the response and for its header
+// lines (any nil if none). Loop only.
+func (d *loopCache) takeSpares() (h http.Header, b, lines []byte) {
 	if n := len(d.hdrs); n > 0 {
 		h, d.hdrs[n-1], d.hdrs = d.hdrs[n-1], nil, d.hdrs[:n-1]
 	}
 	if n := len(d.raws); n > 0 {
 		b, d.raws[n-1], d.raws = d.raws[n-1], nil, d.raws[:n-1]
 	}
-	return h, b
+	if n := len(d.lines); n > 0 {
+		lines, d.lines[n-1], d.lines = d.lines[n-1], nil, d.lines[:n-1]
+	}
+	return h, b, lines
 }
 
-// putSpares keeps h (cleared) and the buffers bs for later requests, within the bounds; nil
-// ones are skipped. Loop only.
-func (d *loopCache) putSpares(h http.Header, bs ...[]byte) {
+// putSpares keeps h (cleared), the header lines buffers ls and the response buffers bs for later
+// requests, within the bounds; nil ones are skipped. Loop only.
+func (d *loopCache) putSpares(h http.Header, ls [2][]byte, bs ...[]byte) {
 	if h != nil && len(h) <= maxSpareMap && len(d.hdrs) < maxSpares {
 		clear(h)
 		d.hdrs = append(d.hdrs, h)
+	}
+	for _, b := range ls {
+		if b != nil && cap(b) <= maxSpareBytes && len(d.lines) < maxSpares {
+			d.lines = append(d.lines, b[:0])
+		}
 	}
 	for _, b := range bs {
 		if b != nil && cap(b) <= maxSpareBytes && len(d.raws) < maxSpares {

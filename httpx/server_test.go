@@ -31,7 +31,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 // startServer listens on 127.0.0.1:0 with backend b and serves in the background until the
 // test ends. It returns the address.
-func startServer(t *testing.T, b reactor.Backend, s *Server) string {
+func startServer(t testing.TB, b reactor.Backend, s *Server) string {
 	t.Helper()
 	s.Reactor = append(s.Reactor, reactor.WithBackend(b), reactor.WithLoops(2))
 	if s.Logger == nil {
