@@ -18,9 +18,11 @@ import (
 
 // Tables the script of FuzzAdapterResponse picks from.
 var (
-	diffKeys   = []string{"Content-Type", "X-A", "Cache-Control", "Date", "Connection", "X-B", "Content-Language", "Vary"}
-	diffValues = []string{"text/plain", "v1", "a, b", "Mon, 02 Jan 2006 15:04:05 GMT", "close", "keep-alive", "", "x y"}
-	diffCodes  = []int{200, 201, 204, 304, 404, 500, 299, 418}
+	diffKeys = []string{"Content-Type", "X-A", "Cache-Control", "Date", "Connection", "X-B", "Content-Language",
+		"Vary", "Content-Length", "Transfer-Encoding", "Trailer", "X-T", "Trailer:X-T", "x-lower"}
+	diffValues = []string{"text/plain", "v1", "a, b", "Mon, 02 Jan 2006 15:04:05 GMT", "close", "keep-alive", "",
+		"x y", "5", "0", "chunked", "X-T", "bad\r\nX-Injected: 1", " padded "}
+	diffCodes  = []int{200, 201, 204, 304, 404, 500, 299, 418, 103}
 	diffBodies = []string{"", "hello", "<html><body>x</body></html>", strings.Repeat("x", 3000), "\x00\x01binary", "%PDF-1.4"}
 )
 
@@ -30,7 +32,7 @@ func scriptHandler(w http.ResponseWriter, r *http.Request) {
 	script, _ := hex.DecodeString(r.URL.RawQuery)
 	for i := 0; i+1 < len(script); i += 2 {
 		a := int(script[i+1])
-		switch script[i] % 6 {
+		switch script[i] % 7 {
 		case 0:
 			w.Header().Set(diffKeys[a%len(diffKeys)], diffValues[a/len(diffKeys)%len(diffValues)])
 		case 1:
@@ -43,6 +45,8 @@ func scriptHandler(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, diffBodies[a%len(diffBodies)])
 		case 5:
 			w.(http.Flusher).Flush()
+		case 6: // a key as given, not canonicalized
+			w.Header()[diffKeys[a%len(diffKeys)]] = []string{diffValues[a/len(diffKeys)%len(diffValues)]}
 		}
 	}
 }
@@ -50,12 +54,16 @@ func scriptHandler(w http.ResponseWriter, r *http.Request) {
 // diffResponse is what FuzzAdapterResponse compares: the status, the fields other than framing
 // and Date (unless the handler set Date), and the body.
 type diffResponse struct {
-	status int
-	header http.Header
-	body   string
+	status       int
+	header       http.Header
+	body         string
+	trailer      http.Header
+	lengthFramed bool // by Content-Length (no trailers possible)
 }
 
-func fetchDiff(t *testing.T, addr, method, proto, script string) diffResponse {
+// fetchDiff runs the script on the server at addr and reads the response; an error is a
+// response net/http's client cannot read.
+func fetchDiff(t *testing.T, addr, method, proto, script string) (diffResponse, error) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -66,11 +74,11 @@ func fetchDiff(t *testing.T, addr, method, proto, script string) diffResponse {
 	fmt.Fprintf(c, "%s /s?%s %s\r\nHost: h\r\nConnection: close\r\n\r\n", method, script, proto)
 	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
 	if err != nil {
-		t.Fatalf("%s %s %s: %v", method, proto, script, err)
+		return diffResponse{}, err
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s %s: body: %v", method, proto, script, err)
+		return diffResponse{}, fmt.Errorf("body: %w", err)
 	}
 	h := maps.Clone(resp.Header)
 	for _, k := range []string{"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive"} {
@@ -79,7 +87,7 @@ func fetchDiff(t *testing.T, addr, method, proto, script string) diffResponse {
 	if !strings.Contains(h.Get("Date"), "2006") {
 		delete(h, "Date") // the server's own clock
 	}
-	return diffResponse{resp.StatusCode, h, string(body)}
+	return diffResponse{resp.StatusCode, h, string(body), resp.Trailer, resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0}, nil
 }
 
 // FuzzAdapterResponse runs a script of ResponseWriter calls (header changes, WriteHeader,
@@ -120,13 +128,22 @@ func FuzzAdapterResponse(f *testing.F) {
 			proto = "HTTP/1.0"
 		}
 		q := hex.EncodeToString(script)
-		want := fetchDiff(t, ln.Addr().String(), method, proto, q)
-		got := fetchDiff(t, ours, method, proto, q)
-		if got.status != want.status || !maps.EqualFunc(got.header, want.header, func(a, b []string) bool {
-			return strings.Join(a, "\x00") == strings.Join(b, "\x00")
-		}) || got.body != want.body {
-			t.Fatalf("%s %s script %v:\n net/http %d %v %q\n FromHTTP %d %v %q", method, proto, script,
-				want.status, want.header, trunc(want.body), got.status, got.header, trunc(got.body))
+		want, err := fetchDiff(t, ln.Addr().String(), method, proto, q)
+		if err != nil {
+			return // net/http wrote what its own client cannot read (a handler's Transfer-Encoding)
+		}
+		got, err := fetchDiff(t, ours, method, proto, q)
+		if err != nil {
+			t.Fatalf("%s %s script %v: FromHTTP's response: %v", method, proto, script, err)
+		}
+		same := func(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
+		// Trailers set by http.TrailerPrefix after the header was written reach the client from
+		// FromHTTP always, from net/http only if its 2 KiB buffer made the body chunked.
+		trailersOK := maps.EqualFunc(got.trailer, want.trailer, same) || want.lengthFramed && len(want.trailer) == 0
+		if got.status != want.status || !maps.EqualFunc(got.header, want.header, same) || got.body != want.body ||
+			!trailersOK {
+			t.Fatalf("%s %s script %v:\n net/http %d %v %q trailer %v\n FromHTTP %d %v %q trailer %v", method, proto, script,
+				want.status, want.header, trunc(want.body), want.trailer, got.status, got.header, trunc(got.body), got.trailer)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,6 +24,8 @@ type responseWriter struct {
 	chunked     bool  // the body is sent chunked
 	closeDelim  bool  // the body ends when the connection closes (HTTP/1.0, no length)
 	declared    int64 // Content-Length set by the handler, or -1
+	overran     bool  // a Write went past declared: every later one fails
+	teSet       bool  // the handler set a Transfer-Encoding: its Content-Length frames nothing (net/http)
 	written     int64 // body bytes accepted by Write
 	trailers    []string
 	closeAfter  bool
@@ -30,10 +33,17 @@ type responseWriter struct {
 	raw         []byte // headRoom bytes kept free for the header, then the buffered body
 	bufferLimit int
 	// The handler's fields as they were at WriteHeader (net/http: later changes to the map have
-	// no effect, trailers aside): rendered header lines, and whether Date and Content-Type
-	// were among them.
+	// no effect, trailers aside): rendered header lines, whether Date was among them, and
+	// whether the body's type is not to be sniffed (Content-Type set, or, as net/http has it, a
+	// Transfer-Encoding set by the handler).
 	lines            []byte
-	hasDate, hasType bool
+	hasDate, noSniff bool
+	// hasTrailers: the fields at WriteHeader announced trailers (a Trailer field, even empty,
+	// or a key by http.TrailerPrefix), so the body is chunked to carry them (net/http decides
+	// it on the same snapshot). Keys by TrailerPrefix added later also make a response whose
+	// header is not out yet chunked (lateTrailers), where net/http sends them only if its
+	// 2 KiB buffer had made it chunked already.
+	hasTrailers bool
 }
 
 var _ http.Flusher = (*responseWriter)(nil)
@@ -68,7 +78,9 @@ func (w *responseWriter) WriteHeader(code int) {
 			w.declared = n
 		}
 	}
-	for _, v := range w.header["Trailer"] {
+	vs, announced := w.header["Trailer"]
+	w.hasTrailers = announced
+	for _, v := range vs {
 		for _, k := range strings.Split(v, ",") {
 			if k = strings.TrimSpace(k); k != "" {
 				w.trailers = append(w.trailers, http.CanonicalHeaderKey(k))
@@ -79,7 +91,11 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.closeAfter = true
 	}
 	_, w.hasDate = w.header["Date"]
-	_, w.hasType = w.header["Content-Type"]
+	_, hasType := w.header["Content-Type"]
+	te := w.header["Transfer-Encoding"]
+	hasTE := len(te) > 0 && te[0] != ""
+	w.teSet = hasTE && te[0] != "identity"
+	w.noSniff = hasType || hasTE // a Content-Type even empty (net/http's way to turn sniffing off)
 	if len(w.header) > 0 {
 		buf := w.ar.lines
 		w.ar.lines = nil
@@ -126,13 +142,14 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	if !w.bodyAllowed() {
 		return 0, http.ErrBodyNotAllowed
 	}
-	if w.declared >= 0 && w.written+int64(len(b)) > w.declared {
+	if w.overran || w.declared >= 0 && w.written+int64(len(b)) > w.declared {
+		w.overran = true // later writes fail too, as with net/http
 		return 0, http.ErrContentLength
 	}
 	w.written += int64(len(b))
 	if w.isHead {
 		// No body goes out, but its first bytes choose the Content-Type, as with net/http.
-		if !w.hasType && len(w.body()) < sniffLen {
+		if !w.noSniff && len(w.body()) < sniffLen {
 			w.buffer(b[:min(len(b), sniffLen-len(w.body()))])
 		}
 		return len(b), nil
@@ -183,17 +200,28 @@ func (w *responseWriter) FlushError() error {
 	return w.failed
 }
 
-// headerLines appends the handler's header fields except those the adapter manages.
+// headerLines appends the handler's header fields except those the adapter manages, sorted by
+// key as net/http writes them (so two keys that differ in case keep one order).
 func (w *responseWriter) headerLines(b []byte) []byte {
-	for k, vs := range w.header {
-		if strings.HasPrefix(k, http.TrailerPrefix) || !isTokenString(k) {
+	var buf [16]string
+	keys := buf[:0]
+	for k := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			w.hasTrailers = true
+			continue
+		}
+		if !isTokenString(k) {
 			continue
 		}
 		if adapterManaged(k) || k == "Content-Type" && w.status == http.StatusNotModified {
 			continue // a 304 has no representation to describe (net/http drops its Content-Type too)
 		}
-		for _, v := range vs {
-			v = strings.TrimSpace(v)
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range w.header[k] {
+			v = fieldValue(v)
 			if !validFieldValueString(v) {
 				continue // no header injection
 			}
@@ -206,6 +234,18 @@ func (w *responseWriter) headerLines(b []byte) []byte {
 	return b
 }
 
+// fieldValue is a handler's field value as it goes out: line breaks become spaces, as net/http
+// writes them (so no field can be injected), and surrounding whitespace is trimmed. Values with
+// other control bytes are then dropped by the caller (net/http would send them).
+func fieldValue(v string) string {
+	if strings.ContainsAny(v, "\r\n") {
+		v = newlineToSpace.Replace(v)
+	}
+	return strings.TrimSpace(v)
+}
+
+var newlineToSpace = strings.NewReplacer("\r", " ", "\n", " ")
+
 // adapterManaged reports whether k names a field the adapter writes itself (in any case).
 func adapterManaged(k string) bool {
 	switch len(k) {
@@ -215,8 +255,16 @@ func adapterManaged(k string) bool {
 		return strings.EqualFold(k, "Transfer-Encoding")
 	case len("Connection"):
 		return strings.EqualFold(k, "Connection")
-	case len("Trailer"):
-		return strings.EqualFold(k, "Trailer")
+	}
+	return false
+}
+
+// lateTrailers reports whether the handler's fields hold a trailer by http.TrailerPrefix.
+func (w *responseWriter) lateTrailers() bool {
+	for k := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return true
+		}
 	}
 	return false
 }
@@ -240,18 +288,18 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 	if !w.hasDate {
 		b = w.ar.e.cfg.dateLine(b)
 	}
-	if !w.hasType && w.bodyAllowed() && len(w.body()) > 0 {
+	if !w.noSniff && w.bodyAllowed() && len(w.body()) > 0 {
 		b = append(b, "Content-Type: "...)
 		b = append(b, http.DetectContentType(w.body())...)
 		b = append(b, crlf...)
 	}
 	switch {
 	case !w.bodyAllowed():
-	case w.declared >= 0:
+	case w.declared >= 0 && !w.teSet:
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, w.declared, 10)
 		b = append(b, crlf...)
-	case final && (w.isHead || len(w.trailers) == 0 && !w.hasPrefixTrailers()):
+	case final && (w.isHead || !w.hasTrailers && !w.lateTrailers()):
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, w.written, 10)
 		b = append(b, crlf...)
@@ -259,12 +307,7 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 		// Flushed before the length was known: a HEAD response has no body to frame.
 	case w.req.ProtoMinor >= 1:
 		w.chunked = true
-		b = append(b, chunkedTELine...)
-		if len(w.trailers) > 0 {
-			b = append(b, "Trailer: "...)
-			b = append(b, strings.Join(w.trailers, ", ")...)
-			b = append(b, crlf...)
-		}
+		b = append(b, chunkedTELine...) // the handler's Trailer field goes out with its others
 	default:
 		w.closeDelim = true
 		w.closeAfter = true
@@ -279,15 +322,6 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 	}
 	b = append(b, w.lines...)
 	return append(b, crlf...)
-}
-
-func (w *responseWriter) hasPrefixTrailers() bool {
-	for k := range w.header {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // flush sends the header (if not yet sent) and the buffered body; final ends the response.
@@ -343,7 +377,7 @@ func (w *responseWriter) trailerLines(b []byte) []byte {
 			return
 		}
 		for _, v := range vs {
-			if v = strings.TrimSpace(v); validFieldValueString(v) {
+			if v = fieldValue(v); validFieldValueString(v) {
 				b = append(b, k...)
 				b = append(b, ": "...)
 				b = append(b, v...)
