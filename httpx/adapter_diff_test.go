@@ -2,10 +2,10 @@ package httpx
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
 	"maps"
 	"net"
 	"net/http"
@@ -107,7 +107,7 @@ func FuzzAdapterResponse(f *testing.F) {
 		f.Add(s, uint8(0))
 		f.Add(s, uint8(3))
 	}
-	std := &http.Server{Handler: http.HandlerFunc(scriptHandler), ErrorLog: nil}
+	std := &http.Server{Handler: http.HandlerFunc(scriptHandler), ErrorLog: log.New(io.Discard, "", 0)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		f.Fatal(err)
@@ -154,5 +154,3 @@ func trunc(s string) string {
 	}
 	return s
 }
-
-var _ = bytes.Equal

@@ -78,6 +78,12 @@ func (p *pool) submit(f *asyncReq) bool {
 // run is a worker goroutine: it runs f, then queued jobs, then waits idle for more, until it
 // receives nil (from reap or stop).
 func (p *pool) run(w *poolWorker, f *asyncReq) {
+	ended := false // by return, not by a handler's runtime.Goexit
+	defer func() {
+		if !ended {
+			p.workerLost()
+		}
+	}()
 	for {
 		f.run()
 		p.mu.Lock()
@@ -89,6 +95,7 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 		if p.stopped {
 			p.exitLocked()
 			p.mu.Unlock()
+			ended = true
 			return
 		}
 		w.idleEpoch = p.epoch
@@ -106,9 +113,24 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 			p.mu.Lock()
 			p.exitLocked()
 			p.mu.Unlock()
+			ended = true
 			return
 		}
 	}
+}
+
+// workerLost accounts for a worker whose handler ended its goroutine (runtime.Goexit): its place
+// goes to the queue's first job on a new worker, or it is counted out.
+func (p *pool) workerLost() {
+	p.mu.Lock()
+	if !p.stopped && len(p.queue) > 0 {
+		f := p.popLocked()
+		p.mu.Unlock()
+		go p.run(&poolWorker{job: make(chan *asyncReq, 1)}, f)
+		return
+	}
+	p.exitLocked()
+	p.mu.Unlock()
 }
 
 // popLocked takes the queue's first job (p.mu held, queue not empty).

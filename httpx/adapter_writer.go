@@ -60,8 +60,8 @@ func (w *responseWriter) WriteHeader(code int) {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
 	}
 	if code >= 100 && code < 200 {
-		if code == 101 {
-			return // protocol switches are not supported
+		if code == 101 || w.req.ProtoMinor == 0 {
+			return // protocol switches are not supported; no 1xx to HTTP/1.0 (RFC 9110 15.2)
 		}
 		// An interim response goes out at once (like net/http since Go 1.19).
 		b := append(statusLineFor(nil, code), w.headerLines(nil)...)
@@ -424,7 +424,14 @@ func (w *responseWriter) send(b []byte, final bool) error {
 
 // run serves the request on a pool goroutine.
 func (ar *asyncReq) run() {
+	returned := false
+	defer func() {
+		if !returned && ar.finSet { // the handler ended its goroutine (runtime.Goexit)
+			ar.e.t.execute(ar.deliverFinal)
+		}
+	}()
 	ar.handle()
+	returned = true
 	if ar.finSet {
 		ar.e.t.execute(ar.deliverFinal)
 	}
@@ -432,10 +439,19 @@ func (ar *asyncReq) run() {
 
 // Run serves the request from Loop.GoTask (reactor.Task): on the loop goroutine itself, or on
 // the goroutine it continued on after the loop was taken over (see startAsync). It reports
-// whether there is a final delivery for Done.
+// whether there is a final delivery for Done. A handler that ends its goroutine
+// (runtime.Goexit) takes this goroutine with it, the loop's own included (a standby goroutine
+// takes the loop over): the final delivery then goes through execute.
 func (ar *asyncReq) Run() bool {
-	defer ar.e.cfg.pool.inlineDone()
+	returned := false
+	defer func() {
+		ar.e.cfg.pool.inlineDone()
+		if !returned && ar.finSet {
+			ar.e.t.execute(ar.deliverFinal)
+		}
+	}()
 	ar.handle()
+	returned = true
 	return ar.finSet
 }
 
@@ -459,8 +475,12 @@ func (ar *asyncReq) handle() {
 	if w.header == nil {
 		w.header = make(http.Header, 4)
 	}
+	returned := false
 	defer func() {
-		if v := recover(); v != nil {
+		if v := recover(); v != nil || !returned {
+			if v == nil {
+				v = http.ErrAbortHandler // runtime.Goexit (t.FailNow...): abort, as net/http closes
+			}
 			ar.handlerPanic(w, v)
 			return
 		}
@@ -477,6 +497,7 @@ func (ar *asyncReq) handle() {
 		}
 	}()
 	ar.a.h.ServeHTTP(w, r)
+	returned = true
 }
 
 func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
@@ -488,7 +509,7 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 	}
 	var b []byte
 	if !w.headerSent && v != http.ErrAbortHandler {
-		b = appendErrorResponse(nil, 500, nil)
+		b = appendErrorFor(nil, 500, nil, w.isHead)
 	}
 	if ar.pipe != nil {
 		_ = ar.pipe.Close()

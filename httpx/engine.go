@@ -299,7 +299,7 @@ func (e *engine) serve(req, body []byte, trailers []hfield) {
 	if e.callFast(c) {
 		e.finishResponse(c)
 	} else if !c.streaming {
-		e.out = appendErrorResponse(e.out, 500, e.lc)
+		e.out = appendErrorFor(e.out, 500, e.lc, string(c.Method()) == http.MethodHead)
 		c.keepAlive = false
 	} else {
 		c.keepAlive = false // the response is cut short; closing tells the client

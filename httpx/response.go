@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"time"
@@ -166,6 +167,17 @@ func (d *loopCache) headPrefix(status int, ctype []byte, length int64) []byte {
 
 // bodyAllowed reports whether a response with this status carries content (RFC 9110 6.4.1).
 func bodyAllowed(status int) bool { return status >= 200 && status != 204 && status != 304 }
+
+// appendErrorFor appends appendErrorResponse's response, without its body when it answers a
+// HEAD request.
+func appendErrorFor(out []byte, status int, date *loopCache, head bool) []byte {
+	n := len(out)
+	out = appendErrorResponse(out, status, date)
+	if head {
+		out = out[:n+bytes.Index(out[n:], []byte(crlf+crlf))+4]
+	}
+	return out
+}
 
 // appendErrorResponse appends a complete error response that closes the connection.
 func appendErrorResponse(out []byte, status int, date *loopCache) []byte {

@@ -19,7 +19,8 @@ import (
 // loop (onLoop reports false in it): it may use what is safe from any
 // goroutine (AsyncWrite, Execute, ...) and may wait for the loop, but must
 // not call loop-only methods. A panic in f is recovered and logged; its
-// continuation is lost.
+// continuation is lost. So is the continuation of an f that ends its
+// goroutine with runtime.Goexit; a standby serves the loop on.
 //
 // How soon the takeover comes: at once when f blocks on a channel, a lock,
 // the network or a timer, unless f made another goroutine runnable first
@@ -148,7 +149,14 @@ func (l *Loop) arm() {
 // in standbyLive. It exits when the loop stops or enough standbys are
 // waiting.
 func (l *Loop) standby(id int64, armed bool) {
-	defer l.standbyLive.Add(-1)
+	// counted: this goroutine is in standbyLive now. Not while it serves the loop, so a Go
+	// func that ends its goroutine (runtime.Goexit) while running on it leaves the count right.
+	counted := true
+	defer func() {
+		if counted {
+			l.standbyLive.Add(-1)
+		}
+	}()
 	for {
 		if !armed {
 			if l.standbys.Add(1) > maxIdleStandbys {
@@ -175,8 +183,10 @@ func (l *Loop) standby(id int64, armed bool) {
 		l.owner.Store(id)
 		l.nTakeovers++
 		l.standbyLive.Add(-1) // the owner is not a standby
+		counted = false
 		done := l.serve()
 		l.standbyLive.Add(1)
+		counted = true
 		if done {
 			return
 		}

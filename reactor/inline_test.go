@@ -89,6 +89,8 @@ func (g *goServer) line(c *Conn, line string) {
 			}
 		case line == "panic":
 			f = func() func() { panic("inline boom") }
+		case line == "exit":
+			f = func() func() { runtime.Goexit(); return nil }
 		case line == "fast":
 			f = func() func() { return reply("fast") }
 		default:
@@ -253,4 +255,34 @@ func TestLoopGoPanicAndClose(t *testing.T) {
 	c.Close()
 	bc.Close()
 	checkNoLeaks(t, before)
+}
+
+// A Go func that ends its goroutine (runtime.Goexit) takes the goroutine it runs on with it,
+// the loop's own or a standby serving the loop: a standby serves the loop on, and Close leaves
+// no goroutine behind (the standby count stays right).
+func TestLoopGoGoexit(t *testing.T) {
+	before := snapshot()
+	g := newGoServer()
+	s := start(t, BackendEpoll, g.handler(), WithParkedLoops(true), WithLoops(1))
+	c, r := lineConn(t, s)
+	for i := range 3 {
+		if _, err := c.Write([]byte("exit\n")); err != nil {
+			t.Fatal(err)
+		}
+		if got := ask(t, c, r, fmt.Sprint("after exit ", i)); got != fmt.Sprint("after exit ", i) {
+			t.Fatalf("%q", got)
+		}
+	}
+	if got := ask(t, c, r, "fast"); !strings.HasPrefix(got, "fast ") {
+		t.Fatalf("%q", got)
+	}
+	l := s.Loops()[0]
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	checkNoLeaks(t, before)
+	if n := l.standbyLive.Load(); n != 0 {
+		t.Fatalf("standby count %d after Close, want 0", n)
+	}
 }

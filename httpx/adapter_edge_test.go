@@ -1,0 +1,120 @@
+package httpx
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/ringo-io/ringo/reactor"
+)
+
+// A handler that ends its goroutine with runtime.Goexit (t.FailNow in a test handler) has its
+// connection closed, as net/http does, and takes nothing else down: on parked loops it ran on
+// the loop goroutine itself, which a standby replaces; on locked loops its pool worker is
+// counted out. Other connections are served, before and after.
+func TestAdapterGoexit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		s, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/exit" {
+				io.WriteString(w, "partial")
+				runtime.Goexit()
+			}
+			io.WriteString(w, "ok")
+		}), WithMaxHandlers(2))
+		for i := range 5 {
+			c := dial(t, addr)
+			io.WriteString(c, "GET /exit HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("round %d: the connection hangs after a handler's Goexit (read %q)", i, got)
+			}
+			if len(got) > 0 {
+				t.Fatalf("round %d: %q after a handler's Goexit, want the connection closed", i, got)
+			}
+			ok := dial(t, addr)
+			io.WriteString(ok, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
+			if rs := readResponses(t, bufio.NewReader(ok), 1); bodyString(rs[0]) != "ok" {
+				t.Fatalf("round %d: other connection got %q", i, bodyString(rs[0]))
+			}
+		}
+		// Five handlers ended their goroutines with WithMaxHandlers(2): the places came back.
+		deadline := time.Now().Add(10 * time.Second)
+		for s.cfg.pool.running() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d handlers still counted as running", s.cfg.pool.running())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// A HEAD request whose handler panics gets a 500 without a body (a pipelining client would read
+// a body as the next response), then the connection closes.
+func TestAdapterHeadPanicNoBody(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/p" {
+				panic("boom")
+			}
+			io.WriteString(w, "ok")
+		}))
+		c := dial(t, addr)
+		io.WriteString(c, "HEAD /p HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, &http.Request{Method: "HEAD"})
+		if err != nil || resp.StatusCode != 500 {
+			t.Fatalf("HEAD: %v %v", resp, err)
+		}
+		if rest, _ := io.ReadAll(r); len(rest) > 0 {
+			t.Fatalf("%q after the 500 to a HEAD request, want the connection closed", rest)
+		}
+	})
+}
+
+// No 1xx response goes to an HTTP/1.0 client (RFC 9110 15.2): it would take it for the final one.
+func TestAdapterNoInterimToHTTP10(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", "</a.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "ok")
+		}))
+		for _, proto := range []string{"HTTP/1.0", "HTTP/1.1"} {
+			c := dial(t, addr)
+			io.WriteString(c, "GET / "+proto+"\r\nHost: h\r\nConnection: close\r\n\r\n")
+			raw, _ := io.ReadAll(bufio.NewReader(c))
+			hints := len(raw) >= 12 && string(raw[9:12]) == "103"
+			if proto == "HTTP/1.0" && hints || proto == "HTTP/1.1" && !hints {
+				t.Fatalf("%s: response %q", proto, raw)
+			}
+		}
+	})
+}
+
+// The fast path too: a HEAD request whose inline handler panics gets a 500 without a body.
+func TestFastHeadPanicNoBody(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		addr := startServer(t, b, &Server{Handler: HandlerFunc(func(c *Ctx) {
+			if string(c.Path()) == "/p" {
+				panic("boom")
+			}
+			c.WriteString("ok")
+		})})
+		c := dial(t, addr)
+		io.WriteString(c, "HEAD /p HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, &http.Request{Method: "HEAD"})
+		if err != nil || resp.StatusCode != 500 {
+			t.Fatalf("HEAD: %v %v", resp, err)
+		}
+		if rest, _ := io.ReadAll(r); len(rest) > 0 {
+			t.Fatalf("%q after the 500 to a HEAD request, want the connection closed", rest)
+		}
+	})
+}
