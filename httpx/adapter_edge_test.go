@@ -64,16 +64,7 @@ func TestAdapterHeadPanicNoBody(t *testing.T) {
 			}
 			io.WriteString(w, "ok")
 		}))
-		c := dial(t, addr)
-		io.WriteString(c, "HEAD /p HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
-		r := bufio.NewReader(c)
-		resp, err := http.ReadResponse(r, &http.Request{Method: "HEAD"})
-		if err != nil || resp.StatusCode != 500 {
-			t.Fatalf("HEAD: %v %v", resp, err)
-		}
-		if rest, _ := io.ReadAll(r); len(rest) > 0 {
-			t.Fatalf("%q after the 500 to a HEAD request, want the connection closed", rest)
-		}
+		headPanicCloses(t, addr)
 	})
 }
 
@@ -106,15 +97,22 @@ func TestFastHeadPanicNoBody(t *testing.T) {
 			}
 			c.WriteString("ok")
 		})})
-		c := dial(t, addr)
-		io.WriteString(c, "HEAD /p HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
-		r := bufio.NewReader(c)
-		resp, err := http.ReadResponse(r, &http.Request{Method: "HEAD"})
-		if err != nil || resp.StatusCode != 500 {
-			t.Fatalf("HEAD: %v %v", resp, err)
-		}
-		if rest, _ := io.ReadAll(r); len(rest) > 0 {
-			t.Fatalf("%q after the 500 to a HEAD request, want the connection closed", rest)
-		}
+		headPanicCloses(t, addr)
 	})
+}
+
+// headPanicCloses sends HEAD /p (whose handler panics) pipelined with GET /ok, and requires a
+// 500 without a body, then the connection closed.
+func headPanicCloses(t *testing.T, addr string) {
+	t.Helper()
+	c := dial(t, addr)
+	io.WriteString(c, "HEAD /p HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, &http.Request{Method: "HEAD"})
+	if err != nil || resp.StatusCode != 500 {
+		t.Fatalf("HEAD: %v %v", resp, err)
+	}
+	if rest, _ := io.ReadAll(r); len(rest) > 0 {
+		t.Fatalf("%q after the 500 to a HEAD request, want the connection closed", rest)
+	}
 }
