@@ -41,7 +41,7 @@ type asyncReq struct {
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
 
-	w responseWriter // the handler goroutine's (see serve)
+	w responseWriter // the handler goroutine's (see handle)
 	// The final delivery of the response, set by the handler goroutine once the handler is done
 	// (setFinal), run on the loop (deliverFinal).
 	fin      []byte
@@ -107,7 +107,7 @@ func (e *engine) startAsync(req []byte) {
 	*r = http.Request{} // keep nothing of this request in the template
 	ar.keepAlive = h.keepAliveAfter() && !e.draining()
 	ar.hdr, ar.raw, ar.lines = e.lc.takeSpares()
-	// On a parked loop the handler runs on the loop goroutine itself (Loop.Go): no hand-off to a
+	// On a parked loop the handler runs on the loop goroutine itself (Loop.GoTask): no hand-off to a
 	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
 	// against the pool's bound like a worker.
 	if s, ok := e.t.(interface{ spawn(reactor.Task) bool }); ok && e.cfg.pool.admitInline() {
@@ -239,13 +239,11 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 			case k == "Trailer" && h.chunked:
 				trailers = append(trailers, v)
 				continue
-			case k == "Content-Length":
-				if _, dup := hdr[k]; dup {
-					continue
-				}
 			}
 			if old, ok := hdr[k]; ok {
-				hdr[k] = append(old, v)
+				if k != "Content-Length" { // a repeat is identical (the parser refused others)
+					hdr[k] = append(old, v)
+				}
 				continue
 			}
 			vals[i] = v
@@ -446,7 +444,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	}
 	if final && ar.bodyErr != 0 && !ar.respStarted {
 		// The body was malformed: whatever the handler answered, the client gets the error.
-		b = appendErrorResponse(nil, ar.bodyErr, e.lc)
+		b = appendErrorResponse(nil, ar.bodyErr, e.lc, false)
 		closeAfter = true
 	} else if final && ar.holdable() {
 		// The handler returned before its body ended: hold the response until the body has
@@ -472,12 +470,13 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	}
 }
 
-// recycle gives the loop back the response header map and the final response buffer once the
-// handler has returned and the response was copied out (loop only). A handler must not use its
-// ResponseWriter, Header map included, after it returned (the net/http rule): the map serves
-// another request of this loop.
+// recycle gives the loop back the response header map and buffers once the handler has returned
+// and the response was copied out (loop only). A handler must not use its ResponseWriter, Header
+// map included, after it returned (the net/http rule): the map serves another request of this
+// loop.
 func (ar *asyncReq) recycle() {
-	ar.e.lc.putSpares(ar.w.header, [2][]byte{ar.lines, ar.w.lines}, ar.finalRaw, ar.raw) // ar.raw, ar.lines: given but not used
+	// ar.raw and ar.lines were given to the handler goroutine but not used.
+	ar.e.lc.putSpares(ar.w.header, [2][]byte{ar.finalRaw, ar.raw}, [2][]byte{ar.w.lines, ar.lines})
 	ar.w.header, ar.finalRaw, ar.raw, ar.lines, ar.w.lines = nil, nil, nil, nil, nil
 }
 
@@ -513,7 +512,7 @@ func (ar *asyncReq) releaseHeld() {
 	e := ar.e
 	ar.holding = false
 	if ar.bodyErr != 0 {
-		e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc)
+		e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc, false)
 		ar.done(true)
 		return
 	}

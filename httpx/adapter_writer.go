@@ -422,19 +422,15 @@ func (w *responseWriter) send(b []byte, final bool) error {
 	return w.failed
 }
 
-// run serves the request on a pool goroutine.
+// run serves the request on a pool goroutine. The final delivery is deferred, so it also goes
+// out when the handler ends its goroutine (runtime.Goexit).
 func (ar *asyncReq) run() {
-	returned := false
 	defer func() {
-		if !returned && ar.finSet { // the handler ended its goroutine (runtime.Goexit)
+		if ar.finSet {
 			ar.e.t.execute(ar.deliverFinal)
 		}
 	}()
 	ar.handle()
-	returned = true
-	if ar.finSet {
-		ar.e.t.execute(ar.deliverFinal)
-	}
 }
 
 // Run serves the request from Loop.GoTask (reactor.Task): on the loop goroutine itself, or on
@@ -509,7 +505,7 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 	}
 	var b []byte
 	if !w.headerSent && v != http.ErrAbortHandler {
-		b = appendErrorFor(nil, 500, nil, w.isHead)
+		b = appendErrorResponse(nil, 500, nil, w.isHead)
 	}
 	if ar.pipe != nil {
 		_ = ar.pipe.Close()

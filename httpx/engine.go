@@ -299,7 +299,7 @@ func (e *engine) serve(req, body []byte, trailers []hfield) {
 	if e.callFast(c) {
 		e.finishResponse(c)
 	} else if !c.streaming {
-		e.out = appendErrorFor(e.out, 500, e.lc, string(c.Method()) == http.MethodHead)
+		e.out = appendErrorResponse(e.out, 500, e.lc, string(c.Method()) == http.MethodHead)
 		c.keepAlive = false
 	} else {
 		c.keepAlive = false // the response is cut short; closing tells the client
@@ -343,7 +343,7 @@ func addrString(a net.Addr) string {
 
 // reject answers the current request with an error status and closes the connection.
 func (e *engine) reject(status int) {
-	e.out = appendErrorResponse(e.out, status, e.lc)
+	e.out = appendErrorResponse(e.out, status, e.lc, false)
 	e.closing = true
 }
 
@@ -406,7 +406,7 @@ func (e *engine) readEOF() {
 func (e *engine) cutAsync() {
 	ar := e.async
 	if !ar.respStarted {
-		e.out = appendErrorResponse(e.out, 400, e.lc)
+		e.out = appendErrorResponse(e.out, 400, e.lc, false)
 	}
 	e.closing = true
 	e.async = nil

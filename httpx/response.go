@@ -1,7 +1,6 @@
 package httpx
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"time"
@@ -97,21 +96,22 @@ func (d *loopCache) takeSpares() (h http.Header, b, lines []byte) {
 	return h, b, lines
 }
 
-// putSpares keeps h (cleared), the header lines buffers ls and the response buffers bs for later
-// requests, within the bounds; nil ones are skipped. Loop only.
-func (d *loopCache) putSpares(h http.Header, ls [2][]byte, bs ...[]byte) {
+// putSpares keeps h (cleared), the response buffers raws and the header lines buffers lines for
+// later requests, within the bounds; nil ones are skipped. Loop only.
+func (d *loopCache) putSpares(h http.Header, raws, lines [2][]byte) {
 	if h != nil && len(h) <= maxSpareMap && len(d.hdrs) < maxSpares {
 		clear(h)
 		d.hdrs = append(d.hdrs, h)
 	}
-	for _, b := range ls {
-		if b != nil && cap(b) <= maxSpareBytes && len(d.lines) < maxSpares {
-			d.lines = append(d.lines, b[:0])
-		}
-	}
+	keepSpares(&d.raws, raws)
+	keepSpares(&d.lines, lines)
+}
+
+// keepSpares appends the buffers bs (emptied) to pool, within the bounds.
+func keepSpares(pool *[][]byte, bs [2][]byte) {
 	for _, b := range bs {
-		if b != nil && cap(b) <= maxSpareBytes && len(d.raws) < maxSpares {
-			d.raws = append(d.raws, b[:0])
+		if b != nil && cap(b) <= maxSpareBytes && len(*pool) < maxSpares {
+			*pool = append(*pool, b[:0])
 		}
 	}
 }
@@ -168,19 +168,9 @@ func (d *loopCache) headPrefix(status int, ctype []byte, length int64) []byte {
 // bodyAllowed reports whether a response with this status carries content (RFC 9110 6.4.1).
 func bodyAllowed(status int) bool { return status >= 200 && status != 204 && status != 304 }
 
-// appendErrorFor appends appendErrorResponse's response, without its body when it answers a
-// HEAD request.
-func appendErrorFor(out []byte, status int, date *loopCache, head bool) []byte {
-	n := len(out)
-	out = appendErrorResponse(out, status, date)
-	if head {
-		out = out[:n+bytes.Index(out[n:], []byte(crlf+crlf))+4]
-	}
-	return out
-}
-
-// appendErrorResponse appends a complete error response that closes the connection.
-func appendErrorResponse(out []byte, status int, date *loopCache) []byte {
+// appendErrorResponse appends a complete error response that closes the connection; without its
+// body when it answers a HEAD request.
+func appendErrorResponse(out []byte, status int, date *loopCache, head bool) []byte {
 	if status < 100 || status > 599 {
 		status = 500
 	}
@@ -196,6 +186,9 @@ func appendErrorResponse(out []byte, status int, date *loopCache) []byte {
 	out = append(out, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
 	out = strconv.AppendInt(out, int64(len(text)+5), 10) // "NNN " text "\n"
 	out = append(out, crlf+connCloseLine+crlf...)
+	if head {
+		return out
+	}
 	out = strconv.AppendInt(out, int64(status), 10)
 	out = append(out, ' ')
 	out = append(out, text...)

@@ -189,7 +189,7 @@ func (s *Server) Listen(network, addr string) error {
 	for i := range s.caches {
 		s.caches[i] = newLoopCache(now)
 	}
-	s.refusal = appendErrorResponse(nil, 503, nil)
+	s.refusal = appendErrorResponse(nil, 503, nil, false)
 	s.yieldOn = cfg.adapter != nil && n >= runtime.GOMAXPROCS(0)
 	s.yields = make([]loopYield, n)
 	for i := range s.yields {

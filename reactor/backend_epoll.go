@@ -52,7 +52,7 @@ func newEpoll(l *Loop) (*epollBackend, error) {
 		// loop is woken: no eventfd write (see netpoll.Parker.Park).
 		ready := func() bool {
 			// (Not in teardown, whose waits are for the kernel's events.)
-			if !l.tornDown && (l.hasTasks.Load() || l.stopReq.Load() || l.drainReq.Load() && !l.draining) {
+			if !l.tornDown && l.signalled() {
 				b.pn, b.perr = 0, nil
 				return true
 			}

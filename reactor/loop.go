@@ -298,8 +298,15 @@ func (l *Loop) iterate() bool {
 	return true
 }
 
+// signalled reports whether other goroutines published work for the loop
+// (tasks, stop, a drain not started yet): what wakers set before waking it.
+// Loop only.
+func (l *Loop) signalled() bool {
+	return l.hasTasks.Load() || l.stopReq.Load() || l.drainReq.Load() && !l.draining
+}
+
 func (l *Loop) waitTimeout() time.Duration {
-	if l.hasTasks.Load() || len(l.dirty) > 0 || len(l.inline) > l.inlineHead || len(l.redeliver) > 0 || l.stopReq.Load() || (l.drainReq.Load() && !l.draining) {
+	if l.signalled() || len(l.dirty) > 0 || len(l.inline) > l.inlineHead || len(l.redeliver) > 0 {
 		return 0
 	}
 	d := time.Duration(-1)
