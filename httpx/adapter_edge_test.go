@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -115,4 +116,56 @@ func headPanicCloses(t *testing.T, addr string) {
 	if rest, _ := io.ReadAll(r); len(rest) > 0 {
 		t.Fatalf("%q after the 500 to a HEAD request, want the connection closed", rest)
 	}
+}
+
+// A HEAD response gets a Content-Length only from what its handler wrote or declared: a handler
+// that wrote nothing may have left out a body it has (net/http sends no length either), and
+// the connection stays open.
+func TestAdapterHeadLength(t *testing.T) {
+	_, addr := adapterServer(t, reactor.BackendAuto, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			io.WriteString(w, "hello")
+		}
+	}))
+	c := dial(t, addr)
+	io.WriteString(c, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\nHEAD /body HTTP/1.1\r\nHost: h\r\n\r\n")
+	br := bufio.NewReader(c)
+	for i, want := range []string{"", "5"} {
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodHead})
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		if got := resp.Header.Get("Content-Length"); got != want || resp.Close {
+			t.Fatalf("response %d: Content-Length %q (close %v), want %q and the connection kept", i, got, resp.Close, want)
+		}
+	}
+}
+
+// An HTTP/1.0 response whose body ends at the close (flushed before its length was known)
+// reaches a pipelining client whole, with a clean EOF: the request the server will not answer
+// does not turn the close into a reset (reactor: lingering close).
+func TestAdapterCloseDelimitedBodyWithPipelinedRequest(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.(http.Flusher).Flush()
+			w.Write(body)
+		}))
+		for round := range 3 {
+			c := dial(t, addr)
+			io.WriteString(c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+			time.Sleep(10 * time.Millisecond)
+			io.WriteString(c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+			time.Sleep(50 * time.Millisecond)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("round %d: body of %d bytes (want %d), err %v", round, len(got), len(body), err)
+			}
+		}
+	})
 }

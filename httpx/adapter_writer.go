@@ -25,7 +25,8 @@ type responseWriter struct {
 	closeDelim  bool  // the body ends when the connection closes (HTTP/1.0, no length)
 	declared    int64 // Content-Length set by the handler, or -1
 	overran     bool  // a Write went past declared: every later one fails
-	teSet       bool  // the handler set a Transfer-Encoding: its Content-Length frames nothing (net/http)
+	hasTE       bool  // the handler set a Transfer-Encoding: no Content-Length is computed (net/http)
+	teSet       bool  // hasTE, other than identity: the handler's Content-Length frames nothing either
 	written     int64 // body bytes accepted by Write
 	trailers    []string
 	closeAfter  bool
@@ -93,9 +94,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	_, w.hasDate = w.header["Date"]
 	_, hasType := w.header["Content-Type"]
 	te := w.header["Transfer-Encoding"]
-	hasTE := len(te) > 0 && te[0] != ""
-	w.teSet = hasTE && te[0] != "identity"
-	w.noSniff = hasType || hasTE // a Content-Type even empty (net/http's way to turn sniffing off)
+	w.hasTE = len(te) > 0 && te[0] != ""
+	w.teSet = w.hasTE && te[0] != "identity"
+	w.noSniff = hasType || w.hasTE // a Content-Type even empty (net/http's way to turn sniffing off)
 	if len(w.header) > 0 {
 		buf := w.ar.lines
 		w.ar.lines = nil
@@ -144,6 +145,9 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	}
 	if w.overran || w.declared >= 0 && w.written+int64(len(b)) > w.declared {
 		w.overran = true // later writes fail too, as with net/http
+		// As with net/http, the connection is not reused after a body that overran its length
+		// (a HEAD response's length describes a body that is not sent).
+		w.closeAfter = w.closeAfter || !w.isHead
 		return 0, http.ErrContentLength
 	}
 	w.written += int64(len(b))
@@ -299,13 +303,14 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, w.declared, 10)
 		b = append(b, crlf...)
-	case final && (w.isHead || !w.hasTrailers && !w.lateTrailers()):
+	case final && !w.hasTrailers && !w.hasTE && w.computedLength():
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, w.written, 10)
 		b = append(b, crlf...)
 	case w.isHead:
-		// Flushed before the length was known: a HEAD response has no body to frame.
-	case w.req.ProtoMinor >= 1:
+		// A HEAD response has no body to frame, and no length is made up for it (below).
+	case w.req.ProtoMinor >= 1 && (!w.hasTE || w.teSet):
+		// (With "Transfer-Encoding: identity" the body ends at the close, as in net/http.)
 		w.chunked = true
 		b = append(b, chunkedTELine...) // the handler's Trailer field goes out with its others
 	default:
@@ -322,6 +327,19 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 	}
 	b = append(b, w.lines...)
 	return append(b, crlf...)
+}
+
+// computedLength reports whether a response whose handler has returned, and announced no
+// trailers and no Transfer-Encoding, gets the Content-Length of what it wrote (as net/http
+// decides it). Not a HEAD response that wrote nothing: the handler may have left out a body it
+// has. Not one with trailers set by http.TrailerPrefix after the header: they need the chunked
+// body, which carries them (net/http drops them unless its buffer overflowed first), except on
+// HTTP/1.0, which has no trailers.
+func (w *responseWriter) computedLength() bool {
+	if w.isHead {
+		return w.written > 0
+	}
+	return w.req.ProtoMinor == 0 || !w.lateTrailers()
 }
 
 // flush sends the header (if not yet sent) and the buffered body; final ends the response.

@@ -20,8 +20,11 @@ func (c *Ctx) Status() int { return c.status }
 
 // SetContentType sets the Content-Type field (loop only; before the first Flush).
 func (c *Ctx) SetContentType(v string) {
-	if validFieldValueString(v) {
+	// The check is skipped for the value accepted last (a handler's constant: the comparison
+	// is a pointer's when the value is the same string).
+	if v == c.lastType || validFieldValueString(v) {
 		c.ctype = append(c.ctype[:0], v...)
+		c.lastType = v
 	}
 }
 

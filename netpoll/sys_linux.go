@@ -144,6 +144,38 @@ func Send(fd int, b []byte) (int, error) {
 	}
 }
 
+// Recv reads into b from the socket fd with recv(MSG_DONTWAIT), whether or
+// not the fd is nonblocking. It returns (0, nil) at EOF.
+func Recv(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		// b is a live Go slice for the duration of the call.
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
+	}
+}
+
+// Unacked returns the bytes of the TCP socket fd's output its peer has not
+// acknowledged yet (ioctl SIOCOUTQ; a FIN sent counts as one).
+func Unacked(fd int) (int, error) {
+	var n int32
+	// n is written by the kernel only during the call.
+	_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCOUTQ, uintptr(unsafe.Pointer(&n)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
 // Connect starts connecting the socket fd to rsa (length rsaLen, see
 // PutAddr). On a nonblocking socket it returns unix.EINPROGRESS while the
 // handshake runs; wait for write readiness, then read SocketError.

@@ -406,7 +406,7 @@ func (b *uringBackend) complete(ud uint64, res int32, flags uint32, cqe *ring.CQ
 		c.connArmed = false
 		l.connected(c, ring.Errno(res))
 	}
-	if c.state == stateClosed && c.inflight == 0 {
+	if c.state >= stateClosed && c.state < stateReleased && c.inflight == 0 {
 		l.release(c)
 	}
 }

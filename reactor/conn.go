@@ -25,6 +25,7 @@ const (
 	stateOpen
 	stateClosing
 	stateClosed
+	stateClosedLinger // stateClosed after a graceful close: the fd lingers once released (linger.go)
 	stateReleased
 )
 
@@ -203,7 +204,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	n := len(b)
-	if n >= directWriteMin {
+	if n >= c.l.directMin {
 		b = c.l.writeDirect(c, b)
 	}
 	c.l.queueOut(c, b)
@@ -252,8 +253,12 @@ func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
 	return nil
 }
 
-// Close closes the connection after flushing queued output: then FIN, then
-// the fd is closed; OnClose runs with a nil error. No OnData call follows a
+// Close closes the connection after flushing queued output: then FIN, and
+// OnClose runs with a nil error. Unless the peer had sent its EOF already,
+// the loop then reads and discards what the peer still sends, until its EOF
+// or for at most 2 seconds, before it closes the fd: closing a socket that
+// receives input resets it, which loses output the peer has not read yet
+// (a lingering close; Shutdown waits for it). No OnData call follows a
 // Close made on the loop. Idempotent. Safe from any goroutine.
 func (c *Conn) Close() error {
 	if !c.closeReq.CompareAndSwap(false, true) {

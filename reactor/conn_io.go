@@ -74,9 +74,13 @@ func (l *Loop) queueOut(c *Conn, b []byte) {
 	}
 }
 
-// directWriteMin is the size from which Write sends at once, with send(2),
-// what nothing queued or in flight on the conn must precede (writeDirect).
-const directWriteMin = 32 << 10
+// directWriteMinUring and directWriteMinEpoll are the sizes from which Write
+// sends at once, with send(2), what nothing queued or in flight on the conn
+// must precede (writeDirect; Loop.directMin holds the loop's).
+const (
+	directWriteMinUring = 32 << 10
+	directWriteMinEpoll = 16 << 10
+)
 
 // writeDirect sends b now when c has no output queued or in flight, and
 // returns what is left to queue: all of b when it cannot (or the socket is
@@ -478,6 +482,9 @@ func (l *Loop) finish(c *Conn, err error) {
 		return
 	}
 	c.state = stateClosed
+	if err == nil && l.shutWrite(c) {
+		c.state = stateClosedLinger
+	}
 	c.closeReq.Store(true)
 	if x := c.ext; x != nil {
 		x.timer.Stop()
@@ -516,9 +523,14 @@ func (l *Loop) release(c *Conn) {
 	if c.state == stateReleased {
 		return
 	}
+	linger := c.state == stateClosedLinger
 	c.state = stateReleased
 	l.b.forget(c)
-	unix.Close(int(c.fd))
+	if linger {
+		l.linger(int(c.fd), c.peer.kind != 0)
+	} else {
+		unix.Close(int(c.fd))
+	}
 	if q := c.bufs; q != nil {
 		if !c.sendBusy && q.sendBuf != nil {
 			l.putBuf(q.sendBuf)

@@ -42,8 +42,12 @@ type Loop struct {
 	bufsPool  []*connBufs
 	draining  bool // Shutdown: listeners stopped, closing idle conns
 	drained   bool
-	lastYield int64 // mono at the last yieldPeriod Gosched
-	tornDown  bool  // teardown has begun
+	lastYield int64      // mono at the last yieldPeriod Gosched
+	directMin int        // Write sends at once from this size (writeDirect); set with b
+	lingers   []lingerFd // fds of released conns waiting for their peer's EOF (linger.go)
+	lingerT   *Timer     // polls lingers
+	lingerBuf []byte     // what lingering fds receive is read into it and dropped
+	tornDown  bool       // teardown has begun
 
 	// Loop.Go (parked loops). inline, inlineHead, inlineSeq and nTakeovers
 	// belong to the owner goroutine; see runInline for the rest.
@@ -223,6 +227,10 @@ func (l *Loop) run(ready chan<- error) {
 		return
 	}
 	l.b = b
+	l.directMin = directWriteMinUring
+	if _, ok := b.(*epollBackend); ok {
+		l.directMin = directWriteMinEpoll
+	}
 	for _, ln := range l.listeners {
 		if err := b.listen(ln); err != nil {
 			l.teardown()
@@ -260,7 +268,7 @@ func (l *Loop) serve() bool {
 		if !l.iterate() {
 			return false
 		}
-		if l.draining && !l.drained && l.nconns == 0 && l.listenersDone() {
+		if l.draining && !l.drained && l.nconns == 0 && len(l.lingers) == 0 && l.listenersDone() {
 			l.drained = true
 			close(l.drainCh)
 		}

@@ -355,6 +355,7 @@ func (l *Loop) teardown() {
 	for _, ln := range l.listeners {
 		l.listenerDone(ln)
 	}
+	l.closeLingers()
 	if err := l.b.close(); err != nil {
 		l.logger().Warn("reactor: backend close", "loop", l.idx, "err", err)
 	}

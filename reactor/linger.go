@@ -1,0 +1,152 @@
+//go:build linux
+
+package reactor
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringo-io/ringo/netpoll"
+)
+
+// Lingering close.
+//
+// close(2) on a TCP socket that holds unread input, or that receives input
+// afterwards, resets the connection: the kernel discards the output it has
+// not sent yet, and the peer's read fails with ECONNRESET (an HTTP/1.0
+// body that ends at the close then looks cut off). A peer that pipelines
+// requests, or is still sending a body the server will not read, does that
+// as a matter of course. So a conn closed gracefully (Close, or the end of
+// its output after Close) while its peer may still send has its write side
+// shut down (FIN after the queued output) and its fd kept open after the
+// conn is released: the loop reads and discards its input until it is safe
+// to close, and only then closes it. Safe: the peer sent EOF or reset, or,
+// on TCP, it has acknowledged all the output and the FIN (a reset then
+// costs it nothing: its reads return the data, then EOF), or lingerMax has
+// passed. Conns whose peer sent EOF already, and conns ended by an error or
+// by Server.Close, are closed at once. On loopback the FIN is usually
+// acknowledged by the time the conn is released, so nothing lingers.
+const (
+	lingerMax   = 2 * time.Second        // the longest an fd lingers
+	lingerFirst = time.Millisecond       // the first poll; each next one waits twice as long
+	lingerLast  = 250 * time.Millisecond // the longest wait between polls
+	lingerCap   = 4096                   // fds lingering per loop; beyond, fds are drained and closed at once
+	lingerRead  = 256 << 10              // bytes discarded per fd per poll at most
+)
+
+// lingerFd is an fd whose conn was released and which waits for its peer's
+// EOF before close(2).
+type lingerFd struct {
+	fd    int32
+	tcp   bool  // acknowledged output ends the linger
+	wait  int32 // milliseconds until the next poll, doubled each poll
+	next  int64 // loop clock of the next poll
+	until int64 // loop clock at which it is closed anyway
+}
+
+// shutWrite shuts down c's write side for a graceful close and reports
+// whether its fd is to linger once released (see above).
+func (l *Loop) shutWrite(c *Conn) bool {
+	if c.eofSeen || l.stopReq.Load() {
+		return false
+	}
+	return unix.Shutdown(int(c.fd), unix.SHUT_WR) == nil
+}
+
+// linger takes over the fd of a released conn (loop only).
+func (l *Loop) linger(fd int, tcp bool) {
+	if l.safeToClose(fd, tcp) || len(l.lingers) >= lingerCap || l.tornDown {
+		unix.Close(fd)
+		return
+	}
+	e := lingerFd{fd: int32(fd), tcp: tcp, wait: int32(lingerFirst / time.Millisecond), until: l.mono + int64(lingerMax)}
+	e.next = l.mono + int64(e.wait)*int64(time.Millisecond)
+	l.lingers = append(l.lingers, e)
+	l.armLinger(e.next)
+}
+
+// armLinger makes the linger timer fire at when at the latest.
+func (l *Loop) armLinger(when int64) {
+	t := l.lingerT
+	if t == nil {
+		t = &Timer{l: l, f: l.pollLingers, idx: -1}
+		l.lingerT = t
+	}
+	if t.idx >= 0 {
+		if t.when <= when {
+			return
+		}
+		l.timers.remove(t)
+	}
+	t.when = when
+	l.timers.push(t)
+}
+
+// pollLingers discards what each due fd received and closes those whose
+// peer is done (or whose time is up).
+func (l *Loop) pollLingers() {
+	keep := l.lingers[:0]
+	next := int64(0)
+	for _, e := range l.lingers {
+		if e.next <= l.mono {
+			if l.safeToClose(int(e.fd), e.tcp) || l.mono >= e.until {
+				unix.Close(int(e.fd))
+				continue
+			}
+			e.wait = min(2*e.wait, int32(lingerLast/time.Millisecond))
+			e.next = min(l.mono+int64(e.wait)*int64(time.Millisecond), e.until)
+		}
+		if next == 0 || e.next < next {
+			next = e.next
+		}
+		keep = append(keep, e)
+	}
+	clear(l.lingers[len(keep):])
+	l.lingers = keep
+	if next != 0 {
+		l.armLinger(next)
+	}
+}
+
+// safeToClose discards what fd received and reports whether closing it can
+// no longer cost the peer output (see above).
+func (l *Loop) safeToClose(fd int, tcp bool) bool {
+	if l.discard(fd) {
+		return true
+	}
+	if !tcp {
+		return false
+	}
+	n, err := netpoll.Unacked(fd)
+	return err != nil || n == 0
+}
+
+// discard reads and drops what fd holds, and reports whether the peer is
+// done: EOF or an error (a reset included).
+func (l *Loop) discard(fd int) bool {
+	if l.lingerBuf == nil {
+		l.lingerBuf = make([]byte, 16<<10)
+	}
+	for n := 0; n < lingerRead; {
+		m, err := netpoll.Recv(fd, l.lingerBuf)
+		if err == unix.EAGAIN {
+			return false
+		}
+		if err != nil || m == 0 {
+			return true
+		}
+		n += m
+	}
+	return false
+}
+
+// closeLingers closes every lingering fd after a last read (teardown).
+func (l *Loop) closeLingers() {
+	for _, e := range l.lingers {
+		l.discard(int(e.fd))
+		unix.Close(int(e.fd))
+	}
+	l.lingers = nil
+	l.lingerT.Stop()
+}
