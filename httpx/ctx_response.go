@@ -20,12 +20,15 @@ func (c *Ctx) Status() int { return c.status }
 
 // SetContentType sets the Content-Type field (loop only; before the first Flush).
 func (c *Ctx) SetContentType(v string) {
-	// The check is skipped for the value accepted last (a handler's constant: the comparison
-	// is a pointer's when the value is the same string).
-	if v == c.lastType || validFieldValueString(v) {
-		c.ctype = append(c.ctype[:0], v...)
-		c.lastType = v
+	// A value equal to the last one accepted is not checked again (a copy: v's own bytes may
+	// have changed since, if v aliases reused memory).
+	if string(c.lastType) != v {
+		if !validFieldValueString(v) {
+			return
+		}
+		c.lastType = append(c.lastType[:0], v...)
 	}
+	c.ctype = append(c.ctype[:0], v...)
 }
 
 // SetHeader replaces every response field named name with one line "name: value".

@@ -257,3 +257,23 @@ func TestLargeBodyAcrossReads(t *testing.T) {
 		t.Fatalf("carry of %d bytes kept on an idle connection", cap(m.e.carry))
 	}
 }
+
+// SetContentType checks every value that differs in content from the last one it accepted (it
+// keeps a copy of that one: a handler's value may live in memory that is reused, such as a
+// request's bytes), and keeps the valid value it had when one is refused.
+func TestSetContentTypeRechecksReusedMemory(t *testing.T) {
+	cfg := testConfig(HandlerFunc(func(c *Ctx) {
+		c.SetContentType("text/plain")
+		c.SetContentType(string(c.Body())) // a copy here; the bytes are what matter
+		c.WriteString("x")
+	}))
+	m := newMemConn(cfg)
+	m.feedAll([]byte("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\ntext/html"+
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\ntext/\r\nX:"+
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\ntext/html"), 0)
+	out := m.output()
+	if strings.Contains(out, "\r\nX:") || strings.Count(out, "Content-Type: text/html\r\n") != 2 ||
+		strings.Count(out, "Content-Type: text/plain\r\n") != 1 {
+		t.Fatalf("responses:\n%s", out)
+	}
+}

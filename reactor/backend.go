@@ -39,9 +39,11 @@ import "time"
 //	                cancel); when none is in flight any more, call
 //	                l.release(c), which closes the fd. Before that, c's
 //	                memory (c.bufs.sendBuf, c.bufs.rbuf, c.ext.rare.dial) stays referenced.
-//	forget(c)       drop every reference the backend gave the kernel to c's
-//	                socket besides the fd (io_uring: its registered file slot);
-//	                release calls it right before closing the fd.
+//	forget(c, kept) drop every reference the backend gave the kernel to c's
+//	                socket besides the fd (io_uring: its registered file slot;
+//	                epoll, when kept: the fd is not closed yet but lingers,
+//	                so its registration goes too); release calls it right
+//	                before it closes the fd or hands it to linger.
 //	wait(d)         submit what is queued, wait up to d (<0 forever, 0 poll)
 //	                for at least one event, and dispatch every ready one.
 //	(wake-ups)      the loop's netpoll.Waker (l.waker, created before the
@@ -80,7 +82,7 @@ type backend interface {
 	send(c *Conn)
 	connect(c *Conn)
 	shutdown(c *Conn)
-	forget(c *Conn)
+	forget(c *Conn, kept bool)
 	wait(d time.Duration) error
 	close() error
 }

@@ -80,7 +80,11 @@ func (b *epollBackend) unlisten(ln *listener) {
 	b.l.listenerDone(ln)
 }
 
-func (b *epollBackend) forget(c *Conn) {}
+func (b *epollBackend) forget(c *Conn, kept bool) {
+	if kept {
+		b.p.Del(int(c.fd)) // its events would wake the loop for nothing (the slot is free)
+	}
+}
 
 func (b *epollBackend) open(c *Conn) error {
 	return b.p.Add(int(c.fd), token(opConn, c.slot, c.gen), netpoll.InterestReadWrite)

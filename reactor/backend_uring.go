@@ -243,7 +243,7 @@ func (b *uringBackend) open(c *Conn) error {
 
 // forget empties c's slot in the registered file table, so that closing
 // the fd closes the socket (the table holds a reference to it).
-func (b *uringBackend) forget(c *Conn) {
+func (b *uringBackend) forget(c *Conn, _ bool) {
 	if !b.fixed(c) {
 		return
 	}

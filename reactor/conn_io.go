@@ -525,7 +525,7 @@ func (l *Loop) release(c *Conn) {
 	}
 	linger := c.state == stateClosedLinger
 	c.state = stateReleased
-	l.b.forget(c)
+	l.b.forget(c, linger)
 	if linger {
 		l.linger(int(c.fd), c.peer.kind != 0)
 	} else {

@@ -25,14 +25,18 @@ import (
 // on TCP, it has acknowledged all the output and the FIN (a reset then
 // costs it nothing: its reads return the data, then EOF), or lingerMax has
 // passed. Conns whose peer sent EOF already, and conns ended by an error or
-// by Server.Close, are closed at once. On loopback the FIN is usually
-// acknowledged by the time the conn is released, so nothing lingers.
+// by Server.Close, are closed at once. A peer that has everything and has
+// not closed yet acknowledges the FIN late (delayed ACK, about 40 ms on
+// loopback), so such a close lingers that long; one that closes after
+// reading (an HTTP client after a Connection: close response) ends it with
+// its EOF at the next poll.
 const (
 	lingerMax   = 2 * time.Second        // the longest an fd lingers
 	lingerFirst = time.Millisecond       // the first poll; each next one waits twice as long
 	lingerLast  = 250 * time.Millisecond // the longest wait between polls
 	lingerCap   = 4096                   // fds lingering per loop; beyond, fds are drained and closed at once
-	lingerRead  = 256 << 10              // bytes discarded per fd per poll at most
+	lingerRead  = 64 << 10               // bytes discarded per fd per poll at most
+	lingerBatch = 64                     // fds polled per timer run at most (the rest in the next iteration)
 )
 
 // lingerFd is an fd whose conn was released and which waits for its peer's
@@ -88,8 +92,10 @@ func (l *Loop) armLinger(when int64) {
 func (l *Loop) pollLingers() {
 	keep := l.lingers[:0]
 	next := int64(0)
+	polled := 0
 	for _, e := range l.lingers {
-		if e.next <= l.mono {
+		if e.next <= l.mono && polled < lingerBatch {
+			polled++
 			if l.safeToClose(int(e.fd), e.tcp) || l.mono >= e.until {
 				unix.Close(int(e.fd))
 				continue
@@ -110,13 +116,12 @@ func (l *Loop) pollLingers() {
 }
 
 // safeToClose discards what fd received and reports whether closing it can
-// no longer cost the peer output (see above).
+// no longer cost the peer output (see above). A unix socket's output is in
+// the peer's queue already: once its own queue is empty, closing it costs
+// the peer nothing.
 func (l *Loop) safeToClose(fd int, tcp bool) bool {
-	if l.discard(fd) {
+	if l.discard(fd) || !tcp {
 		return true
-	}
-	if !tcp {
-		return false
 	}
 	n, err := netpoll.Unacked(fd)
 	return err != nil || n == 0
@@ -141,10 +146,10 @@ func (l *Loop) discard(fd int) bool {
 	return false
 }
 
-// closeLingers closes every lingering fd after a last read (teardown).
+// closeLingers closes every lingering fd (teardown: Server.Close, or the end
+// of a Shutdown, which waited for them unless its context expired).
 func (l *Loop) closeLingers() {
 	for _, e := range l.lingers {
-		l.discard(int(e.fd))
 		unix.Close(int(e.fd))
 	}
 	l.lingers = nil
