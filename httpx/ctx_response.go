@@ -21,12 +21,14 @@ func (c *Ctx) Status() int { return c.status }
 // SetContentType sets the Content-Type field (loop only; before the first Flush).
 func (c *Ctx) SetContentType(v string) {
 	// A value equal to the last one accepted is not checked again (a copy: v's own bytes may
-	// have changed since, if v aliases reused memory).
+	// have changed since, if v aliases reused memory). Long values are not kept.
 	if string(c.lastType) != v {
 		if !validFieldValueString(v) {
 			return
 		}
-		c.lastType = append(c.lastType[:0], v...)
+		if len(v) <= maxCachedType {
+			c.lastType = append(c.lastType[:0], v...)
+		}
 	}
 	c.ctype = append(c.ctype[:0], v...)
 }

@@ -39,8 +39,8 @@ const (
 	lingerBatch = 64                     // fds polled per timer run at most (the rest in the next iteration)
 )
 
-// lingerFd is an fd whose conn was released and which waits for its peer's
-// EOF before close(2).
+// lingerFd is the fd of a released conn, which waits until closing it is
+// safe (see above).
 type lingerFd struct {
 	fd    int32
 	tcp   bool  // acknowledged output ends the linger

@@ -44,7 +44,7 @@ type Loop struct {
 	drained   bool
 	lastYield int64      // mono at the last yieldPeriod Gosched
 	directMin int        // Write sends at once from this size (writeDirect); set with b
-	lingers   []lingerFd // fds of released conns waiting for their peer's EOF (linger.go)
+	lingers   []lingerFd // fds of released conns not yet safe to close (linger.go)
 	lingerT   *Timer     // polls lingers
 	lingerBuf []byte     // what lingering fds receive is read into it and dropped
 	tornDown  bool       // teardown has begun
