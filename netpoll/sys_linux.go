@@ -166,10 +166,16 @@ func Recv(fd int, b []byte) (int, error) {
 
 // Unacked returns the bytes of the TCP socket fd's output its peer has not
 // acknowledged yet (ioctl SIOCOUTQ; a FIN sent counts as one).
-func Unacked(fd int) (int, error) {
+func Unacked(fd int) (int, error) { return ioctlInt(fd, unix.SIOCOUTQ) }
+
+// Unread returns the bytes the socket fd has received and nobody has read
+// yet (ioctl SIOCINQ).
+func Unread(fd int) (int, error) { return ioctlInt(fd, unix.SIOCINQ) }
+
+func ioctlInt(fd int, req uintptr) (int, error) {
 	var n int32
 	// n is written by the kernel only during the call.
-	_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCOUTQ, uintptr(unsafe.Pointer(&n)))
+	_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(&n)))
 	if e != 0 {
 		return 0, e
 	}

@@ -254,10 +254,11 @@ func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
 }
 
 // Close closes the connection after flushing queued output: then FIN, and
-// OnClose runs with a nil error. Unless the peer had sent its EOF already,
-// the loop then reads and discards what the peer still sends until the peer
-// has acknowledged all the output (TCP) or sent its EOF, for at most 2
-// seconds, before it closes the fd: closing a socket that receives input
+// OnClose runs with a nil error. If the peer has sent input that c did not
+// read, or has more than 16 KiB of output to acknowledge (and sent no EOF),
+// the loop then reads and discards what the peer still sends until the
+// peer has acknowledged all the output (TCP) or sent its EOF, for at most
+// 2 seconds, before it closes the fd: closing a socket that receives input
 // resets it, which loses output the peer has not received yet (a lingering
 // close; Shutdown waits for it). No OnData call follows a
 // Close made on the loop. Idempotent. Safe from any goroutine.

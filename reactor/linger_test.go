@@ -34,6 +34,7 @@ func TestCloseWithLateInputDeliversOutput(t *testing.T) {
 		s := start(t, b, h)
 		for round := range 3 {
 			c := dial(t, s)
+			c.SetReadBuffer(16 << 10) // the response cannot all be handed to the kernel before the client reads
 			c.SetDeadline(time.Now().Add(20 * time.Second))
 			if _, err := c.Write([]byte("first")); err != nil {
 				t.Fatal(err)
@@ -55,8 +56,9 @@ func TestCloseWithLateInputDeliversOutput(t *testing.T) {
 	})
 }
 
-// A peer that reads nothing of a closed conn's output keeps the fd lingering only up to
-// lingerMax; then it is closed, and a Server.Close ends a linger at once.
+// A peer that reads nothing of a closed conn's output, and sent input the conn did not read,
+// keeps the fd lingering only up to lingerMax; then it is closed, and a Server.Close ends a
+// linger at once. A conn without unread input does not linger.
 func TestLingerBounded(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		resp := pattern(256<<10, 3) // taken by the socket buffers, but not all sent
@@ -64,21 +66,31 @@ func TestLingerBounded(t *testing.T) {
 		h := HandlerFuncs{
 			Data: func(c *Conn, in []byte) int {
 				c.Write(resp)
-				c.Close()
+				c.PauseReading()
+				c.Loop().AfterFunc(50*time.Millisecond, func() { c.Close() })
 				return len(in)
 			},
 			Close: closed.record,
 		}
 		s := start(t, b, h)
-		for _, how := range []string{"deadline", "server close"} {
+		for _, how := range []string{"no unread input", "deadline", "server close"} {
 			base := reactortest.CountFDs()
 			c := dial(t, s) // never reads
 			c.SetReadBuffer(16 << 10)
 			c.Write([]byte("x"))
+			if how != "no unread input" {
+				time.Sleep(10 * time.Millisecond)
+				c.Write([]byte("unread by the server"))
+			}
 			if err := closed.next(t); err != nil {
 				t.Fatalf("%s: OnClose(%v)", how, err)
 			}
 			reactortest.WaitUntil(t, 10*time.Second, "the conn released", func() bool { return s.NumConns() == 0 })
+			if how == "no unread input" {
+				reactortest.WaitUntil(t, 10*time.Second, "the fd closed", func() bool { return reactortest.CountFDs() == base+1 })
+				c.Close()
+				continue
+			}
 			// Released, and the fd still open: its output is not acknowledged.
 			if n := reactortest.CountFDs(); n != base+2 {
 				t.Fatalf("%s: %d fds after the release, want %d (the client's and the lingering one)", how, n, base+2)
