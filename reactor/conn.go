@@ -204,7 +204,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	n := len(b)
-	if n >= c.l.directMin {
+	if n >= directWriteMin {
 		b = c.l.writeDirect(c, b)
 	}
 	c.l.queueOut(c, b)

@@ -10,12 +10,12 @@ import (
 	"time"
 )
 
-// Writes large enough to be sent at once (Loop.directMin) keep their order
+// Writes large enough to be sent at once (directWriteMin) keep their order
 // with the writes around them: a large write after a queued small one
 // waits for it, and a large write sent only in part (the socket is full:
 // the client reads only later) has its rest queued ahead of what follows.
 func TestDirectWritesKeepOrder(t *testing.T) {
-	const big = max(directWriteMinUring, directWriteMinEpoll) + 4099
+	const big = directWriteMin + 4099
 	for _, tc := range []struct {
 		name   string
 		sizes  []int

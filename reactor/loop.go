@@ -43,7 +43,6 @@ type Loop struct {
 	draining  bool // Shutdown: listeners stopped, closing idle conns
 	drained   bool
 	lastYield int64      // mono at the last yieldPeriod Gosched
-	directMin int        // Write sends at once from this size (writeDirect); set with b
 	lingers   []lingerFd // fds of released conns not yet safe to close (linger.go)
 	lingerT   *Timer     // polls lingers
 	lingerBuf []byte     // what lingering fds receive is read into it and dropped
@@ -227,10 +226,6 @@ func (l *Loop) run(ready chan<- error) {
 		return
 	}
 	l.b = b
-	l.directMin = directWriteMinUring
-	if _, ok := b.(*epollBackend); ok {
-		l.directMin = directWriteMinEpoll
-	}
 	for _, ln := range l.listeners {
 		if err := b.listen(ln); err != nil {
 			l.teardown()

@@ -404,7 +404,7 @@ func (b *uringBackend) deliverSpans(c *Conn, br *ring.BufRing, ids []uint16, off
 // copies into one slice. Why: a 64 KiB message in four scattered 16 KiB
 // buffers otherwise reached OnData as four slices, so an echo queued four
 // copies in as many output buffers (cold memory, read again by the send)
-// instead of one Write that goes out at once (Loop.directMin) from a buffer
+// instead of one Write that goes out at once (directWriteMin) from a buffer
 // that stays hot, the same one for every conn, as the epoll backend's read
 // buffer does. perf, 64 KiB echo at 64 conns: one recv CQE per message, but
 // 2.8 OnData calls per message. The copy is of bytes just written by the
