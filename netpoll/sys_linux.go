@@ -168,6 +168,10 @@ func Recv(fd int, b []byte) (int, error) {
 // acknowledged yet (ioctl SIOCOUTQ; a FIN sent counts as one).
 func Unacked(fd int) (int, error) { return ioctlInt(fd, unix.SIOCOUTQ) }
 
+// Unsent returns the bytes of the TCP socket fd's output not transmitted yet
+// (ioctl SIOCOUTQNSD).
+func Unsent(fd int) (int, error) { return ioctlInt(fd, unix.SIOCOUTQNSD) }
+
 // Unread returns the bytes the socket fd has received and nobody has read
 // yet (ioctl SIOCINQ).
 func Unread(fd int) (int, error) { return ioctlInt(fd, unix.SIOCINQ) }

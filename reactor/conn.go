@@ -255,7 +255,7 @@ func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
 
 // Close closes the connection after flushing queued output: then FIN, and
 // OnClose runs with a nil error. If the peer has sent input that c did not
-// read, or has more than 16 KiB of output to acknowledge (and sent no EOF),
+// read, or c's output has not all been transmitted (and the peer sent no EOF),
 // the loop then reads and discards what the peer still sends until the
 // peer has acknowledged all the output (TCP) or sent its EOF, for at most
 // 2 seconds, before it closes the fd: closing a socket that receives input

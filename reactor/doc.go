@@ -18,7 +18,7 @@
 // Life of a byte out: Write copies into the connection's outbound queue; at
 // the end of the loop iteration each connection with queued output gets one
 // send carrying all of it (one send in flight per connection; a short send
-// continues with the rest). A Write of 32 KiB or more on a connection with
+// continues with the rest). A Write of 16 KiB or more on a connection with
 // nothing queued or in flight is sent at once instead, from the caller's
 // slice, and only what the socket does not take is queued. Above the high-water mark reading pauses until
 // the queue drains below the low-water mark.

@@ -19,11 +19,11 @@ import (
 // requests, or is still sending a body the server will not read, does that
 // as a matter of course. So a conn closed gracefully (Close, or the end of
 // its output after Close) whose peer has sent input the conn did not read
-// (the sign that it is still sending, as nginx reads it), or whose peer has
-// not acknowledged more than lingerUnacked of its output yet (input that
-// arrives during that time would cost it the rest), has its write side
-// shut down (FIN after the queued output) and its fd kept open after the
-// conn is released: the loop reads and discards its input until it is safe
+// (the sign that it is still sending, as nginx reads it), or whose output
+// has not all been transmitted yet (the peer's window is full: input that
+// arrives meanwhile would cost it the rest), has its write side shut down
+// (FIN after the queued output) and its fd kept open after the conn is
+// released: the loop reads and discards its input until it is safe
 // to close, and only then closes it. Safe: the peer sent EOF or reset, or,
 // on TCP, it has acknowledged all the output and the FIN (a reset then
 // costs it nothing: its reads return the data, then EOF), or lingerMax has
@@ -34,10 +34,8 @@ import (
 // the peer's close did otherwise (its FIN reaches a socket that is still
 // open): with conns churned by Connection: close and small responses,
 // lingering on every close measured 1.19-1.27x the server CPU per request
-// (the machine's total, 1.04x); with the two checks, 1.06x. Output of at
-// most lingerUnacked has nearly always been transmitted at once (it is
-// about a new connection's initial window), and a reset does not take back
-// what was transmitted: what remains unprotected is that output's
+// (the machine's total, 1.04x); with the two checks, 1.03-1.06x. A reset does
+// not take back what was transmitted: what remains unprotected is its
 // retransmission, should a segment be lost and the peer send input after
 // the close was decided.
 const (
@@ -47,9 +45,6 @@ const (
 	lingerCap   = 4096                   // fds lingering per loop; beyond, fds are drained and closed at once
 	lingerRead  = 64 << 10               // bytes discarded per fd per poll at most
 	lingerBatch = 64                     // fds polled per timer run at most (the rest in the next iteration)
-	// lingerUnacked is the unacknowledged output above which a conn without
-	// unread input lingers too (below, the output has left already).
-	lingerUnacked = 16 << 10
 )
 
 // lingerFd is the fd of a released conn, which waits until closing it is
@@ -69,11 +64,11 @@ func (l *Loop) shutWrite(c *Conn) bool {
 	}
 	fd := int(c.fd)
 	if n, err := netpoll.Unread(fd); err != nil || n == 0 {
-		// Nothing unread: linger only if much output is still unacknowledged.
+		// Nothing unread: linger only if output has not been transmitted yet.
 		if c.peer.kind == 0 {
 			return false
 		}
-		if n, err := netpoll.Unacked(fd); err != nil || n <= lingerUnacked {
+		if n, err := netpoll.Unsent(fd); err != nil || n == 0 {
 			return false
 		}
 	}

@@ -5,9 +5,11 @@ package reactor
 import (
 	"bytes"
 	"io"
+	"net"
 	"testing"
 	"time"
 
+	"github.com/ringo-io/ringo/netpoll"
 	"github.com/ringo-io/ringo/reactor/reactortest"
 )
 
@@ -40,7 +42,7 @@ func TestCloseWithLateInputDeliversOutput(t *testing.T) {
 				t.Fatal(err)
 			}
 			// More input while the response is still going out (the client reads nothing yet,
-			// so most of it waits in the server's socket), and again after it went out.
+			// so most of it waits in the server's socket).
 			time.Sleep(20 * time.Millisecond)
 			c.Write(bytes.Repeat([]byte("late"), 1000))
 			time.Sleep(100 * time.Millisecond)
@@ -58,7 +60,7 @@ func TestCloseWithLateInputDeliversOutput(t *testing.T) {
 
 // A peer that reads nothing of a closed conn's output, and sent input the conn did not read,
 // keeps the fd lingering only up to lingerMax; then it is closed, and a Server.Close ends a
-// linger at once. A conn without unread input does not linger.
+// linger at once.
 func TestLingerBounded(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		resp := pattern(256<<10, 3) // taken by the socket buffers, but not all sent
@@ -73,24 +75,17 @@ func TestLingerBounded(t *testing.T) {
 			Close: closed.record,
 		}
 		s := start(t, b, h)
-		for _, how := range []string{"no unread input", "deadline", "server close"} {
+		for _, how := range []string{"deadline", "server close"} {
 			base := reactortest.CountFDs()
 			c := dial(t, s) // never reads
 			c.SetReadBuffer(16 << 10)
 			c.Write([]byte("x"))
-			if how != "no unread input" {
-				time.Sleep(10 * time.Millisecond)
-				c.Write([]byte("unread by the server"))
-			}
+			time.Sleep(10 * time.Millisecond)
+			c.Write([]byte("unread by the server"))
 			if err := closed.next(t); err != nil {
 				t.Fatalf("%s: OnClose(%v)", how, err)
 			}
 			reactortest.WaitUntil(t, 10*time.Second, "the conn released", func() bool { return s.NumConns() == 0 })
-			if how == "no unread input" {
-				reactortest.WaitUntil(t, 10*time.Second, "the fd closed", func() bool { return reactortest.CountFDs() == base+1 })
-				c.Close()
-				continue
-			}
 			// Released, and the fd still open: its output is not acknowledged.
 			if n := reactortest.CountFDs(); n != base+2 {
 				t.Fatalf("%s: %d fds after the release, want %d (the client's and the lingering one)", how, n, base+2)
@@ -102,6 +97,75 @@ func TestLingerBounded(t *testing.T) {
 				return reactortest.CountFDs() <= base+1 // (Close closes the listeners too)
 			})
 			c.Close()
+		}
+	})
+}
+
+// shutWrite lingers exactly when the close could reset away output: input the conn did not
+// read is waiting, or output has not been transmitted (the peer's window is full). Real
+// sockets; each case on a fresh pair.
+func TestLingerDecision(t *testing.T) {
+	l := &Loop{}
+	pair := func(t *testing.T, rcvbuf int) (*Conn, net.Conn) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		cl, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close() })
+		if rcvbuf > 0 {
+			cl.SetReadBuffer(rcvbuf)
+		}
+		sc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := sc.(*net.TCPConn).File() // a dup the test owns
+		sc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return &Conn{fd: int32(f.Fd()), peer: ipPort{kind: 4}}, cl
+	}
+	t.Run("nothing pending", func(t *testing.T) {
+		c, cl := pair(t, 0)
+		netpoll.Send(int(c.fd), []byte("response"))
+		if _, err := io.ReadFull(cl, make([]byte, len("response"))); err != nil {
+			t.Fatal(err)
+		}
+		if l.shutWrite(c) {
+			t.Fatal("lingers with no unread input and all output transmitted")
+		}
+	})
+	t.Run("unread input", func(t *testing.T) {
+		c, cl := pair(t, 0)
+		cl.Write([]byte("pipelined"))
+		reactortest.WaitUntil(t, 10*time.Second, "the input arrived", func() bool {
+			n, _ := netpoll.Unread(int(c.fd))
+			return n > 0
+		})
+		if !l.shutWrite(c) {
+			t.Fatal("does not linger with unread input")
+		}
+	})
+	t.Run("untransmitted output", func(t *testing.T) {
+		c, _ := pair(t, 4096) // the client reads nothing
+		chunk := make([]byte, 64<<10)
+		for range 1024 { // fill the socket until it refuses more
+			if _, err := netpoll.Send(int(c.fd), chunk); err != nil {
+				break
+			}
+		}
+		if n, _ := netpoll.Unsent(int(c.fd)); n == 0 {
+			t.Fatal("nothing untransmitted after filling the socket")
+		}
+		if !l.shutWrite(c) {
+			t.Fatal("does not linger with output not transmitted")
 		}
 	})
 }

@@ -23,7 +23,7 @@ func main() {
 	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithBackend(reactor.Backend(*backend))}
 
 	echo := reactor.HandlerFuncs{Data: func(c *reactor.Conn, data []byte) int {
-		c.Write(data) // 32 KiB or more is sent at once, less is queued and sent at the end of the iteration
+		c.Write(data) // 16 KiB or more is sent at once, less is queued and sent at the end of the iteration
 		return len(data)
 	}}
 	s, err := reactor.Listen("tcp", *addr, echo, opts...)
