@@ -308,7 +308,7 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 		b = strconv.AppendInt(b, w.written, 10)
 		b = append(b, crlf...)
 	case w.isHead:
-		// A HEAD response has no body to frame, and no length is made up for it (below).
+		// A HEAD response has no body to frame, and no length is made up for it (computedLength).
 	case w.req.ProtoMinor >= 1 && (!w.hasTE || w.teSet):
 		// (With "Transfer-Encoding: identity" the body ends at the close, as in net/http.)
 		w.chunked = true

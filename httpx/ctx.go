@@ -40,7 +40,6 @@ type Ctx struct {
 	// Response.
 	status     int
 	ctype      []byte
-	lastType   []byte // a copy of the last value SetContentType accepted (valid)
 	hdr        []byte // complete "Name: value\r\n" lines set by the handler
 	resp       []byte // buffered body
 	ref        []byte // body set by SetBody (used when useRef)

@@ -20,15 +20,10 @@ func (c *Ctx) Status() int { return c.status }
 
 // SetContentType sets the Content-Type field (loop only; before the first Flush).
 func (c *Ctx) SetContentType(v string) {
-	// A value equal to the last one accepted is not checked again (a copy: v's own bytes may
-	// have changed since, if v aliases reused memory). Long values are not kept.
-	if string(c.lastType) != v {
-		if !validFieldValueString(v) {
-			return
-		}
-		if len(v) <= maxCachedType {
-			c.lastType = append(c.lastType[:0], v...)
-		}
+	// A value equal to the type of the loop's cached response head (loopCache.preType: a copy
+	// of a value accepted here before) is not checked again.
+	if string(c.e.lc.preType) != v && !validFieldValueString(v) {
+		return
 	}
 	c.ctype = append(c.ctype[:0], v...)
 }

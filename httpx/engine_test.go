@@ -258,9 +258,9 @@ func TestLargeBodyAcrossReads(t *testing.T) {
 	}
 }
 
-// SetContentType checks every value that differs in content from the last one it accepted (it
-// keeps a copy of that one: a handler's value may live in memory that is reused, such as a
-// request's bytes), and keeps the valid value it had when one is refused.
+// SetContentType checks every value that differs in content from the type of the loop's cached
+// response head (a copy of a value accepted before: a handler's value may live in memory that
+// is reused, such as a request's bytes), and keeps the valid value it had when one is refused.
 func TestSetContentTypeRechecksReusedMemory(t *testing.T) {
 	cfg := testConfig(HandlerFunc(func(c *Ctx) {
 		c.SetContentType("text/plain")

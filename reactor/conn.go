@@ -73,8 +73,7 @@ type Conn struct {
 
 	// closeReq is set by Close from any goroutine; the loop stops delivering
 	// input once it sees it and closes the conn in its task step.
-	closeReq atomic.Bool
-
+	closeReq   atomic.Bool
 	state      connState
 	userPaused bool // PauseReading
 	hwPaused   bool // outbound queue above the high-water mark
@@ -255,13 +254,13 @@ func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
 
 // Close closes the connection after flushing queued output: then FIN, and
 // OnClose runs with a nil error. If the peer has sent input that c did not
-// read, or c's output has not all been transmitted (and the peer sent no EOF),
-// the loop then reads and discards what the peer still sends until the
-// peer has acknowledged all the output (TCP) or sent its EOF, for at most
-// 2 seconds, before it closes the fd: closing a socket that receives input
-// resets it, which loses output the peer has not received yet (a lingering
-// close; Shutdown waits for it). No OnData call follows a
-// Close made on the loop. Idempotent. Safe from any goroutine.
+// read, or c's output has not all been transmitted (and the peer sent no
+// EOF), the loop then reads and discards what the peer still sends until
+// the peer has acknowledged all the output (TCP) or sent its EOF, for at
+// most 2 seconds, before it closes the fd: closing a socket that receives
+// input resets it, which loses output the peer has not received yet (a
+// lingering close; Shutdown waits for it). No OnData call follows a Close
+// made on the loop. Idempotent. Safe from any goroutine.
 func (c *Conn) Close() error {
 	if !c.closeReq.CompareAndSwap(false, true) {
 		return nil

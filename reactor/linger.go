@@ -51,7 +51,7 @@ const (
 // safe (see above).
 type lingerFd struct {
 	fd    int32
-	wait  int32 // milliseconds until the next poll, doubled each poll
+	wait  int64 // until the next poll (ns), doubled each poll
 	next  int64 // loop clock of the next poll
 	until int64 // loop clock at which it is closed anyway
 }
@@ -86,8 +86,7 @@ func (l *Loop) linger(fd int, tcp bool) {
 		unix.Close(fd)
 		return
 	}
-	e := lingerFd{fd: int32(fd), wait: int32(lingerFirst / time.Millisecond), until: l.mono + int64(lingerMax)}
-	e.next = l.mono + int64(e.wait)*int64(time.Millisecond)
+	e := lingerFd{fd: int32(fd), wait: int64(lingerFirst), next: l.mono + int64(lingerFirst), until: l.mono + int64(lingerMax)}
 	l.lingers = append(l.lingers, e)
 	l.armLinger(e.next)
 }
@@ -122,8 +121,8 @@ func (l *Loop) pollLingers() {
 				unix.Close(int(e.fd))
 				continue
 			}
-			e.wait = min(2*e.wait, int32(lingerLast/time.Millisecond))
-			e.next = min(l.mono+int64(e.wait)*int64(time.Millisecond), e.until)
+			e.wait = min(2*e.wait, int64(lingerLast))
+			e.next = min(l.mono+e.wait, e.until)
 		}
 		if next == 0 || e.next < next {
 			next = e.next
