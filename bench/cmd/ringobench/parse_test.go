@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +154,25 @@ func TestCheckResponse(t *testing.T) {
 		if got := check(bad); !strings.Contains(got, want) {
 			t.Errorf("%q: got %q, want %q", bad, got, want)
 		}
+	}
+}
+
+func TestFreeAddrOutsideEphemeralRange(t *testing.T) {
+	lo := ephemeralLow()
+	for i := 0; i < 20; i++ {
+		addr, err := freeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, p, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(p)
+		if port < 10000 || port >= lo {
+			t.Fatalf("freeAddr gave %s, want a port in [10000, %d)", addr, lo)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("port from freeAddr not bindable: %v", err)
+		}
+		ln.Close()
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -83,14 +85,43 @@ func (r *running) waitPort(addr string) error {
 	return errors.New("server did not accept on " + addr + " within 10s")
 }
 
-// freeAddr returns a loopback address with a port nothing listens on now.
+// freeAddr returns a loopback address with a port nothing is bound to now,
+// below the kernel's ephemeral range. A port the kernel picked for bind(0)
+// lies inside that range, and between the check and the server's bind any
+// connect(2) on the machine could take it as its source port (a full run
+// lost a round to "bind: address already in use"); connect never picks a
+// port outside the range.
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	lo := ephemeralLow()
+	for i := 0; i < 64; i++ {
+		port := 10000 + rand.IntN(max(lo-10000, 1))
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr, nil
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("no free loopback port below the ephemeral range")
+}
+
+// ephemeralLow is the low end of the kernel's ephemeral port range (32768
+// by default), never below 10001.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil || lo <= 10000 {
+		return 32768
+	}
+	return lo
 }
 
 // tail returns the last n bytes of a file, for error messages.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,32 +41,13 @@ func (o options) runRound(sc *scenario, srv *server, round int) report.Round {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 
-	addr, err := freeAddr()
-	if err != nil {
-		rd.Err = err.Error()
-		return rd
-	}
 	logPath := filepath.Join(o.logDir, fmt.Sprintf("%s.%s.r%d.log", sc.Key, srv.Key, round))
-	logf, err := os.Create(logPath)
+	r, addr, err := o.startServer(ctx, srv, logPath)
 	if err != nil {
 		rd.Err = err.Error()
-		return rd
-	}
-	defer logf.Close()
-	args := append([]string{"-addr", addr}, srv.args...)
-	r, err := start(o.pinned(ctx, o.serverCPUs, logf, filepath.Join(o.binDir, srv.bin), args...))
-	if err != nil {
-		rd.Err = "start: " + err.Error()
 		return rd
 	}
 	defer r.stop()
-	if err := r.waitPort(addr); err != nil {
-		rd.Err = err.Error()
-		if t := tail(logPath, 300); t != "" {
-			rd.Err += ": " + t
-		}
-		return rd
-	}
 
 	if round == 1 && sc.Group != "echo" && !srv.checked {
 		srv.checked = true
@@ -98,6 +80,40 @@ func (o options) runRound(sc *scenario, srv *server, round int) report.Round {
 	default:
 	}
 	return rd
+}
+
+// startServer starts srv on a free loopback port and waits until it
+// accepts. A server that fails to bind its port (taken meanwhile) is
+// started again on another one, at most three times.
+func (o options) startServer(ctx context.Context, srv *server, logPath string) (*running, string, error) {
+	for attempt := 1; ; attempt++ {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, "", err
+		}
+		logf, err := os.Create(logPath)
+		if err != nil {
+			return nil, "", err
+		}
+		args := append([]string{"-addr", addr}, srv.args...)
+		r, err := start(o.pinned(ctx, o.serverCPUs, logf, filepath.Join(o.binDir, srv.bin), args...))
+		logf.Close() // the child has its own copy
+		if err != nil {
+			return nil, "", errors.New("start: " + err.Error())
+		}
+		if err := r.waitPort(addr); err != nil {
+			r.stop()
+			t := tail(logPath, 300)
+			if attempt < 3 && strings.Contains(t, "address already in use") {
+				continue
+			}
+			if t != "" {
+				err = fmt.Errorf("%w: %s", err, t)
+			}
+			return nil, "", err
+		}
+		return r, addr, nil
+	}
 }
 
 // figures fills the CPU figures of a round from two server samples.
