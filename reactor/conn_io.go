@@ -553,9 +553,6 @@ func (l *Loop) accepted(ln *listener, fd int, peer ipPort) {
 		unix.Close(fd)
 		return
 	}
-	if ln.tcp {
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	}
 	c := &Conn{l: l, fd: int32(fd), state: stateOpen}
 	if ln.tcp {
 		// Compact addresses: nothing per conn on the heap.

@@ -188,6 +188,9 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 			return fail(os.NewSyscallError("setsockopt SO_REUSEPORT", err))
 		}
+		// Accepted sockets are clones of the listener and inherit
+		// TCP_NODELAY (Linux), which saves a setsockopt per conn.
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		if family == unix.AF_INET6 {
 			v6only := 1
 			if dual {
