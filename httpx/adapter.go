@@ -43,10 +43,20 @@ import (
 // client gets a 500 if no header was sent yet, and the connection is closed. Other connections
 // are not affected.
 //
-// Not supported: http.Hijacker (there is no net.Conn under a ringo connection: the
-// ResponseWriter does not implement it, so http.ResponseController.Hijack returns
-// http.ErrNotSupported), http.Pusher, 101 Switching Protocols, http.ResponseController deadlines
-// (SetReadDeadline/SetWriteDeadline return http.ErrNotSupported; use Server timeouts),
+// Hijacking: the ResponseWriter implements http.Hijacker, so WebSocket libraries, CONNECT
+// tunnels and other upgrades work. The net.Conn it returns is a view of the ringo connection,
+// which stays on its loop: the bytes that followed the request and all later input are read
+// from it (the loop stops reading from the socket while more than the body buffer is unread),
+// writes are queued with reactor.Conn.AsyncWrite (a Write waits while the connection's queue
+// is over its limit), and it has its own deadlines; the Server's timeouts no longer apply. The
+// request body must have arrived whole before Hijack (an upgrade has none). A header written
+// first (WriteHeader(101), as some WebSocket libraries do) goes out at Hijack, without framing
+// fields. As with net/http, the handler owns the connection once hijacked: it stays open after
+// the handler returns, and until the hijacker closes it; Server.Shutdown waits for it until its
+// context ends, then Server.Close closes it.
+//
+// Not supported: http.Pusher, http.ResponseController deadlines on a connection that is not
+// hijacked (SetReadDeadline/SetWriteDeadline return http.ErrNotSupported; use Server timeouts),
 // CloseNotifier, TLS (Request.TLS is always nil), HTTP/2.
 //
 // Half-close: a client that sends its requests and then shuts down its sending side

@@ -40,6 +40,7 @@ type asyncReq struct {
 	// holdable), so a handler returning before the body is complete does not need to close.
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
+	hijacked  bool // loop: the handler hijacked the connection (see hijack)
 
 	w responseWriter // the handler goroutine's (see handle)
 	// The final delivery of the response, set by the handler goroutine once the handler is done
@@ -68,6 +69,7 @@ var (
 type adapterConn struct {
 	remote string          // Request.RemoteAddr
 	base   context.Context // the adapter's base context with http.LocalAddrContextKey
+	hj     *hijackConn     // set when a handler hijacked the connection (see Hijack)
 }
 
 // startAsync builds the *http.Request for the complete head in req and hands it to the pool
@@ -440,6 +442,16 @@ func (ar *asyncReq) sendContinue() {
 func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	e := ar.e
 	if ar.gone {
+		return
+	}
+	if ar.hijacked {
+		// The handler returned (it cannot write through the ResponseWriter any more): the
+		// request ends; the connection is the hijacker's.
+		if final {
+			ar.recycle()
+			e.async = nil
+			ar.cancel()
+		}
 		return
 	}
 	if final && ar.bodyErr != 0 && !ar.respStarted {

@@ -47,12 +47,16 @@ type responseWriter struct {
 	hasTrailers bool
 }
 
-var _ http.Flusher = (*responseWriter)(nil)
+var (
+	_ http.Flusher  = (*responseWriter)(nil)
+	_ http.Hijacker = (*responseWriter)(nil)
+)
 
 // Header implements http.ResponseWriter.
 func (w *responseWriter) Header() http.Header { return w.header }
 
 // WriteHeader implements http.ResponseWriter; 1xx codes other than 101 are sent at once.
+// 101 (Switching Protocols) is meant to be followed by Hijack.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.wroteHeader || w.failed != nil {
 		return
@@ -61,13 +65,19 @@ func (w *responseWriter) WriteHeader(code int) {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
 	}
 	if code >= 100 && code < 200 {
-		if code == 101 || w.req.ProtoMinor == 0 {
-			return // protocol switches are not supported; no 1xx to HTTP/1.0 (RFC 9110 15.2)
+		if w.req.ProtoMinor == 0 {
+			return // no 1xx to HTTP/1.0 (RFC 9110 15.2)
 		}
-		// An interim response goes out at once (like net/http since Go 1.19).
-		b := append(statusLineFor(nil, code), w.headerLines(nil)...)
-		w.send(append(b, crlf...), false)
-		return
+		if code != 101 {
+			// An interim response goes out at once (like net/http since Go 1.19).
+			b := append(statusLineFor(nil, code), w.headerLines(nil)...)
+			w.send(append(b, crlf...), false)
+			return
+		}
+		// 101 is the final header, as in net/http: it goes out at Hijack (the upgrade), or
+		// when the handler returns, and then the connection closes (the client has switched
+		// protocols; HTTP cannot go on).
+		w.closeAfter = true
 	}
 	w.wroteHeader = true
 	w.status = code
@@ -498,6 +508,13 @@ func (ar *asyncReq) handle() {
 			ar.handlerPanic(w, v)
 			return
 		}
+		if w.failed == http.ErrHijacked {
+			ar.setFinal(nil, false) // ends the request; the connection is the hijacker's
+			if ar.pipe != nil {
+				_ = ar.pipe.Close()
+			}
+			return
+		}
 		if !w.wroteHeader {
 			w.WriteHeader(http.StatusOK)
 		}
@@ -520,6 +537,15 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 		buf = buf[:runtime.Stack(buf, false)]
 		ar.e.cfg.logger.Error("httpx: handler panic", "remote", w.req.RemoteAddr,
 			"url", w.req.RequestURI, "panic", fmt.Sprint(v), "stack", string(buf))
+	}
+	if w.failed == http.ErrHijacked {
+		// As with net/http, the hijacked connection is left to its hijacker: nothing is written
+		// to it and it is not closed.
+		if ar.pipe != nil {
+			_ = ar.pipe.Close()
+		}
+		ar.setFinal(nil, false)
+		return
 	}
 	var b []byte
 	if !w.headerSent && v != http.ErrAbortHandler {

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"io"
 	"net"
 	"time"
 
@@ -94,6 +95,9 @@ func (h *connHandler) OnData(c *reactor.Conn, data []byte) int {
 	if !ok {
 		return len(data) // a refused connection: discard
 	}
+	if h := ct.hijacker(); h != nil {
+		return ct.hijackedData(h, data)
+	}
 	l := c.Loop()
 	ct.s.caches[l.Index()].update(l.Now())
 	e := ct.e
@@ -111,6 +115,10 @@ func (h *connHandler) OnReadEOF(c *reactor.Conn) {
 	ct, ok := c.Context().(*connTransport)
 	if !ok {
 		_ = c.Close() // a refused connection
+		return
+	}
+	if h := ct.hijacker(); h != nil {
+		h.end(io.EOF, nil)
 		return
 	}
 	l := c.Loop()
@@ -133,6 +141,9 @@ func (h *connHandler) OnClose(c *reactor.Conn, err error) {
 		return
 	}
 	c.SetContext(nil)
+	if h := ct.hijacker(); h != nil {
+		hijackedClose(h, err)
+	}
 	if ct.e != nil {
 		ct.e.onClose()
 	}
@@ -198,6 +209,9 @@ func (ct *connTransport) touch() {
 // applyTimeouts: in steady keep-alive traffic the phase is idle before and after every input,
 // and nothing is done.
 func (ct *connTransport) applyTimeouts() {
+	if ct.hijacker() != nil {
+		return // the hijacker's deadlines apply (see hijack)
+	}
 	p, seq := ct.e.phase(), ct.e.seq
 	if p == ct.lastPhase && (p != phaseHead || seq == ct.lastSeq) {
 		return

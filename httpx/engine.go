@@ -71,6 +71,7 @@ const (
 	stBody             // inside a request body (fast path: buffered until complete)
 	stAsyncBody        // a FromHTTP handler runs; its body is streamed to it
 	stAsyncWait        // a FromHTTP handler runs; its body is complete
+	stHijacked         // a FromHTTP handler hijacked the connection: the engine is out of it
 	stClosed           // closed or closing: input is discarded
 )
 
@@ -350,7 +351,7 @@ func (e *engine) reject(status int) {
 // flushOut hands the pending output to the transport, and closes it when the engine is done
 // (loop only).
 func (e *engine) flushOut() {
-	if e.closed {
+	if e.closed || e.state == stHijacked {
 		e.out = e.out[:0]
 		return
 	}

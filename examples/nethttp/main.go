@@ -3,6 +3,8 @@
 //	/      200 "Hello, World!"
 //	/json  a small JSON document
 //	/echo  streams the request body back (chunked), flushing as it goes
+//	/upgrade  with "Upgrade: echo": 101 Switching Protocols, then the connection
+//	       (hijacked with http.Hijacker) echoes what it receives until the client's EOF
 //
 //	nethttp -addr 127.0.0.1:8080 -loops 0 [-backend auto|uring|epoll]
 package main
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,6 +70,23 @@ func newMux() *http.ServeMux {
 				return
 			}
 		}
+	})
+	mux.HandleFunc("/upgrade", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "echo") {
+			w.Header().Set("Upgrade", "echo")
+			http.Error(w, "this resource speaks the echo protocol", http.StatusUpgradeRequired)
+			return
+		}
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "echo")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(time.Minute))
+		io.Copy(conn, brw.Reader)
 	})
 	return mux
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -70,6 +71,33 @@ func TestRoutes(t *testing.T) {
 			got, _ := io.ReadAll(resp.Body)
 			if !bytes.Equal(got, payload) {
 				t.Fatalf("/echo returned %d bytes, want %d", len(got), len(payload))
+			}
+
+			// /upgrade through net/http's client, which hands over a 101's connection as the
+			// response Body (an io.ReadWriteCloser; not with Client.Timeout, which wraps it).
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/upgrade", nil)
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "echo")
+			resp, err = (&http.Client{Transport: tr}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rwc, ok := resp.Body.(io.ReadWriteCloser)
+			if resp.StatusCode != 101 || !ok {
+				t.Fatalf("/upgrade: %d, body %T", resp.StatusCode, resp.Body)
+			}
+			defer rwc.Close()
+			for _, msg := range []string{"one\n", "two, longer\n"} {
+				io.WriteString(rwc, msg)
+				back := make([]byte, len(msg))
+				if _, err := io.ReadFull(rwc, back); err != nil || string(back) != msg {
+					t.Fatalf("/upgrade echoed %q, %v; want %q", back, err, msg)
+				}
+			}
+			if resp, _ := get("/upgrade"); resp.StatusCode != http.StatusUpgradeRequired {
+				t.Fatalf("/upgrade without Upgrade: %d", resp.StatusCode)
 			}
 		})
 	}

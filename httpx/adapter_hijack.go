@@ -1,0 +1,432 @@
+package httpx
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ringo-io/ringo/reactor"
+)
+
+// Hijack: a FromHTTP handler takes the connection over (http.Hijacker), for WebSocket and other
+// protocol upgrades, CONNECT tunnels and the like. From then on the loop no longer parses HTTP on
+// the connection: the bytes that followed the request, and all it receives later, go to the
+// net.Conn the handler got (hijackConn), and what the handler writes to it is queued with
+// reactor.Conn.AsyncWrite. The connection stays on its loop; the net.Conn is a view of it.
+
+var (
+	errHijackBody = errors.New("httpx: Hijack before the whole request body arrived")
+	errHijackDone = errors.New("httpx: Hijack after the response was complete")
+)
+
+// hijackChunk bounds the bytes of one AsyncWrite of a hijacked connection, so a large Write
+// does not need the whole write limit at once.
+const hijackChunk = 64 << 10
+
+// hijackConn is the net.Conn of a hijacked connection. Reads come from an inbox the loop fills
+// (feed); when it holds high bytes or more the loop stops reading from the socket until Read has
+// taken it below high/2. Writes are copied and queued with AsyncWrite in pieces of at most
+// hijackChunk; a Write that finds the queue over the reactor's limit waits until the loop has
+// sent some of it, the connection is gone or the write deadline passes. Close closes the
+// connection after its queued output (reactor.Conn.Close). Safe for one reader and one writer
+// at a time, and Close, deadlines and addresses from any goroutine, as net.Conn requires.
+type hijackConn struct {
+	c    *reactor.Conn
+	ct   *connTransport
+	high int
+
+	mu         sync.Mutex // guards the fields below
+	buf        []byte     // received, not yet read (buf[off:])
+	off        int
+	rerr       error // io.EOF after the peer's EOF, or why the connection ended; read after buf
+	werr       error // why writes fail: the connection ended
+	closed     bool  // Close was called
+	wantResume bool  // the loop paused reading because the inbox was full
+
+	wake     chan struct{} // capacity 1: data, EOF or an end for the reader
+	progress chan struct{} // capacity 1: the loop sent queued bytes, or the connection ended
+	done     chan struct{} // closed by Close or when the connection ends
+	wrote    func(error)   // AsyncWrite's callback (made once)
+	resume   func()        // runs on the loop: resume reading (made once)
+
+	wmu    sync.Mutex // one Write at a time, so pieces of two Writes do not interleave
+	rd, wd deadline
+}
+
+func newHijackConn(ct *connTransport, high int) *hijackConn {
+	h := &hijackConn{c: ct.c, ct: ct, high: high,
+		wake: make(chan struct{}, 1), progress: make(chan struct{}, 1), done: make(chan struct{})}
+	h.rd.init()
+	h.wd.init()
+	h.wrote = func(error) { notify(h.progress) }
+	h.resume = func() {
+		if ct.hijacker() == h {
+			ct.c.ResumeReading()
+		}
+	}
+	return h
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// feed appends a copy of b to the inbox (loop only) and reports whether reading must pause.
+func (h *hijackConn) feed(b []byte) bool {
+	h.mu.Lock()
+	if h.closed || h.rerr != nil {
+		h.mu.Unlock()
+		return false
+	}
+	if h.off == len(h.buf) {
+		h.buf, h.off = h.buf[:0], 0
+	}
+	h.buf = append(h.buf, b...)
+	full := len(h.buf)-h.off >= h.high
+	if full {
+		h.wantResume = true
+	}
+	h.mu.Unlock()
+	notify(h.wake)
+	return full
+}
+
+// end records why reads (after the inbox) and writes end (loop only): rerr io.EOF for the
+// peer's EOF (writes go on), else the connection is gone.
+func (h *hijackConn) end(rerr, werr error) {
+	h.mu.Lock()
+	if h.rerr == nil {
+		h.rerr = rerr
+	}
+	if werr != nil && h.werr == nil {
+		h.werr = werr
+		select {
+		case <-h.done:
+		default:
+			close(h.done)
+		}
+	}
+	h.mu.Unlock()
+	notify(h.wake)
+	notify(h.progress)
+}
+
+// Read implements net.Conn.
+func (h *hijackConn) Read(b []byte) (int, error) {
+	h.mu.Lock()
+	for {
+		if h.closed {
+			h.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+		if h.rd.passed() {
+			h.mu.Unlock()
+			return 0, os.ErrDeadlineExceeded
+		}
+		if h.off < len(h.buf) {
+			break
+		}
+		if h.rerr != nil {
+			err := h.rerr
+			h.mu.Unlock()
+			return 0, err
+		}
+		if len(b) == 0 {
+			h.mu.Unlock()
+			return 0, nil
+		}
+		h.mu.Unlock()
+		select {
+		case <-h.wake:
+		case <-h.rd.wait():
+		case <-h.done:
+		}
+		h.mu.Lock()
+	}
+	n := copy(b, h.buf[h.off:])
+	h.off += n
+	resume := h.wantResume && len(h.buf)-h.off < h.high/2
+	if resume {
+		h.wantResume = false
+	}
+	h.mu.Unlock()
+	if resume {
+		h.ct.execute(h.resume)
+	}
+	return n, nil
+}
+
+// Write implements net.Conn.
+func (h *hijackConn) Write(b []byte) (int, error) {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	n := 0
+	for n < len(b) {
+		if err := h.writeErr(); err != nil {
+			return n, err
+		}
+		if h.wd.passed() {
+			return n, os.ErrDeadlineExceeded
+		}
+		piece := b[n:min(len(b), n+hijackChunk)]
+		err := h.c.AsyncWrite(append([]byte(nil), piece...), h.wrote)
+		if err == reactor.ErrQueueFull {
+			select {
+			case <-h.progress:
+			case <-h.done:
+			case <-h.wd.wait():
+			}
+			continue
+		}
+		if err != nil {
+			h.end(net.ErrClosed, net.ErrClosed)
+			return n, h.writeErr()
+		}
+		n += len(piece)
+	}
+	return n, nil
+}
+
+func (h *hijackConn) writeErr() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return net.ErrClosed
+	}
+	return h.werr
+}
+
+// Close implements net.Conn: the connection closes once its queued output is sent.
+func (h *hijackConn) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return net.ErrClosed
+	}
+	h.closed = true
+	h.buf, h.off = nil, 0
+	select {
+	case <-h.done:
+	default:
+		close(h.done)
+	}
+	h.mu.Unlock()
+	notify(h.wake)
+	return h.c.Close()
+}
+
+// LocalAddr implements net.Conn.
+func (h *hijackConn) LocalAddr() net.Addr { return h.c.LocalAddr() }
+
+// RemoteAddr implements net.Conn.
+func (h *hijackConn) RemoteAddr() net.Addr { return h.c.RemoteAddr() }
+
+// SetDeadline implements net.Conn.
+func (h *hijackConn) SetDeadline(t time.Time) error {
+	h.rd.set(t)
+	h.wd.set(t)
+	return nil
+}
+
+// SetReadDeadline implements net.Conn.
+func (h *hijackConn) SetReadDeadline(t time.Time) error { h.rd.set(t); return nil }
+
+// SetWriteDeadline implements net.Conn.
+func (h *hijackConn) SetWriteDeadline(t time.Time) error { h.wd.set(t); return nil }
+
+// deadline is one direction's deadline of a hijackConn: a channel closed when it passes, which
+// wakes a Read or Write waiting at that moment, and replaced when the deadline is moved.
+type deadline struct {
+	mu    sync.Mutex
+	ch    chan struct{}
+	timer *time.Timer
+}
+
+func (d *deadline) init() { d.ch = make(chan struct{}) }
+
+// set moves the deadline to t (zero: none).
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	if isClosed(d.ch) {
+		d.ch = make(chan struct{})
+	}
+	if t.IsZero() {
+		return
+	}
+	wait := time.Until(t)
+	if wait <= 0 {
+		close(d.ch)
+		return
+	}
+	ch := d.ch
+	d.timer = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.ch == ch && !isClosed(ch) {
+			close(ch)
+		}
+	})
+}
+
+// wait returns the channel closed when the deadline passes.
+func (d *deadline) wait() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch
+}
+
+func (d *deadline) passed() bool { return isClosed(d.wait()) }
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Hijack implements http.Hijacker. The request's body must have arrived whole (a GET upgrade
+// has none); what of it the handler did not read stays readable from Request.Body. A header
+// written with WriteHeader (a 101 for an upgrade) goes out first, without framing fields. The
+// returned bufio.Reader holds nothing yet: bytes that followed the request are read from the
+// net.Conn. After Hijack the ResponseWriter fails with http.ErrHijacked, the request's Context
+// still ends when the handler returns, and the connection is the handler's to close.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.failed != nil {
+		return nil, nil, w.failed
+	}
+	ar := w.ar
+	ct, ok := ar.e.t.(*connTransport)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	if ar.pipe != nil && !ar.pipe.complete() {
+		return nil, nil, errHijackBody
+	}
+	var head []byte
+	if w.headerSent {
+		if err := w.flush(false); err != nil {
+			return nil, nil, err
+		}
+	} else if w.wroteHeader {
+		// The header as net/http writes it for a hijacked response: status, Date and the
+		// handler's fields (Connection included), no framing; then what the handler
+		// buffered, as it is.
+		head = statusLineFor(make([]byte, 0, 256+len(w.lines)), w.status)
+		if !w.hasDate {
+			head = ar.e.cfg.dateLine(head)
+		}
+		for _, v := range w.header["Connection"] { // "Upgrade", for an upgrade
+			if v = fieldValue(v); v != "" && validFieldValueString(v) {
+				head = append(append(append(head, "Connection: "...), v...), crlf...)
+			}
+		}
+		head = append(head, w.lines...)
+		head = append(head, crlf...)
+		if !w.isHead {
+			head = append(head, w.body()...)
+		}
+		w.headerSent = true
+	}
+	ack := ar.ackChan()
+	h := newHijackConn(ct, ar.a.bodyBuffer)
+	if ack == nil || !ct.execute(func() { ack <- ar.hijack(head, h) }) {
+		w.failed = errClientGone
+		return nil, nil, w.failed
+	}
+	if err, ok := <-ack; !ok {
+		w.failed = errClientGone
+		return nil, nil, w.failed
+	} else if err != nil {
+		return nil, nil, err
+	}
+	w.failed = http.ErrHijacked
+	return h, bufio.NewReadWriter(bufio.NewReader(h), bufio.NewWriter(h)), nil
+}
+
+// hijack hands the connection over to h (loop only): head goes out first, the bytes received
+// after the request are h's first input, and the Server's timeouts stop applying.
+func (ar *asyncReq) hijack(head []byte, h *hijackConn) error {
+	e := ar.e
+	ct := h.ct
+	switch {
+	case ar.gone || e.closed || e.closing:
+		return errClientGone
+	case e.async != ar || ar.holding:
+		return errHijackDone
+	case e.state != stAsyncWait:
+		return errHijackBody
+	}
+	if len(head) > 0 {
+		ar.respStarted = true
+		e.out = append(e.out, head...)
+	}
+	if len(e.out) > 0 {
+		_, _ = ct.c.Write(e.out)
+		e.out = e.out[:0]
+	}
+	ar.hijacked = true
+	e.state = stHijacked
+	e.ac.hj = h
+	ct.ac = e.ac // the engine is never released again; ct.ac is where events look
+	c := ct.c
+	c.SetReadDeadline(time.Time{})
+	c.SetWriteDeadline(time.Time{})
+	c.SetIdleTimeout(0)
+	c.SetBusy(true) // Shutdown does not close it as idle
+	// Reading may be paused for the request (its body pipe full, or input held behind it);
+	// from now on only h's inbox decides.
+	pending := e.carry
+	e.carry = nil
+	e.holdPaused, ar.bodyPaused = false, false
+	if len(pending) > 0 && h.feed(pending) {
+		c.PauseReading()
+	} else {
+		c.ResumeReading()
+	}
+	if e.eof {
+		h.end(io.EOF, nil)
+	}
+	return nil
+}
+
+// hijacker returns the hijackConn of a hijacked connection, else nil (loop only). It lives in
+// adapterConn, which every FromHTTP connection has, so the connTransport of every idle
+// connection does not grow by it.
+func (ct *connTransport) hijacker() *hijackConn {
+	if ct.ac == nil {
+		return nil
+	}
+	return ct.ac.hj
+}
+
+// hijackedData takes input of a hijacked connection (loop only).
+func (ct *connTransport) hijackedData(h *hijackConn, data []byte) int {
+	if h.feed(data) {
+		ct.c.PauseReading()
+	}
+	return len(data)
+}
+
+// hijackedClose ends h when its connection closed with err (loop only).
+func hijackedClose(h *hijackConn, err error) {
+	rerr, werr := err, err
+	if err == nil || errors.Is(err, reactor.ErrClosed) {
+		rerr, werr = io.EOF, net.ErrClosed
+	}
+	h.end(rerr, werr)
+}

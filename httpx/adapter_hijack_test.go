@@ -1,0 +1,286 @@
+package httpx
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringo-io/ringo/reactor"
+)
+
+const upgradeRequest = "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"
+
+// upgradeEcho answers with 101 (WriteHeader, then Hijack, as coder/websocket does) and echoes
+// what it reads until the peer's EOF, then closes. Errors go to errs.
+func upgradeEcho(errs chan<- error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "echo")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			errs <- err
+			return
+		}
+		if _, err := w.Write([]byte("x")); !errors.Is(err, http.ErrHijacked) {
+			errs <- errors.New("Write after Hijack: " + errString(err))
+		}
+		if _, _, err := w.(http.Hijacker).Hijack(); !errors.Is(err, http.ErrHijacked) {
+			errs <- errors.New("second Hijack: " + errString(err))
+		}
+		// The conn outlives the handler, as with net/http.
+		go func() {
+			defer conn.Close()
+			_, err := io.Copy(conn, brw.Reader)
+			errs <- err
+		}()
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+// TestAdapterHijackEcho: a handler upgrades the connection and echoes 4 MiB both ways (more
+// than the inbox holds and than the write queue takes, so both directions are paced), then the
+// client half-closes and reads to EOF. The bytes sent right behind the request reach the
+// hijacked conn first; the 101 goes out with Date and the handler's fields, without framing.
+func TestAdapterHijackEcho(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		errs := make(chan error, 8)
+		_, addr := adapterServer(t, b, upgradeEcho(errs), WithBodyBuffer(16<<10))
+		c := dial(t, addr)
+		first := "first bytes behind the request\n"
+		io.WriteString(c, upgradeRequest+first)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 101 || resp.Header.Get("Upgrade") != "echo" || resp.Header.Get("Connection") != "Upgrade" || resp.Header.Get("Date") == "" ||
+			resp.Header.Get("Content-Length") != "" || len(resp.TransferEncoding) > 0 {
+			t.Fatalf("upgrade response %d %v %v", resp.StatusCode, resp.Header, resp.TransferEncoding)
+		}
+		line, err := br.ReadString('\n')
+		if err != nil || line != first {
+			t.Fatalf("first echo %q, %v", line, err)
+		}
+		payload := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyz\n"), 4<<20/37)
+		sent := make(chan error, 1)
+		go func() {
+			_, err := c.Write(payload)
+			if err == nil {
+				err = c.(*net.TCPConn).CloseWrite()
+			}
+			sent <- err
+		}()
+		got, err := io.ReadAll(br)
+		if err != nil {
+			t.Fatalf("reading the echo: %v (%d bytes)", err, len(got))
+		}
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+		if sha256.Sum256(got) != sha256.Sum256(payload) {
+			t.Fatalf("echo differs: %d bytes, want %d", len(got), len(payload))
+		}
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the echo goroutine did not end")
+		}
+	})
+}
+
+// TestAdapterHijackRaw: Hijack without a header (gorilla/websocket's way: the handler writes
+// the response itself); the request's Context ends when the handler returns, the conn does not.
+func TestAdapterHijackRaw(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		ctxDone := make(chan error, 1)
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			go func() {
+				select {
+				case <-r.Context().Done():
+					ctxDone <- nil
+				case <-time.After(10 * time.Second):
+					ctxDone <- errors.New("request Context not done after the handler returned")
+				}
+				io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\n\r\nhello")
+				buf := make([]byte, 16)
+				n, err := conn.Read(buf)
+				io.WriteString(conn, strings.ToUpper(string(buf[:n])))
+				if _, err = conn.Read(buf); err != io.EOF {
+					io.WriteString(conn, "want EOF, got "+errString(err))
+				}
+				conn.Close()
+			}()
+		}))
+		c := dial(t, addr)
+		io.WriteString(c, upgradeRequest)
+		if err := <-ctxDone; err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 101 {
+			t.Fatalf("%v %v", resp, err)
+		}
+		hello := make([]byte, 5)
+		if _, err := io.ReadFull(br, hello); err != nil || string(hello) != "hello" {
+			t.Fatalf("%q %v", hello, err)
+		}
+		io.WriteString(c, "abc")
+		c.(*net.TCPConn).CloseWrite()
+		rest, err := io.ReadAll(br)
+		if err != nil || string(rest) != "ABC" {
+			t.Fatalf("after hello: %q, %v", rest, err)
+		}
+	})
+}
+
+// TestAdapterHijackDeadlines: read and write deadlines of the hijacked conn, including one set
+// from another goroutine while a Read waits, and the Server's idle timeout no longer applying.
+func TestAdapterHijackDeadlines(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		result := make(chan string, 1)
+		s := &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				result <- err.Error()
+				return
+			}
+			defer conn.Close()
+			buf := make([]byte, 8)
+			conn.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+			if _, err := conn.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+				result <- "first Read: " + errString(err)
+				return
+			}
+			var ne net.Error
+			conn.SetReadDeadline(time.Time{})
+			go func() {
+				time.Sleep(30 * time.Millisecond)
+				conn.SetReadDeadline(time.Now())
+			}()
+			if _, err := conn.Read(buf); !errors.As(err, &ne) || !ne.Timeout() {
+				result <- "Read woken by a deadline: " + errString(err)
+				return
+			}
+			conn.SetReadDeadline(time.Time{})
+			time.Sleep(150 * time.Millisecond) // past the Server's idle timeout
+			io.WriteString(conn, "ready")
+			n, err := io.ReadFull(conn, buf[:4])
+			if err != nil {
+				result <- "Read after the deadlines: " + errString(err)
+				return
+			}
+			conn.SetWriteDeadline(time.Now().Add(-time.Second))
+			if _, err := conn.Write(buf[:n]); !errors.Is(err, os.ErrDeadlineExceeded) {
+				result <- "Write past its deadline: " + errString(err)
+				return
+			}
+			conn.SetWriteDeadline(time.Time{})
+			conn.Write(buf[:n])
+			result <- ""
+		})), IdleTimeout: 50 * time.Millisecond}
+		addr := startServer(t, b, s)
+		c := dial(t, addr)
+		io.WriteString(c, upgradeRequest)
+		ready := make([]byte, 5)
+		if _, err := io.ReadFull(c, ready); err != nil || string(ready) != "ready" {
+			t.Fatalf("%q %v", ready, err)
+		}
+		io.WriteString(c, "ping")
+		if r := <-result; r != "" {
+			t.Fatal(r)
+		}
+		echo, err := io.ReadAll(c)
+		if err != nil || string(echo) != "ping" {
+			t.Fatalf("%q %v", echo, err)
+		}
+	})
+}
+
+// TestAdapterHijackBodyPending: Hijack with the request body still to come fails, and the
+// handler can still answer over HTTP.
+func TestAdapterHijackBodyPending(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _, err := w.(http.Hijacker).Hijack()
+			body, _ := io.ReadAll(r.Body)
+			io.WriteString(w, errString(err)+" "+string(body))
+		}))
+		c := dial(t, addr)
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, "hello")
+		rs := readResponses(t, bufio.NewReader(c), 1)
+		if got := bodyString(rs[0]); got != errHijackBody.Error()+" hello" {
+			t.Fatalf("body %q", got)
+		}
+	})
+}
+
+// TestAdapterHijackServerClose: Server.Close ends a hijacked conn whose handler waits in Read;
+// Shutdown waits for a hijacked conn until its context ends.
+func TestAdapterHijackServerClose(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		readErr := make(chan error, 1)
+		s, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			io.WriteString(conn, "in")
+			_, err = conn.Read(make([]byte, 1))
+			readErr <- err
+		}))
+		c := dial(t, addr)
+		io.WriteString(c, upgradeRequest)
+		in := make([]byte, 2)
+		if _, err := io.ReadFull(c, in); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown with a hijacked conn open: %v, want the context's error", err)
+		}
+		select {
+		case err := <-readErr:
+			if err == nil {
+				t.Fatal("Read returned no error after the server closed")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Read still blocked after the server closed")
+		}
+		if _, err := io.ReadAll(c); err != nil && !errors.Is(err, net.ErrClosed) && !isReset(err) {
+			t.Fatalf("client read: %v", err)
+		}
+	})
+}
+
+func isReset(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "reset")
+}
