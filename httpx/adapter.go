@@ -29,8 +29,9 @@ import (
 // request's Context is cancelled when the client goes away, when the server closes, and after
 // the handler returns.
 //
-// The ResponseWriter implements http.Flusher and trailers (the "Trailer" header and
-// http.TrailerPrefix). Without a Content-Length the body is buffered up to the response buffer
+// The ResponseWriter implements http.Flusher, http.Hijacker (below), trailers (the "Trailer"
+// header and http.TrailerPrefix) and full duplex: a handler may always interleave Body reads
+// with writes, and http.ResponseController.EnableFullDuplex reports success. Without a Content-Length the body is buffered up to the response buffer
 // size: a response that fits gets a Content-Length, a larger one (or one that is flushed) is sent
 // chunked (HTTP/1.1) or delimited by closing the connection (HTTP/1.0). A missing Content-Type
 // is sniffed with http.DetectContentType. Each flush waits until the loop has queued the bytes

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -283,4 +284,47 @@ func TestAdapterHijackServerClose(t *testing.T) {
 
 func isReset(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "reset")
+}
+
+// TestAdapterFullDuplex: with EnableFullDuplex a handler answers each line of a chunked body
+// as it arrives; the client sends the next line only after reading the answer to the last.
+func TestAdapterFullDuplex(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rc := http.NewResponseController(w)
+			if err := rc.EnableFullDuplex(); err != nil {
+				t.Error(err)
+				return
+			}
+			sc := bufio.NewScanner(r.Body)
+			for sc.Scan() {
+				io.WriteString(w, strings.ToUpper(sc.Text())+"\n")
+				if err := rc.Flush(); err != nil {
+					return
+				}
+			}
+		}))
+		c := dial(t, addr)
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		br := bufio.NewReader(c)
+		var resp *http.Response
+		for i, word := range []string{"alpha", "beta", "gamma"} {
+			fmt.Fprintf(c, "%x\r\n%s\n\r\n", len(word)+1, word)
+			if i == 0 {
+				var err error
+				if resp, err = http.ReadResponse(br, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			line := make([]byte, 64)
+			n, err := io.ReadAtLeast(resp.Body, line, len(word)+1)
+			if err != nil || string(line[:n]) != strings.ToUpper(word)+"\n" {
+				t.Fatalf("answer to %q: %q, %v", word, line[:n], err)
+			}
+		}
+		io.WriteString(c, "0\r\n\r\n")
+		if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
+			t.Fatalf("after the body: %q, %v", rest, err)
+		}
+	})
 }

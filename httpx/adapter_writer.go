@@ -208,6 +208,11 @@ func (w *responseWriter) Flush() {
 	_ = w.flush(false)
 }
 
+// EnableFullDuplex is what http.ResponseController.EnableFullDuplex calls. FromHTTP handlers
+// may always interleave Body reads with writes (the loop never consumes the body before the
+// response starts, as net/http's HTTP/1 server does by default), so it only reports success.
+func (w *responseWriter) EnableFullDuplex() error { return nil }
+
 // FlushError is Flush with an error, used by http.ResponseController.
 func (w *responseWriter) FlushError() error {
 	w.Flush()
