@@ -59,6 +59,7 @@ type diffResponse struct {
 	body         string
 	trailer      http.Header
 	lengthFramed bool // by Content-Length (no trailers possible)
+	close        bool // the response announced the connection's close (Connection: close)
 }
 
 // fetchDiff runs the script on the server at addr and reads the response; an error is a
@@ -105,7 +106,7 @@ func fetchDiff(t *testing.T, addr, method, proto, script string, keepAlive bool)
 			delete(h, "Date") // the server's own clock
 		}
 		out = append(out, diffResponse{resp.StatusCode, h, string(body), resp.Trailer,
-			resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0})
+			resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0, resp.Close})
 	}
 	return out, nil
 }
@@ -168,6 +169,12 @@ func FuzzAdapterResponse(f *testing.F) {
 			// A body beyond net/http's 2 KiB buffer ends an HTTP/1.0 connection there; FromHTTP
 			// buffers more, sends the length and keeps the connection.
 			got = got[:1]
+		}
+		if len(got) == 1 && len(want) == 2 && want[0].close {
+			// net/http announced the close (the handler's Connection field held "close", but
+			// not as its first value) and kept the connection: it decides on the first value
+			// only, and RFC 9112 9.6 requires the close. FromHTTP closes.
+			want = want[:1]
 		}
 		if len(got) != len(want) {
 			t.Fatalf("%s %s script %v: %d responses to two requests, net/http %d", method, proto, script, len(got), len(want))
