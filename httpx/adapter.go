@@ -56,9 +56,12 @@ import (
 // the handler returns, and until the hijacker closes it; Server.Shutdown waits for it until its
 // context ends, then Server.Close closes it.
 //
-// Not supported: http.Pusher, http.ResponseController deadlines on a connection that is not
-// hijacked (SetReadDeadline/SetWriteDeadline return http.ErrNotSupported; use Server timeouts),
-// CloseNotifier, TLS (Request.TLS is always nil), HTTP/2.
+// Deadlines: http.ResponseController.SetReadDeadline replaces the Server's ReadTimeout for the
+// rest of the request's body, SetWriteDeadline its WriteTimeout for the response (the zero time
+// lifts them, for a long upload or stream); when one passes the connection closes, as the
+// Server's timeouts do.
+//
+// Not supported: http.Pusher, CloseNotifier, TLS (Request.TLS is always nil), HTTP/2.
 //
 // Half-close: a client that sends its requests and then shuts down its sending side
 // (shutdown(SHUT_WR)) gets every response, in order, and then the connection closes. As with

@@ -41,6 +41,10 @@ type asyncReq struct {
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
 	hijacked  bool // loop: the handler hijacked the connection (see hijack)
+	// loop: deadlines the handler set through http.ResponseController, in place of the
+	// Server's ReadTimeout and WriteTimeout for this request (the zero time: none)
+	readDL, writeDL       time.Time
+	readDLSet, writeDLSet bool
 
 	w responseWriter // the handler goroutine's (see handle)
 	// The final delivery of the response, set by the handler goroutine once the handler is done
@@ -546,6 +550,23 @@ func (ar *asyncReq) ackWhenDrained(tries int) {
 		return
 	}
 	ar.e.t.after(time.Millisecond, func() { ar.ackWhenDrained(tries + 1) })
+}
+
+// setDeadline records a deadline the handler set through http.ResponseController and applies
+// it (loop only).
+func (ar *asyncReq) setDeadline(t time.Time, write bool) {
+	e := ar.e
+	if ar.gone || e.async != ar || ar.hijacked {
+		return
+	}
+	if write {
+		ar.writeDL, ar.writeDLSet = t, true
+	} else {
+		ar.readDL, ar.readDLSet = t, true
+	}
+	if d, ok := e.t.(interface{ requestDeadlines(*asyncReq) }); ok {
+		d.requestDeadlines(ar)
+	}
 }
 
 // cancel cancels the request's Context (safe from any goroutine).

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // responseWriter is the http.ResponseWriter of FromHTTP requests; it lives on the handler
@@ -212,6 +213,28 @@ func (w *responseWriter) Flush() {
 // may always interleave Body reads with writes (the loop never consumes the body before the
 // response starts, as net/http's HTTP/1 server does by default), so it only reports success.
 func (w *responseWriter) EnableFullDuplex() error { return nil }
+
+// SetReadDeadline is what http.ResponseController.SetReadDeadline calls: t replaces the
+// Server's ReadTimeout for the rest of this request's body (the zero time: no deadline). When
+// it passes with the body still arriving, the connection closes and Body.Read fails.
+func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.setDeadline(t, false) }
+
+// SetWriteDeadline is what http.ResponseController.SetWriteDeadline calls: t replaces the
+// Server's WriteTimeout for this response (the zero time: no deadline). When it passes with
+// response bytes still queued, the connection closes.
+func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.setDeadline(t, true) }
+
+func (w *responseWriter) setDeadline(t time.Time, write bool) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	ar := w.ar
+	// The same queue as the response's bytes: a write after this call sees the deadline.
+	if !ar.e.t.execute(func() { ar.setDeadline(t, write) }) {
+		return errClientGone
+	}
+	return nil
+}
 
 // FlushError is Flush with an error, used by http.ResponseController.
 func (w *responseWriter) FlushError() error {

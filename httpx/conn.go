@@ -151,7 +151,9 @@ func (h *connHandler) OnClose(c *reactor.Conn, err error) {
 
 func (ct *connTransport) write(b []byte) {
 	_, _ = ct.c.Write(b)
-	if d := ct.s.WriteTimeout; d > 0 {
+	if ar := ct.e.async; ar != nil && ar.writeDLSet {
+		ct.c.SetWriteDeadline(ar.writeDL) // the handler's (see requestDeadlines)
+	} else if d := ct.s.WriteTimeout; d > 0 {
 		// time.Now, not the loop clock: a handler may have run long since the iteration began.
 		ct.c.SetWriteDeadline(time.Now().Add(d))
 	}
@@ -220,13 +222,10 @@ func (ct *connTransport) applyTimeouts() {
 	s, c := ct.s, ct.c
 	now := c.Loop().Now()
 	setRead := func(d time.Duration) {
-		switch {
-		case d > 0:
-			c.SetReadDeadline(now.Add(d))
-			ct.readDL = true
-		case ct.readDL:
-			c.SetReadDeadline(time.Time{})
-			ct.readDL = false
+		if d > 0 {
+			ct.setReadDeadline(now.Add(d))
+		} else {
+			ct.setReadDeadline(time.Time{})
 		}
 	}
 	if p != phaseHandler && ct.idleOff {
@@ -242,7 +241,11 @@ func (ct *connTransport) applyTimeouts() {
 		setRead(s.ReadHeaderTimeout)
 	case phaseBody:
 		c.SetBusy(true)
-		setRead(s.ReadTimeout)
+		if ar := ct.e.async; ar != nil && ar.readDLSet {
+			ct.setReadDeadline(ar.readDL) // the handler's (see requestDeadlines)
+		} else {
+			setRead(s.ReadTimeout)
+		}
 	case phaseHandler:
 		c.SetBusy(true)
 		setRead(0)
@@ -250,5 +253,30 @@ func (ct *connTransport) applyTimeouts() {
 			ct.idleOff = true
 			c.SetIdleTimeout(0)
 		}
+	}
+}
+
+// setReadDeadline sets the connection's read deadline to t, or clears it (zero t).
+func (ct *connTransport) setReadDeadline(t time.Time) {
+	switch {
+	case !t.IsZero():
+		ct.c.SetReadDeadline(t)
+		ct.readDL = true
+	case ct.readDL:
+		ct.c.SetReadDeadline(time.Time{})
+		ct.readDL = false
+	}
+}
+
+// requestDeadlines applies the deadlines a FromHTTP handler set through
+// http.ResponseController (loop only): the read deadline while its body is being read (the
+// body phase; applyTimeouts applies it when the phase comes back), the write deadline to
+// what is queued now and to later writes of the response (see write).
+func (ct *connTransport) requestDeadlines(ar *asyncReq) {
+	if ar.readDLSet && ct.lastPhase == phaseBody {
+		ct.setReadDeadline(ar.readDL)
+	}
+	if ar.writeDLSet {
+		ct.c.SetWriteDeadline(ar.writeDL)
 	}
 }
