@@ -44,8 +44,8 @@ import (
 // client gets a 500 if no header was sent yet, and the connection is closed. Other connections
 // are not affected.
 //
-// Hijacking: the ResponseWriter implements http.Hijacker, so WebSocket libraries, CONNECT
-// tunnels and other upgrades work. The net.Conn it returns is a view of the ringo connection,
+// Hijacking: the ResponseWriter implements http.Hijacker, so WebSocket libraries and other
+// upgrades work (CONNECT requests are answered 501 by the parser and reach no handler). The net.Conn it returns is a view of the ringo connection,
 // which stays on its loop: the bytes that followed the request and all later input are read
 // from it (the loop stops reading from the socket while more than the body buffer is unread),
 // writes are queued with reactor.Conn.AsyncWrite (a Write waits while the connection's queue

@@ -51,8 +51,10 @@ func (p *bodyPipe) push(b []byte, rest int64) bool {
 		p.mu.Unlock()
 		return false
 	}
-	if p.off == len(p.buf) {
-		p.buf, p.off = p.buf[:0], 0
+	if p.off > 0 && len(p.buf)+len(b) > cap(p.buf) {
+		// Drop what was read before the buffer would grow, so it stays near high however
+		// long the body (a reader slower than the client never empties it).
+		p.buf, p.off = p.buf[:copy(p.buf, p.buf[p.off:])], 0
 	}
 	p.buf = append(p.buf, b...)
 	held := len(p.buf) - p.off
@@ -134,7 +136,7 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	}
 	n := copy(b, p.buf[p.off:])
 	p.off += n
-	resume := p.wantResume && len(p.buf)-p.off < p.high/2
+	resume := p.wantResume && len(p.buf)-p.off <= p.high/2
 	if resume {
 		p.wantResume = false
 	}

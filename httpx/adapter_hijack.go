@@ -14,15 +14,12 @@ import (
 )
 
 // Hijack: a FromHTTP handler takes the connection over (http.Hijacker), for WebSocket and other
-// protocol upgrades, CONNECT tunnels and the like. From then on the loop no longer parses HTTP on
+// protocol upgrades (not CONNECT: the parser answers it with 501). From then on the loop no longer parses HTTP on
 // the connection: the bytes that followed the request, and all it receives later, go to the
 // net.Conn the handler got (hijackConn), and what the handler writes to it is queued with
 // reactor.Conn.AsyncWrite. The connection stays on its loop; the net.Conn is a view of it.
 
-var (
-	errHijackBody = errors.New("httpx: Hijack before the whole request body arrived")
-	errHijackDone = errors.New("httpx: Hijack after the response was complete")
-)
+var errHijackBody = errors.New("httpx: Hijack before the whole request body arrived")
 
 // hijackChunk bounds the bytes of one AsyncWrite of a hijacked connection, so a large Write
 // does not need the whole write limit at once.
@@ -86,8 +83,10 @@ func (h *hijackConn) feed(b []byte) bool {
 		h.mu.Unlock()
 		return false
 	}
-	if h.off == len(h.buf) {
-		h.buf, h.off = h.buf[:0], 0
+	if h.off > 0 && len(h.buf)+len(b) > cap(h.buf) {
+		// Drop what was read before the buffer would grow: it holds at most about high unread
+		// bytes, however long the stream.
+		h.buf, h.off = h.buf[:copy(h.buf, h.buf[h.off:])], 0
 	}
 	h.buf = append(h.buf, b...)
 	full := len(h.buf)-h.off >= h.high
@@ -153,7 +152,7 @@ func (h *hijackConn) Read(b []byte) (int, error) {
 	}
 	n := copy(b, h.buf[h.off:])
 	h.off += n
-	resume := h.wantResume && len(h.buf)-h.off < h.high/2
+	resume := h.wantResume && len(h.buf)-h.off <= h.high/2
 	if resume {
 		h.wantResume = false
 	}
@@ -220,8 +219,27 @@ func (h *hijackConn) Close() error {
 	}
 	h.mu.Unlock()
 	notify(h.wake)
-	return h.c.Close()
+	h.rd.stop()
+	// What is still queued gets until the write deadline, else the Server's WriteTimeout, else
+	// closeDrain, to reach the client; then the connection is dropped (net.Conn's Close does not
+	// wait for a client that stopped reading either).
+	dl := h.wd.at()
+	h.wd.stop()
+	if dl.IsZero() {
+		d := h.ct.s.WriteTimeout
+		if d <= 0 {
+			d = closeDrain
+		}
+		dl = time.Now().Add(d)
+	}
+	c := h.c
+	h.ct.execute(func() { c.SetWriteDeadline(dl) })
+	return c.Close()
 }
+
+// closeDrain bounds how long a closed hijacked connection keeps its queued output for a client
+// that does not read, when neither a write deadline nor a WriteTimeout is set.
+const closeDrain = 30 * time.Second
 
 // LocalAddr implements net.Conn.
 func (h *hijackConn) LocalAddr() net.Addr { return h.c.LocalAddr() }
@@ -248,6 +266,8 @@ type deadline struct {
 	mu    sync.Mutex
 	ch    chan struct{}
 	timer *time.Timer
+	gen   uint64    // set calls so far: a timer of an earlier call closes nothing
+	t     time.Time // as last set
 }
 
 func (d *deadline) init() { d.ch = make(chan struct{}) }
@@ -256,7 +276,10 @@ func (d *deadline) init() { d.ch = make(chan struct{}) }
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.gen++
+	d.t = t
 	if d.timer != nil {
+		// Its func may be running already, waiting for d.mu: the generation stops it.
 		d.timer.Stop()
 		d.timer = nil
 	}
@@ -271,14 +294,32 @@ func (d *deadline) set(t time.Time) {
 		close(d.ch)
 		return
 	}
-	ch := d.ch
+	gen := d.gen
 	d.timer = time.AfterFunc(wait, func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if d.ch == ch && !isClosed(ch) {
-			close(ch)
+		if d.gen == gen && !isClosed(d.ch) {
+			close(d.ch)
 		}
 	})
+}
+
+// stop stops d's timer (Close: a pending timer would keep the conn reachable until it fires).
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+}
+
+// at returns the deadline's time as last set (zero: none); for Close.
+func (d *deadline) at() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.t
 }
 
 // wait returns the channel closed when the deadline passes.
@@ -344,7 +385,13 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	ack := ar.ackChan()
 	h := newHijackConn(ct, ar.a.bodyBuffer)
-	if ack == nil || !ct.execute(func() { ack <- ar.hijack(head, h) }) {
+	hijack := func() {
+		err := ar.hijack(head, h)
+		if !ar.gone { // else connGone closed ack: the receive below sees it
+			ack <- err
+		}
+	}
+	if ack == nil || !ct.execute(hijack) {
 		w.failed = errClientGone
 		return nil, nil, w.failed
 	}
@@ -355,6 +402,10 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.failed = http.ErrHijacked
+	// The connection is no longer a request: the handler stops counting against
+	// WithMaxHandlers, however long it keeps the session.
+	ar.e.cfg.pool.detach(ar.inline)
+	ar.detached = true
 	return h, bufio.NewReadWriter(bufio.NewReader(h), bufio.NewWriter(h)), nil
 }
 
@@ -364,10 +415,8 @@ func (ar *asyncReq) hijack(head []byte, h *hijackConn) error {
 	e := ar.e
 	ct := h.ct
 	switch {
-	case ar.gone || e.closed || e.closing:
+	case ar.gone || e.closed || e.closing || e.async != ar:
 		return errClientGone
-	case e.async != ar || ar.holding:
-		return errHijackDone
 	case e.state != stAsyncWait:
 		return errHijackBody
 	}

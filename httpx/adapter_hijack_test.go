@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -325,6 +327,349 @@ func TestAdapterFullDuplex(t *testing.T) {
 		io.WriteString(c, "0\r\n\r\n")
 		if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
 			t.Fatalf("after the body: %q, %v", rest, err)
+		}
+	})
+}
+
+// TestAdapterHijackWriteSmallQueue: with a small AsyncWrite limit a Write waits for the queue
+// again and again; each wait ends (review finding: the loop reported progress before it
+// published the smaller queue, so a retried Write could be refused with nothing left to wake it).
+func TestAdapterHijackWriteSmallQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		const total = 32 << 20
+		progress := make(chan int, 1<<16)
+		s := &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			buf := make([]byte, 1<<10)
+			for sent := 0; sent < total; sent += len(buf) {
+				if _, err := conn.Write(buf); err != nil {
+					return
+				}
+				select {
+				case progress <- sent:
+				default:
+				}
+			}
+			close(progress)
+		})), Reactor: []reactor.Option{reactor.WithAsyncWriteLimit(2 << 10)}}
+		addr := startServer(t, b, s)
+		c := dial(t, addr)
+		io.WriteString(c, upgradeRequest)
+		go io.Copy(io.Discard, c)
+		last := 0
+		for {
+			select {
+			case n, ok := <-progress:
+				if !ok {
+					return
+				}
+				last = n
+			case <-time.After(5 * time.Second):
+				t.Fatalf("Write blocked for 5 s after %d bytes, with the client reading", last)
+			}
+		}
+	})
+}
+
+// TestAdapterHijackInboxBounded: a reader slower than the network keeps the inbox near its
+// mark; it does not grow with the stream (review finding: read bytes were dropped only when a
+// Read emptied it).
+func TestAdapterHijackInboxBounded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		const total = 8 << 20
+		res := make(chan int, 1)
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			nc, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				res <- -1
+				return
+			}
+			defer nc.Close()
+			h := nc.(*hijackConn)
+			buf := make([]byte, 512)
+			got, maxCap := 0, 0
+			for got < total {
+				n, err := h.Read(buf)
+				got += n
+				if err != nil {
+					break
+				}
+				if got%(4<<10) == 0 {
+					time.Sleep(20 * time.Microsecond) // slower than the network
+				}
+				h.mu.Lock()
+				maxCap = max(maxCap, cap(h.buf))
+				h.mu.Unlock()
+			}
+			res <- maxCap
+		}))
+		c := dial(t, addr)
+		io.WriteString(c, upgradeRequest)
+		go io.Copy(c, io.LimitReader(zeros{}, total))
+		if m := <-res; m < 0 || m > 4*(64<<10) {
+			t.Fatalf("inbox capacity %d B for at most 64 KiB unread", m)
+		}
+	})
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
+
+// TestDeadlineMovedAsItFires: a deadline cleared right as its timer fires stays cleared
+// (review finding: the timer's func, already waiting for the lock, closed the new channel).
+func TestDeadlineMovedAsItFires(t *testing.T) {
+	var d deadline
+	d.init()
+	bad := 0
+	for i := 0; i < 1000; i++ {
+		d.set(time.Now().Add(20 * time.Microsecond))
+		time.Sleep(20 * time.Microsecond)
+		d.set(time.Time{})
+		time.Sleep(50 * time.Microsecond)
+		if d.passed() {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of 1000 cleared deadlines read as passed", bad)
+	}
+}
+
+// TestAdapterHijackCloseStalledClient: Close of a hijacked conn whose client stopped reading
+// drops it once the write deadline passes, instead of keeping it and its queue forever.
+func TestAdapterHijackCloseStalledClient(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		closed := make(chan error, 1)
+		s := &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				closed <- err
+				return
+			}
+			conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+			_, err = conn.Write(make([]byte, 64<<20))
+			conn.Close()
+			closed <- err
+		}))}
+		addr := startServer(t, b, s)
+		c := dial(t, addr)
+		c.(*net.TCPConn).SetReadBuffer(4 << 10)
+		io.WriteString(c, upgradeRequest) // and never read
+		if err := <-closed; !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write to a stalled client: %v, want the deadline", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for s.NumConns() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connection(s) still open 5 s after Close", s.NumConns())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// TestAdapterHijackClientResets: clients that reset while their handler calls Hijack leave
+// no loop panic in the log (review finding: Hijack's loop func sent on the closed ack channel).
+func TestAdapterHijackClientResets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		var logs lockedBuf
+		started := make(chan chan struct{})
+		s := &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g := make(chan struct{})
+			started <- g
+			<-g
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+		})), Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		addr := startServer(t, b, s)
+		for i := 0; i < 200; i++ {
+			c := dial(t, addr)
+			io.WriteString(c, upgradeRequest)
+			g := <-started
+			c.(*net.TCPConn).SetLinger(0)
+			go c.Close()
+			time.Sleep(time.Duration(i%20) * 5 * time.Microsecond)
+			close(g)
+		}
+		if l := logs.String(); strings.Contains(l, "panic") {
+			t.Fatalf("loop panicked:\n%.600s", l)
+		}
+	})
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestAdapterHijackContextLasts: the request's Context of a hijacker lasts until its handler
+// returns, also after the conn closed (its own Close, or the client's reset), as in net/http.
+func TestAdapterHijackContextLasts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		res := make(chan error, 1)
+		after := make(chan context.Context, 1)
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				res <- err
+				return
+			}
+			io.WriteString(conn, "bye")
+			conn.Close()
+			time.Sleep(100 * time.Millisecond) // a call that uses r.Context()
+			res <- r.Context().Err()
+			after <- r.Context()
+		}))
+		c := dial(t, addr)
+		io.WriteString(c, upgradeRequest)
+		io.ReadAll(c)
+		if err := <-res; err != nil {
+			t.Fatalf("r.Context() before the handler returned: %v", err)
+		}
+		select {
+		case <-(<-after).Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("r.Context() not done after the handler returned")
+		}
+	})
+}
+
+// TestAdapterHijackTinyInbox: with a one-byte body buffer the hijacked conn still reads on
+// (review finding: reading resumed below half the mark, which is never for 1).
+func TestAdapterHijackTinyInbox(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(101)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			buf := make([]byte, 64)
+			for {
+				n, err := conn.Read(buf)
+				if n > 0 {
+					conn.Write(buf[:n])
+				}
+				if err != nil {
+					return
+				}
+			}
+		}), WithBodyBuffer(1))
+		c := dial(t, addr)
+		io.WriteString(c, upgradeRequest)
+		br := bufio.NewReader(c)
+		if _, err := http.ReadResponse(br, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i, msg := range []string{"a", "b", "c"} {
+			io.WriteString(c, msg)
+			got := make([]byte, 1)
+			if _, err := io.ReadFull(br, got); err != nil || string(got) != msg {
+				t.Fatalf("echo %d: %q %v", i, got, err)
+			}
+		}
+	})
+}
+
+// TestAdapterHijackLeavesHandlerCount: a handler that keeps its hijacked session inside
+// ServeHTTP no longer counts against WithMaxHandlers, so other requests are served; and
+// RegisterOnShutdown's func, run when Shutdown begins, lets it end so Shutdown returns.
+func TestAdapterHijackLeavesHandlerCount(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		sessions := make(chan net.Conn, 4)
+		s := &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/ws" {
+				io.WriteString(w, "plain")
+				return
+			}
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			sessions <- conn
+			io.Copy(conn, conn) // the session, inside ServeHTTP
+			conn.Close()
+		}), WithMaxHandlers(1))}
+		s.RegisterOnShutdown(func() {
+			for {
+				select {
+				case conn := <-sessions:
+					conn.Close()
+				default:
+					return
+				}
+			}
+		})
+		addr := startServer(t, b, s)
+		for i := 0; i < 2; i++ { // two sessions with one handler place
+			c := dial(t, addr)
+			io.WriteString(c, upgradeRequest+"hi")
+			got := make([]byte, 2)
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != "hi" {
+				t.Fatalf("session %d: %q %v", i, got, err)
+			}
+		}
+		c := dial(t, addr)
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if rs := readResponses(t, bufio.NewReader(c), 1); bodyString(rs[0]) != "plain" {
+			t.Fatalf("plain request beside two sessions: %d %q", rs[0].StatusCode, bodyString(rs[0]))
+		}
+		c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown with sessions closed by RegisterOnShutdown: %v", err)
+		}
+	})
+}
+
+// TestAdapterBodyTinyBuffer: with a one-byte body buffer a streamed body still arrives whole
+// (review finding, older than hijacking: reading resumed below half the mark, never for 1),
+// and the pipe's buffer stays small for a slow reader of a large body.
+func TestAdapterBodyTinyBuffer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		maxCap := make(chan int, 1)
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := r.Body.(*bodyPipe)
+			buf := make([]byte, 100)
+			n, most := 0, 0
+			for {
+				k, err := p.Read(buf)
+				n += k
+				p.mu.Lock()
+				most = max(most, cap(p.buf))
+				p.mu.Unlock()
+				if err != nil {
+					break
+				}
+			}
+			maxCap <- most
+			fmt.Fprint(w, n)
+		}), WithBodyBuffer(1))
+		const size = 4 << 20
+		c := dial(t, addr)
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)
+		go io.Copy(c, io.LimitReader(zeros{}, size))
+		rs := readResponses(t, bufio.NewReader(c), 1)
+		if got := bodyString(rs[0]); got != fmt.Sprint(size) {
+			t.Fatalf("handler read %s bytes, want %d", got, size)
+		}
+		if m := <-maxCap; m > 1<<20 {
+			t.Fatalf("body pipe buffer grew to %d B with a 1-byte mark", m)
 		}
 	})
 }

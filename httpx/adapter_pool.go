@@ -28,11 +28,14 @@ type pool struct {
 	queue   []*asyncReq   // jobs waiting for a worker (only when workers == max)
 	workers int           // goroutines alive
 	inline  int           // handlers started with Loop.Go and not yet returned
-	stopped bool          // stop was called: no new jobs or workers
-	exited  chan struct{} // closed by the last worker to exit after stop (nil before stop)
-	reaper  *time.Timer   // runs reap every idle period while a worker is idle
-	reaping bool          // reaper is armed
-	epoch   uint64        // reap calls so far
+	// detached counts handlers that hijacked their connection and have not returned: they no
+	// longer count against max (see detach), but stop still waits for them.
+	detached int
+	stopped  bool          // stop was called: no new jobs or workers
+	exited   chan struct{} // closed by the last worker to exit after stop (nil before stop)
+	reaper   *time.Timer   // runs reap every idle period while a worker is idle
+	reaping  bool          // reaper is armed
+	epoch    uint64        // reap calls so far
 }
 
 type poolWorker struct {
@@ -81,11 +84,20 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 	ended := false // by return, not by a handler's runtime.Goexit
 	defer func() {
 		if !ended {
-			p.workerLost()
+			if f.detached {
+				p.detachedDone()
+			} else {
+				p.workerLost()
+			}
 		}
 	}()
 	for {
 		f.run()
+		if f.detached { // this goroutine left the pool when its handler hijacked (detach)
+			p.detachedDone()
+			ended = true
+			return
+		}
 		p.mu.Lock()
 		if len(p.queue) > 0 && !p.stopped {
 			f = p.popLocked()
@@ -209,7 +221,7 @@ func (p *pool) exitLocked() {
 
 // checkExitedLocked closes exited once the pool is stopped and nothing runs (p.mu held).
 func (p *pool) checkExitedLocked() {
-	if p.stopped && p.workers == 0 && p.inline == 0 {
+	if p.stopped && p.workers == 0 && p.inline == 0 && p.detached == 0 {
 		close(p.exited)
 	}
 }
@@ -223,7 +235,7 @@ func (p *pool) stop(ctx context.Context) bool {
 	if !p.stopped {
 		p.stopped = true
 		p.exited = make(chan struct{})
-		if p.workers == 0 && p.inline == 0 {
+		if p.workers == 0 && p.inline == 0 && p.detached == 0 {
 			close(p.exited)
 		}
 		for _, w := range p.free {
@@ -251,5 +263,35 @@ func (p *pool) stop(ctx context.Context) bool {
 func (p *pool) running() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.workers + p.inline
+	return p.workers + p.inline + p.detached
+}
+
+// detach takes a handler that hijacked its connection out of the count against max: the
+// connection is no longer a request, and a WebSocket session may run for hours inside
+// ServeHTTP. Its place goes to the queue's first job. inline: it was admitted by admitInline,
+// else it runs on a worker, which leaves the pool (run lets it exit when the handler returns).
+func (p *pool) detach(inline bool) {
+	p.mu.Lock()
+	p.detached++
+	if inline {
+		p.inline--
+	} else {
+		p.workers--
+	}
+	if !p.stopped && len(p.queue) > 0 && p.workers+p.inline < p.max {
+		f := p.popLocked()
+		p.workers++
+		p.mu.Unlock()
+		go p.run(&poolWorker{job: make(chan *asyncReq, 1)}, f)
+		return
+	}
+	p.mu.Unlock()
+}
+
+// detachedDone accounts for a detached handler having returned (or ended its goroutine).
+func (p *pool) detachedDone() {
+	p.mu.Lock()
+	p.detached--
+	p.checkExitedLocked()
+	p.mu.Unlock()
 }

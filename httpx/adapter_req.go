@@ -41,6 +41,9 @@ type asyncReq struct {
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
 	hijacked  bool // loop: the handler hijacked the connection (see hijack)
+	// Handler goroutine: it was started by Loop.GoTask (admitInline), and it left the pool's
+	// count when it hijacked (pool.detach).
+	inline, detached bool
 	// loop: deadlines the handler set through http.ResponseController, in place of the
 	// Server's ReadTimeout and WriteTimeout for this request (the zero time: none)
 	readDL, writeDL       time.Time
@@ -117,10 +120,12 @@ func (e *engine) startAsync(req []byte) {
 	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
 	// against the pool's bound like a worker.
 	if s, ok := e.t.(interface{ spawn(reactor.Task) bool }); ok && e.cfg.pool.admitInline() {
+		ar.inline = true
 		if s.spawn(ar) {
 			e.async = ar
 			return
 		}
+		ar.inline = false
 		e.cfg.pool.inlineDone()
 	}
 	if !e.cfg.pool.submit(ar) {
@@ -445,17 +450,18 @@ func (ar *asyncReq) sendContinue() {
 // is closed instead).
 func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	e := ar.e
-	if ar.gone {
+	if ar.hijacked {
+		// The handler returned (it cannot write through the ResponseWriter any more, and it
+		// cancelled the Context): the request ends; the connection is the hijacker's.
+		if final && e.async == ar {
+			if !ar.gone {
+				ar.recycle()
+			}
+			e.async = nil
+		}
 		return
 	}
-	if ar.hijacked {
-		// The handler returned (it cannot write through the ResponseWriter any more): the
-		// request ends; the connection is the hijacker's.
-		if final {
-			ar.recycle()
-			e.async = nil
-			ar.cancel()
-		}
+	if ar.gone {
 		return
 	}
 	if final && ar.bodyErr != 0 && !ar.respStarted {
@@ -620,7 +626,9 @@ func (ar *asyncReq) connGone() {
 		close(ar.ack)
 	}
 	ar.ctx.mu.Unlock()
-	ar.cancel()
+	if !ar.hijacked { // a hijacker's Context lasts until its handler returns, as in net/http
+		ar.cancel()
+	}
 	if ar.pipe != nil {
 		ar.pipe.finish(nil, errClientGone)
 	}

@@ -66,8 +66,8 @@ func (w *responseWriter) WriteHeader(code int) {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
 	}
 	if code >= 100 && code < 200 {
-		if w.req.ProtoMinor == 0 {
-			return // no 1xx to HTTP/1.0 (RFC 9110 15.2)
+		if w.req.ProtoMinor == 0 && code != 101 {
+			return // no interim 1xx to HTTP/1.0 (RFC 9110 15.2); a 101 goes out, as in net/http
 		}
 		if code != 101 {
 			// An interim response goes out at once (like net/http since Go 1.19).
@@ -497,7 +497,11 @@ func (ar *asyncReq) run() {
 func (ar *asyncReq) Run() bool {
 	returned := false
 	defer func() {
-		ar.e.cfg.pool.inlineDone()
+		if ar.detached {
+			ar.e.cfg.pool.detachedDone()
+		} else {
+			ar.e.cfg.pool.inlineDone()
+		}
 		if !returned && ar.finSet {
 			ar.e.t.execute(ar.deliverFinal)
 		}
@@ -537,6 +541,7 @@ func (ar *asyncReq) handle() {
 			return
 		}
 		if w.failed == http.ErrHijacked {
+			ar.cancel()             // the request ends with ServeHTTP, as in net/http
 			ar.setFinal(nil, false) // ends the request; the connection is the hijacker's
 			if ar.pipe != nil {
 				_ = ar.pipe.Close()
@@ -572,6 +577,7 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 		if ar.pipe != nil {
 			_ = ar.pipe.Close()
 		}
+		ar.cancel()
 		ar.setFinal(nil, false)
 		return
 	}

@@ -71,6 +71,18 @@ type Server struct {
 	refusal []byte         // prebuilt 503 for MaxConns
 	yieldOn bool           // FromHTTP and loops >= GOMAXPROCS: see loopYield
 	yields  []loopYield    // per loop (loop only)
+
+	onShutdown []func() // RegisterOnShutdown's; guarded by mu
+}
+
+// RegisterOnShutdown registers f to be called, in a goroutine of its own, when Shutdown begins,
+// as net/http's Server.RegisterOnShutdown: the place to tell the handlers of hijacked
+// connections (WebSockets) to finish, since Shutdown waits for those connections until its
+// context ends. Safe from any goroutine.
+func (s *Server) RegisterOnShutdown(f func()) {
+	s.mu.Lock()
+	s.onShutdown = append(s.onShutdown, f)
+	s.mu.Unlock()
 }
 
 // loopYield lets a loop hand its P to the FromHTTP workers it has just given work.
@@ -262,6 +274,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Engines read draining at each request: the response of a request in progress says
 	// "Connection: close" and the connection closes after it. The reactor closes idle ones.
 	s.cfg.draining.Store(true)
+	s.mu.Lock()
+	for _, f := range s.onShutdown {
+		go f()
+	}
+	s.mu.Unlock()
 	err = rs.Shutdown(ctx)
 	if p := s.cfg.pool; p != nil {
 		if err != nil {

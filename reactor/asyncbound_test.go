@@ -135,3 +135,51 @@ func TestAsyncWriteQueueBound(t *testing.T) {
 		}
 	})
 }
+
+// TestAsyncWriteRetryAfterDone: a producer that, refused with ErrQueueFull, waits for the next
+// done callback before retrying is never stuck: when a done callback runs, AsyncWrite already
+// sees the queue without the bytes it reports (review finding: the loop ran the callbacks
+// before publishing the smaller queue, so the retry could be refused with no callback left).
+func TestAsyncWriteRetryAfterDone(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		const total = 32 << 20
+		conns := make(chan *Conn, 1)
+		s := start(t, b, HandlerFuncs{Open: func(c *Conn) { conns <- c }}, WithAsyncWriteLimit(2<<10))
+		c := dial(t, s)
+		var sc *Conn
+		select {
+		case sc = <-conns:
+		case <-time.After(20 * time.Second):
+			t.Fatal("OnOpen not called")
+		}
+		read := make(chan int64, 1)
+		go func() {
+			n, _ := io.Copy(io.Discard, io.LimitReader(c, total))
+			read <- n
+		}()
+		progress := make(chan struct{}, 1)
+		done := func(error) {
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
+		}
+		for sent := 0; sent < total; {
+			switch err := sc.AsyncWrite(make([]byte, 1<<10), done); {
+			case err == nil:
+				sent += 1 << 10
+			case errors.Is(err, ErrQueueFull):
+				select {
+				case <-progress:
+				case <-time.After(5 * time.Second):
+					t.Fatalf("refused at %d bytes and no done callback for 5 s", sent)
+				}
+			default:
+				t.Fatal(err)
+			}
+		}
+		if n := <-read; n != total {
+			t.Fatalf("peer read %d bytes, want %d", n, total)
+		}
+	})
+}

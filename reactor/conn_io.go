@@ -221,6 +221,12 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	}
 	q.sendOff += int32(n)
 	c.lastActive = l.mono
+	if c.asyncUsed {
+		// Before the done callbacks: a goroutine that AsyncWrite refused (ErrQueueFull) retries
+		// when one reports progress, and must then see the smaller queue (else it could be
+		// refused again with no callback left to wake it).
+		c.asyncOut.Store(int64(c.Buffered()))
+	}
 	if r := c.rare(); r != nil && len(r.dones) > 0 {
 		r.sent += uint64(n)
 		l.fireDones(c, nil)
@@ -229,7 +235,7 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 		}
 	}
 	if c.asyncUsed {
-		c.asyncOut.Store(int64(c.Buffered()))
+		c.asyncOut.Store(int64(c.Buffered())) // again: the callbacks may have written
 	}
 	if int(q.sendOff) < len(q.sendBuf) { // short send: continue with the rest
 		c.sendBusy = true
