@@ -31,9 +31,23 @@ func newBodyPipe(ar *asyncReq, high int) *bodyPipe {
 	return &bodyPipe{ar: ar, high: high, wake: make(chan struct{}, 1)}
 }
 
-func (p *bodyPipe) signal() {
+func (p *bodyPipe) signal() { notify(p.wake) }
+
+// appendUnread appends b to the unread bytes buf[off:] and returns the buffer and offset,
+// first dropping the bytes already read when buf would have to grow: a buffer read more slowly
+// than it is filled stays near its unread size, however long the stream (before, it kept every
+// byte until a read emptied it).
+func appendUnread(buf []byte, off int, b []byte) ([]byte, int) {
+	if off > 0 && len(buf)+len(b) > cap(buf) {
+		buf, off = buf[:copy(buf, buf[off:])], 0
+	}
+	return append(buf, b...), off
+}
+
+// notify wakes the one goroutine that waits on ch (capacity 1), if any, without blocking.
+func notify(ch chan struct{}) {
 	select {
-	case p.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -51,12 +65,7 @@ func (p *bodyPipe) push(b []byte, rest int64) bool {
 		p.mu.Unlock()
 		return false
 	}
-	if p.off > 0 && len(p.buf)+len(b) > cap(p.buf) {
-		// Drop what was read before the buffer would grow, so it stays near high however
-		// long the body (a reader slower than the client never empties it).
-		p.buf, p.off = p.buf[:copy(p.buf, p.buf[p.off:])], 0
-	}
-	p.buf = append(p.buf, b...)
+	p.buf, p.off = appendUnread(p.buf, p.off, b)
 	held := len(p.buf) - p.off
 	full := held >= p.high && (rest < 0 || int64(held)+rest > 2*int64(p.high))
 	if full {

@@ -69,13 +69,6 @@ func newHijackConn(ct *connTransport, high int) *hijackConn {
 	return h
 }
 
-func notify(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
 // feed appends a copy of b to the inbox (loop only) and reports whether reading must pause.
 func (h *hijackConn) feed(b []byte) bool {
 	h.mu.Lock()
@@ -83,12 +76,7 @@ func (h *hijackConn) feed(b []byte) bool {
 		h.mu.Unlock()
 		return false
 	}
-	if h.off > 0 && len(h.buf)+len(b) > cap(h.buf) {
-		// Drop what was read before the buffer would grow: it holds at most about high unread
-		// bytes, however long the stream.
-		h.buf, h.off = h.buf[:copy(h.buf, h.buf[h.off:])], 0
-	}
-	h.buf = append(h.buf, b...)
+	h.buf, h.off = appendUnread(h.buf, h.off, b)
 	full := len(h.buf)-h.off >= h.high
 	if full {
 		h.wantResume = true
@@ -107,15 +95,18 @@ func (h *hijackConn) end(rerr, werr error) {
 	}
 	if werr != nil && h.werr == nil {
 		h.werr = werr
-		select {
-		case <-h.done:
-		default:
-			close(h.done)
-		}
+		h.closeDone()
 	}
 	h.mu.Unlock()
 	notify(h.wake)
 	notify(h.progress)
+}
+
+// closeDone closes done once (h.mu held).
+func (h *hijackConn) closeDone() {
+	if !isClosed(h.done) {
+		close(h.done)
+	}
 }
 
 // Read implements net.Conn.
@@ -212,11 +203,7 @@ func (h *hijackConn) Close() error {
 	}
 	h.closed = true
 	h.buf, h.off = nil, 0
-	select {
-	case <-h.done:
-	default:
-		close(h.done)
-	}
+	h.closeDone()
 	h.mu.Unlock()
 	notify(h.wake)
 	h.rd.stop()

@@ -202,6 +202,12 @@ func (p *pool) admitInline() bool {
 func (p *pool) inlineDone() {
 	p.mu.Lock()
 	p.inline--
+	p.startQueuedUnlock()
+}
+
+// startQueuedUnlock gives a freed place to the queue's first job, on a new worker (on parked
+// loops there may be no worker to take it), then unlocks p.mu (held).
+func (p *pool) startQueuedUnlock() {
 	if !p.stopped && len(p.queue) > 0 && p.workers+p.inline < p.max {
 		f := p.popLocked()
 		p.workers++
@@ -278,14 +284,7 @@ func (p *pool) detach(inline bool) {
 	} else {
 		p.workers--
 	}
-	if !p.stopped && len(p.queue) > 0 && p.workers+p.inline < p.max {
-		f := p.popLocked()
-		p.workers++
-		p.mu.Unlock()
-		go p.run(&poolWorker{job: make(chan *asyncReq, 1)}, f)
-		return
-	}
-	p.mu.Unlock()
+	p.startQueuedUnlock()
 }
 
 // detachedDone accounts for a detached handler having returned (or ended its goroutine).
