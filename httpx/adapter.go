@@ -27,7 +27,7 @@ import (
 // body fits), the loop pauses reading from that connection (reactor.Conn.PauseReading) until the
 // handler has read it down. "100 Continue" is sent when the handler first reads the body. The
 // request's Context is cancelled when the client goes away, when the server closes, and after
-// the handler returns.
+// the handler returns (after a Hijack, only when the handler returns, as in net/http).
 //
 // The ResponseWriter implements http.Flusher, http.Hijacker (below), trailers (the "Trailer"
 // header and http.TrailerPrefix) and full duplex: a handler may always interleave Body reads

@@ -208,20 +208,23 @@ func (h *hijackConn) Close() error {
 	notify(h.wake)
 	h.rd.stop()
 	// What is still queued gets until the write deadline, else the Server's WriteTimeout, else
-	// closeDrain, to reach the client; then the connection is dropped (net.Conn's Close does not
-	// wait for a client that stopped reading either).
+	// closeDrain, to reach the client; then the connection is dropped (the kernel does not keep
+	// a closed socket's output for a client that stopped reading forever either). A write
+	// deadline that has passed drops it at once: the hijacker gave up on its writes.
 	dl := h.wd.at()
 	h.wd.stop()
-	if dl.IsZero() {
+	if now := time.Now(); dl.IsZero() {
 		d := h.ct.s.WriteTimeout
 		if d <= 0 {
 			d = closeDrain
 		}
-		dl = time.Now().Add(d)
+		dl = now.Add(d)
 	}
 	c := h.c
-	h.ct.execute(func() { c.SetWriteDeadline(dl) })
-	return c.Close()
+	if !h.ct.execute(func() { c.SetWriteDeadline(dl); c.Close() }) {
+		c.Close() // the loop is gone: its teardown closed c
+	}
+	return nil
 }
 
 // closeDrain bounds how long a closed hijacked connection keeps its queued output for a client
@@ -368,7 +371,6 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		if !w.isHead {
 			head = append(head, w.body()...)
 		}
-		w.headerSent = true
 	}
 	ack := ar.ackChan()
 	h := newHijackConn(ct, ar.a.bodyBuffer)
@@ -388,6 +390,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	} else if err != nil {
 		return nil, nil, err
 	}
+	w.headerSent = true
 	w.failed = http.ErrHijacked
 	// The connection is no longer a request: the handler stops counting against
 	// WithMaxHandlers, however long it keeps the session.

@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
@@ -44,8 +45,12 @@ type asyncReq struct {
 	// Handler goroutine: it was started by Loop.GoTask (admitInline), and it left the pool's
 	// count when it hijacked (pool.detach).
 	inline, detached bool
-	// loop: deadlines the handler set through http.ResponseController, in place of the
-	// Server's ReadTimeout and WriteTimeout for this request (the zero time: none)
+	// Deadlines the handler set through http.ResponseController, in place of the Server's
+	// ReadTimeout and WriteTimeout for this request (the zero time: none). Set on the handler
+	// goroutine and read by the loop when it writes or changes phase, so a deadline set right
+	// before the handler returns covers the final bytes: guarded by ctx.mu, and dlSet tells the
+	// loop whether to look at all.
+	dlSet                 atomic.Bool
 	readDL, writeDL       time.Time
 	readDLSet, writeDLSet bool
 
@@ -558,17 +563,35 @@ func (ar *asyncReq) ackWhenDrained(tries int) {
 	ar.e.t.after(time.Millisecond, func() { ar.ackWhenDrained(tries + 1) })
 }
 
-// setDeadline records a deadline the handler set through http.ResponseController and applies
-// it (loop only).
+// setDeadline records a deadline the handler set through http.ResponseController (handler
+// goroutine); applyDeadlines applies it to what is queued already.
 func (ar *asyncReq) setDeadline(t time.Time, write bool) {
-	e := ar.e
-	if ar.gone || e.async != ar || ar.hijacked {
-		return
-	}
+	ar.ctx.mu.Lock()
 	if write {
 		ar.writeDL, ar.writeDLSet = t, true
 	} else {
 		ar.readDL, ar.readDLSet = t, true
+	}
+	ar.ctx.mu.Unlock()
+	ar.dlSet.Store(true)
+}
+
+// deadlines returns the deadlines the handler set (any goroutine; no lock unless it set one).
+func (ar *asyncReq) deadlines() (rd time.Time, rdSet bool, wd time.Time, wdSet bool) {
+	if !ar.dlSet.Load() {
+		return
+	}
+	ar.ctx.mu.Lock()
+	defer ar.ctx.mu.Unlock()
+	return ar.readDL, ar.readDLSet, ar.writeDL, ar.writeDLSet
+}
+
+// applyDeadlines applies the handler's deadlines now, while its request is current (loop only;
+// later writes and phase changes of the request look them up themselves).
+func (ar *asyncReq) applyDeadlines() {
+	e := ar.e
+	if ar.gone || e.async != ar || ar.hijacked {
+		return
 	}
 	if d, ok := e.t.(interface{ requestDeadlines(*asyncReq) }); ok {
 		d.requestDeadlines(ar)
@@ -595,6 +618,11 @@ func (ar *asyncReq) ackChan() chan error {
 // done finishes the request on the loop: the response is complete.
 func (ar *asyncReq) done(closeAfter bool) {
 	e := ar.e
+	if ar.dlSet.Load() {
+		// The response's last bytes go out under its handler's write deadline (the transport
+		// looks at e.async), before the next request starts.
+		e.writeOut()
+	}
 	e.async = nil
 	ar.cancel()
 	if closeAfter || e.draining() || e.state != stAsyncWait {

@@ -229,8 +229,8 @@ func (w *responseWriter) setDeadline(t time.Time, write bool) error {
 		return w.failed
 	}
 	ar := w.ar
-	// The same queue as the response's bytes: a write after this call sees the deadline.
-	if !ar.e.t.execute(func() { ar.setDeadline(t, write) }) {
+	ar.setDeadline(t, write)
+	if !ar.e.t.execute(ar.applyDeadlines) {
 		return errClientGone
 	}
 	return nil

@@ -28,6 +28,7 @@ type connTransport struct {
 	lastSeq   uint32
 	lastPhase phase
 	readDL    bool // a read deadline is set
+	handlerWD bool // the write deadline is a FromHTTP handler's (see write)
 	idleOff   bool // the idle timeout is suspended while a FromHTTP handler runs
 }
 
@@ -151,9 +152,18 @@ func (h *connHandler) OnClose(c *reactor.Conn, err error) {
 
 func (ct *connTransport) write(b []byte) {
 	_, _ = ct.c.Write(b)
-	if ar := ct.e.async; ar != nil && ar.writeDLSet {
-		ct.c.SetWriteDeadline(ar.writeDL) // the handler's (see requestDeadlines)
-	} else if d := ct.s.WriteTimeout; d > 0 {
+	if ar := ct.e.async; ar != nil {
+		if _, _, wd, ok := ar.deadlines(); ok {
+			ct.c.SetWriteDeadline(wd) // the handler's (see requestDeadlines)
+			ct.handlerWD = true
+			return
+		}
+	}
+	if ct.handlerWD && ct.s.WriteTimeout <= 0 {
+		ct.c.SetWriteDeadline(time.Time{}) // a past request's deadline ends with it
+	}
+	ct.handlerWD = false
+	if d := ct.s.WriteTimeout; d > 0 {
 		// time.Now, not the loop clock: a handler may have run long since the iteration began.
 		ct.c.SetWriteDeadline(time.Now().Add(d))
 	}
@@ -215,7 +225,9 @@ func (ct *connTransport) applyTimeouts() {
 		return // the hijacker's deadlines apply (see hijack)
 	}
 	p, seq := ct.e.phase(), ct.e.seq
-	if p == ct.lastPhase && (p != phaseHead || seq == ct.lastSeq) {
+	// A new request re-arms its phase's timeout even when the phase did not change (a body
+	// right after another's); between requests (idle) nothing is to be done.
+	if p == ct.lastPhase && (p == phaseIdle || p == phaseClosed || seq == ct.lastSeq) {
 		return
 	}
 	ct.lastPhase, ct.lastSeq = p, seq
@@ -241,8 +253,8 @@ func (ct *connTransport) applyTimeouts() {
 		setRead(s.ReadHeaderTimeout)
 	case phaseBody:
 		c.SetBusy(true)
-		if ar := ct.e.async; ar != nil && ar.readDLSet {
-			ct.setReadDeadline(ar.readDL) // the handler's (see requestDeadlines)
+		if rd, ok := ct.handlerReadDeadline(); ok {
+			ct.setReadDeadline(rd) // the handler's (see requestDeadlines)
 		} else {
 			setRead(s.ReadTimeout)
 		}
@@ -273,10 +285,22 @@ func (ct *connTransport) setReadDeadline(t time.Time) {
 // body phase; applyTimeouts applies it when the phase comes back), the write deadline to
 // what is queued now and to later writes of the response (see write).
 func (ct *connTransport) requestDeadlines(ar *asyncReq) {
-	if ar.readDLSet && ct.lastPhase == phaseBody {
-		ct.setReadDeadline(ar.readDL)
+	rd, rdSet, wd, wdSet := ar.deadlines()
+	if rdSet && ct.lastPhase == phaseBody {
+		ct.setReadDeadline(rd)
 	}
-	if ar.writeDLSet {
-		ct.c.SetWriteDeadline(ar.writeDL)
+	if wdSet {
+		ct.c.SetWriteDeadline(wd)
+		ct.handlerWD = true
 	}
+}
+
+// handlerReadDeadline returns the read deadline the current FromHTTP handler set, if any.
+func (ct *connTransport) handlerReadDeadline() (time.Time, bool) {
+	if ar := ct.e.async; ar != nil {
+		if rd, ok, _, _ := ar.deadlines(); ok {
+			return rd, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -366,14 +366,7 @@ func (e *engine) flushOut() {
 			e.cutAsync()
 		}
 	}
-	if len(e.out) > 0 {
-		e.t.write(e.out)
-		if cap(e.out) > 256<<10 {
-			e.out = nil
-		} else {
-			e.out = e.out[:0]
-		}
-	}
+	e.writeOut()
 	if e.closing && e.async == nil {
 		e.closed = true
 		e.state = stClosed
@@ -381,6 +374,19 @@ func (e *engine) flushOut() {
 		return
 	}
 	e.t.touch()
+}
+
+// writeOut hands the pending output to the transport (loop only).
+func (e *engine) writeOut() {
+	if len(e.out) == 0 || e.closed {
+		return
+	}
+	e.t.write(e.out)
+	if cap(e.out) > 256<<10 {
+		e.out = nil
+	} else {
+		e.out = e.out[:0]
+	}
 }
 
 // readEOF is called when the peer half-closed its side (loop only). Requests already received

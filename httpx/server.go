@@ -267,6 +267,11 @@ func (s *Server) NumConns() int { return int(s.conns.Load()) }
 // worker pool's goroutines have exited; when ctx expires first it closes (see Close) and returns
 // ctx.Err(). Safe from any goroutine.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	for _, f := range s.onShutdown {
+		go f()
+	}
+	s.mu.Unlock()
 	rs, err := s.reactorServer()
 	if err != nil {
 		return nil
@@ -274,11 +279,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Engines read draining at each request: the response of a request in progress says
 	// "Connection: close" and the connection closes after it. The reactor closes idle ones.
 	s.cfg.draining.Store(true)
-	s.mu.Lock()
-	for _, f := range s.onShutdown {
-		go f()
-	}
-	s.mu.Unlock()
 	err = rs.Shutdown(ctx)
 	if p := s.cfg.pool; p != nil {
 		if err != nil {
@@ -293,8 +293,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Close closes the listeners and every connection at once. With a FromHTTP handler, running
-// handlers see their request Context cancelled, and Close returns once the worker pool's
+// Close closes the listeners and every connection at once, hijacked ones included. With a
+// FromHTTP handler, running handlers see their request Context cancelled (a hijacker sees its
+// connection fail instead: its Context ends when it returns), and Close returns once the worker pool's
 // goroutines have exited or the close wait passed (see Adapter). Safe from any goroutine.
 func (s *Server) Close() error {
 	rs, err := s.reactorServer()

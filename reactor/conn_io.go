@@ -491,6 +491,11 @@ func (l *Loop) finish(c *Conn, err error) {
 		c.state = stateClosedLinger
 	}
 	c.closeReq.Store(true)
+	if c.asyncUsed {
+		// Before the done callbacks, as in sent: nothing is pending any more, and AsyncWrite
+		// reports ErrClosed instead of ErrQueueFull.
+		c.asyncOut.Store(0)
+	}
 	if x := c.ext; x != nil {
 		x.timer.Stop()
 		if x.rare != nil && len(x.rare.dones) > 0 {
@@ -513,9 +518,6 @@ func (l *Loop) finish(c *Conn, err error) {
 		if !c.sendBusy {
 			l.trimBufs(c)
 		}
-	}
-	if c.asyncUsed {
-		c.asyncOut.Store(0) // nothing is pending any more: AsyncWrite reports ErrClosed
 	}
 	l.s.nconns.Add(-1)
 	l.callClose(c, err)
