@@ -14,10 +14,11 @@ import (
 )
 
 // Hijack: a FromHTTP handler takes the connection over (http.Hijacker), for WebSocket and other
-// protocol upgrades (not CONNECT: the parser answers it with 501). From then on the loop no longer parses HTTP on
-// the connection: the bytes that followed the request, and all it receives later, go to the
-// net.Conn the handler got (hijackConn), and what the handler writes to it is queued with
-// reactor.Conn.AsyncWrite. The connection stays on its loop; the net.Conn is a view of it.
+// protocol upgrades (not CONNECT: the parser answers it with 501). From then on the loop no
+// longer parses HTTP on the connection: the bytes that followed the request, and all it
+// receives later, go to the net.Conn the handler got (hijackConn), and what the handler writes
+// to it is queued with reactor.Conn.AsyncWrite. The connection stays on its loop; the net.Conn
+// is a view of it.
 
 var errHijackBody = errors.New("httpx: Hijack before the whole request body arrived")
 
@@ -27,10 +28,10 @@ const hijackChunk = 64 << 10
 
 // hijackConn is the net.Conn of a hijacked connection. Reads come from an inbox the loop fills
 // (feed); when it holds high bytes or more the loop stops reading from the socket until Read has
-// taken it below high/2. Writes are copied and queued with AsyncWrite in pieces of at most
+// taken it down to high/2. Writes are copied and queued with AsyncWrite in pieces of at most
 // hijackChunk; a Write that finds the queue over the reactor's limit waits until the loop has
 // sent some of it, the connection is gone or the write deadline passes. Close closes the
-// connection after its queued output (reactor.Conn.Close). Safe for one reader and one writer
+// connection after its queued output, which it gives a bounded time (see Close). Safe for one reader and one writer
 // at a time, and Close, deadlines and addresses from any goroutine, as net.Conn requires.
 type hijackConn struct {
 	c    *reactor.Conn
@@ -194,7 +195,8 @@ func (h *hijackConn) writeErr() error {
 	return h.werr
 }
 
-// Close implements net.Conn: the connection closes once its queued output is sent.
+// Close implements net.Conn: the connection closes once its queued output is sent, or when the
+// time it has for that ends.
 func (h *hijackConn) Close() error {
 	h.mu.Lock()
 	if h.closed {
@@ -213,12 +215,12 @@ func (h *hijackConn) Close() error {
 	// deadline that has passed drops it at once: the hijacker gave up on its writes.
 	dl := h.wd.at()
 	h.wd.stop()
-	if now := time.Now(); dl.IsZero() {
+	if dl.IsZero() {
 		d := h.ct.s.WriteTimeout
 		if d <= 0 {
 			d = closeDrain
 		}
-		dl = now.Add(d)
+		dl = time.Now().Add(d)
 	}
 	c := h.c
 	if !h.ct.execute(func() { c.SetWriteDeadline(dl); c.Close() }) {
