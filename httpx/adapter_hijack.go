@@ -268,13 +268,8 @@ func (d *deadline) init() { d.ch = make(chan struct{}) }
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.gen++
+	d.stopLocked()
 	d.t = t
-	if d.timer != nil {
-		// Its func may be running already, waiting for d.mu: the generation stops it.
-		d.timer.Stop()
-		d.timer = nil
-	}
 	if isClosed(d.ch) {
 		d.ch = make(chan struct{})
 	}
@@ -300,6 +295,12 @@ func (d *deadline) set(t time.Time) {
 func (d *deadline) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.stopLocked()
+}
+
+// stopLocked stops the timer (d.mu held). Its func may be running already, waiting for d.mu:
+// the new generation makes it close nothing.
+func (d *deadline) stopLocked() {
 	d.gen++
 	if d.timer != nil {
 		d.timer.Stop()
