@@ -1,5 +1,7 @@
 package httpx
 
+import "encoding/binary"
+
 // Byte classes from RFC 9110 section 5.6.2 (tchar), RFC 3986 (URI characters) and RFC 9110
 // section 5.5 (field values). The tables are computed once at package initialisation and never
 // written afterwards (read-only, so not mutable state).
@@ -144,6 +146,21 @@ func eqFoldString(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// sameBytes reports whether a and b are equal. Lengths of 8 to 16 bytes, typical of the
+// Host and Content-Type values it compares, take two overlapping word loads each instead of
+// a call to the runtime's general comparison.
+func sameBytes(a, b []byte) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
+	}
+	if n >= 8 && n <= 16 {
+		return binary.LittleEndian.Uint64(a) == binary.LittleEndian.Uint64(b) &&
+			binary.LittleEndian.Uint64(a[n-8:]) == binary.LittleEndian.Uint64(b[n-8:])
+	}
+	return string(a) == string(b)
 }
 
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }

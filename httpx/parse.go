@@ -262,17 +262,24 @@ var (
 	version11Hi = binary.LittleEndian.Uint32([]byte(".1\r\n"))
 )
 
+// methodGET is "GET " as a little-endian word.
+var methodGET = binary.LittleEndian.Uint32([]byte("GET "))
+
 // fastRequestLine parses the request-line at b[h.pos:] when it is complete, within the limit,
 // and reads `token SP target SP HTTP/1.1 CRLF` with a target of visible ASCII. It returns false,
 // with h unchanged, for anything else (HTTP/1.0 included), which the general path handles.
 func (h *reqHead) fastRequestLine(b []byte, lim *limits) (st int, ok bool) {
 	p := h.pos
 	i := p
-	for i < len(b) && charClass[b[i]]&clsToken != 0 {
-		i++
-	}
-	if i == p || i >= len(b) || b[i] != ' ' {
-		return 0, false
+	if len(b)-p >= 4 && binary.LittleEndian.Uint32(b[p:]) == methodGET {
+		i = p + 3
+	} else {
+		for i < len(b) && charClass[b[i]]&clsToken != 0 {
+			i++
+		}
+		if i == p || i >= len(b) || b[i] != ' ' {
+			return 0, false
+		}
 	}
 	j := i + 1 + targetEnd(b[i+1:])
 	if j == i+1 || len(b)-j < len(" HTTP/1.1\r\n") ||
@@ -499,7 +506,7 @@ func (h *reqHead) hostValid(v []byte) bool {
 	if m == nil {
 		return validHost(v)
 	}
-	if int(m.hostLen) == len(v) && string(m.host[:m.hostLen]) == string(v) {
+	if sameBytes(m.host[:m.hostLen], v) {
 		return true
 	}
 	if !validHost(v) {
@@ -511,13 +518,18 @@ func (h *reqHead) hostValid(v []byte) bool {
 	return true
 }
 
+// hostName is "host" as a little-endian word.
+var hostName = binary.LittleEndian.Uint32([]byte("host"))
+
 // knownField records the fields that change how the request is framed or answered.
 func (h *reqHead) knownField(b []byte, f hfield) int {
 	name := f.name.get(b)
 	val := f.value.get(b)
 	switch len(name) {
 	case 4:
-		if eqFold(name, "host") {
+		// Field names are tokens (no CR), so OR-ing 0x20 into each byte lower-cases
+		// exactly the upper-case letters: a word compare is eqFold(name, "host").
+		if binary.LittleEndian.Uint32(name)|0x20202020 == hostName {
 			h.hostCount++
 			h.host = f.value
 			if !h.hostValid(val) {

@@ -150,7 +150,7 @@ func (d *loopCache) appendHeadStart(b []byte, status int, ctype []byte) []byte {
 // Content-Length, up to and including the Content-Length line. The result is valid until
 // the next call.
 func (d *loopCache) headPrefix(status int, ctype []byte, length int64) []byte {
-	if status != d.preStatus || d.preSec != d.sec || string(ctype) != string(d.preType) {
+	if status != d.preStatus || d.preSec != d.sec || !sameBytes(ctype, d.preType) {
 		d.pre = append(d.appendHeadStart(d.pre[:0], status, ctype), "Content-Length: "...)
 		d.preCL = len(d.pre)
 		d.preType = append(d.preType[:0], ctype...)
