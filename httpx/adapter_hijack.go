@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -26,13 +27,14 @@ var errHijackBody = errors.New("httpx: Hijack before the whole request body arri
 // does not need the whole write limit at once.
 const hijackChunk = 64 << 10
 
-// hijackConn is the net.Conn of a hijacked connection. Reads come from an inbox the loop fills
-// (feed); when it holds high bytes or more the loop stops reading from the socket until Read has
-// taken it down to high/2. Writes are copied and queued with AsyncWrite in pieces of at most
-// hijackChunk; a Write that finds the queue over the reactor's limit waits until the loop has
-// sent some of it, the connection is gone or the write deadline passes. Close closes the
-// connection after its queued output, which it gives a bounded time (see Close). Safe for one reader and one writer
-// at a time, and Close, deadlines and addresses from any goroutine, as net.Conn requires.
+// hijackConn is the net.Conn of a hijacked connection, with CloseWrite as *net.TCPConn has. Reads
+// come from an inbox the loop fills (feed); when it holds high bytes or more the loop stops
+// reading from the socket until Read has taken it down to high/2. Writes are copied and queued
+// with AsyncWrite in pieces of at most hijackChunk; a Write that finds the queue over the
+// reactor's limit waits until the loop has sent some of it, the connection is gone or the write
+// deadline passes. Close closes the connection after its queued output, which it gives a
+// bounded time (see Close). Safe for one reader and one writer at a time, and Close, deadlines
+// and addresses from any goroutine, as net.Conn requires.
 type hijackConn struct {
 	c    *reactor.Conn
 	ct   *connTransport
@@ -44,6 +46,7 @@ type hijackConn struct {
 	rerr       error // io.EOF after the peer's EOF, or why the connection ended; read after buf
 	werr       error // why writes fail: the connection ended
 	closed     bool  // Close was called
+	wclosed    bool  // CloseWrite was called
 	wantResume bool  // the loop paused reading because the inbox was full
 
 	wake     chan struct{} // capacity 1: data, EOF or an end for the reader
@@ -192,7 +195,29 @@ func (h *hijackConn) writeErr() error {
 	if h.closed {
 		return net.ErrClosed
 	}
+	if h.werr == nil && h.wclosed {
+		return reactor.ErrWriteClosed
+	}
 	return h.werr
+}
+
+// CloseWrite shuts down the writing side, as net.TCPConn.CloseWrite does: the client reads what
+// was written before, then EOF, and reading goes on. Later Writes fail. A Write in progress on
+// another goroutine finishes first.
+func (h *hijackConn) CloseWrite() error {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	if err := h.writeErr(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.wclosed = true
+	h.mu.Unlock()
+	// Queued behind this conn's AsyncWrites, so the FIN follows them.
+	if err := h.c.CloseWrite(); err != nil {
+		return net.ErrClosed
+	}
+	return nil
 }
 
 // Close implements net.Conn: the connection closes once its queued output is sent, or when the
@@ -399,8 +424,20 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// WithMaxHandlers, however long it keeps the session.
 	ar.e.cfg.pool.detach(ar.inline)
 	ar.detached = true
-	return h, bufio.NewReadWriter(bufio.NewReader(h), bufio.NewWriter(h)), nil
+	hd := &hijacked{h}
+	runtime.AddCleanup(hd, (*hijackConn).dropped, h)
+	return hd, bufio.NewReadWriter(bufio.NewReader(hd), bufio.NewWriter(hd)), nil
 }
+
+// hijacked is what Hijack hands out: the handler's handle on its hijackConn. The loop holds only
+// the hijackConn, so a handle the handler dropped without Close becomes unreachable, and a
+// cleanup then closes the connection, as net/http's finalizer does for a dropped *net.TCPConn
+// (without it the connection would stay on its loop until the client closed it, and a client
+// that half-closed would keep it forever: hijacked connections have no idle timeout).
+type hijacked struct{ *hijackConn }
+
+// dropped closes h once its handle is unreachable (runs on a cleanup goroutine).
+func (h *hijackConn) dropped() { _ = h.Close() }
 
 // hijack hands the connection over to h (loop only): head goes out first, the bytes received
 // after the request are h's first input, and the Server's timeouts stop applying.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"os"
 	"strings"
 	"testing"
@@ -388,7 +389,7 @@ func TestAdapterHijackInboxBounded(t *testing.T) {
 				return
 			}
 			defer nc.Close()
-			h := nc.(*hijackConn)
+			h := nc.(*hijacked).hijackConn
 			buf := make([]byte, 512)
 			got, maxCap := 0, 0
 			for got < total {
@@ -657,6 +658,128 @@ func TestAdapterBodyTinyBuffer(t *testing.T) {
 		}
 		if m := <-maxCap; m > 1<<20 {
 			t.Fatalf("body pipe buffer grew to %d B with a 1-byte mark", m)
+		}
+	})
+}
+
+// TestAdapterHijackCloseWrite: a hijacker half-closes through the CloseWrite the conn has (as a
+// *net.TCPConn from net/http has): the client reads all written before it, then EOF; later
+// writes fail; the hijacker still reads what the client sends until the client's EOF.
+func TestAdapterHijackCloseWrite(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		answer := bytes.Repeat([]byte("answer "), 300<<10) // 2.1 MiB: mostly queued at CloseWrite
+		res := make(chan string, 1)
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Connection", "Upgrade")
+			w.Header().Set("Upgrade", "test")
+			w.WriteHeader(http.StatusSwitchingProtocols)
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				res <- "hijack: " + err.Error()
+				return
+			}
+			go func() {
+				defer conn.Close()
+				cw, ok := conn.(interface{ CloseWrite() error })
+				if !ok {
+					res <- "no CloseWrite"
+					return
+				}
+				if _, err := conn.Write(answer); err != nil {
+					res <- "write: " + err.Error()
+					return
+				}
+				if err := cw.CloseWrite(); err != nil {
+					res <- "CloseWrite: " + err.Error()
+					return
+				}
+				if _, err := conn.Write([]byte("late")); err == nil {
+					res <- "a Write after CloseWrite succeeded"
+					return
+				}
+				conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+				rest, err := io.ReadAll(conn)
+				if err != nil {
+					res <- "read: " + err.Error()
+					return
+				}
+				res <- "read " + string(rest)
+			}()
+		}))
+		c := dial(t, addr)
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		io.WriteString(c, upgradeRequest)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		time.Sleep(50 * time.Millisecond) // the answer queues up unread
+		got, err := io.ReadAll(br)
+		if err != nil || !bytes.Equal(got, answer) {
+			t.Fatalf("read %d bytes, %v; want the %d-byte answer, then EOF", len(got), err, len(answer))
+		}
+		io.WriteString(c, "after the FIN")
+		c.(*net.TCPConn).CloseWrite()
+		select {
+		case r := <-res:
+			if r != "read after the FIN" {
+				t.Fatal(r)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the hijacker did not finish")
+		}
+	})
+}
+
+// TestAdapterHijackDropped: a hijacker that drops the conn without Close (a handler bug) does
+// not keep it forever: once the handle is collected the connection closes, after what was
+// written, as net/http's finalizer closes a dropped *net.TCPConn.
+func TestAdapterHijackDropped(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		srv, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nbye")
+		}))
+		c := dial(t, addr)
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		io.WriteString(c, upgradeRequest)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		done := make(chan struct{})
+		var got []byte
+		go func() {
+			defer close(done)
+			got, err = io.ReadAll(br) // ends when the server closes
+		}()
+		for i := 0; i < 100; i++ {
+			runtime.GC()
+			select {
+			case <-done:
+				i = 100
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a dropped hijacked conn stayed open")
+		}
+		if err != nil || string(got) != "bye" {
+			t.Fatalf("read %q, %v; want what was written, then EOF", got, err)
+		}
+		for i := 0; srv.NumConns() != 0; i++ {
+			if i == 500 {
+				t.Fatalf("%d conns open after the close", srv.NumConns())
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 }

@@ -149,6 +149,30 @@ type connRare struct {
 	sent  uint64
 
 	dial *dialState // a dial in progress
+
+	wshut wshutState // CloseWrite's progress
+}
+
+// wshutState is how far CloseWrite has come on a conn.
+type wshutState uint8
+
+const (
+	wshutNone wshutState = iota
+	wshutWant            // CloseWrite was called: shut down once the queued output is sent
+	wshutDone            // the write side is shut down
+)
+
+// writeShut reports whether CloseWrite was called on c. Loop only.
+func (c *Conn) writeShut() bool {
+	r := c.rare()
+	return r != nil && r.wshut != wshutNone
+}
+
+// shutPending reports whether c's write side is to be shut down once its
+// output is sent. Loop only.
+func (c *Conn) shutPending() bool {
+	r := c.rare()
+	return r != nil && r.wshut == wshutWant
 }
 
 // handler returns c's handler: the server's, or a dialed conn's own.
@@ -202,6 +226,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
 		return 0, ErrClosed
 	}
+	if c.ext != nil && c.writeShut() {
+		return 0, ErrWriteClosed
+	}
 	n := len(b)
 	if n >= directWriteMin {
 		b = c.l.writeDirect(c, b)
@@ -214,6 +241,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 func (c *Conn) Writev(bs [][]byte) (int, error) {
 	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
 		return 0, ErrClosed
+	}
+	if c.writeShut() {
+		return 0, ErrWriteClosed
 	}
 	n := 0
 	for _, b := range bs {
@@ -269,6 +299,27 @@ func (c *Conn) Close() error {
 		return nil // the loop is gone: its teardown closed c
 	}
 	return nil
+}
+
+// CloseWrite shuts down c's write side once the output queued before it is
+// sent: the peer reads that output, then EOF (a TCP FIN), and c goes on
+// reading, as net.TCPConn.CloseWrite does for a proxy or a request-response
+// protocol that marks its end with EOF. Later Write and Writev calls fail
+// with ErrWriteClosed, and so do AsyncWrites queued after it (their done
+// callbacks get ErrWriteClosed); AsyncWrites queued before it from the same
+// goroutine are still sent. c is still open: it ends with Close, an error, a
+// deadline or idle timeout, or the peer's EOF for a Handler without
+// ReadEOFHandler. Called on a dialed conn still connecting, it applies once
+// the conn is connected. It returns ErrClosed if c is closed or closing.
+// Idempotent. Safe from any goroutine.
+func (c *Conn) CloseWrite() error {
+	if c.l.onLoop() {
+		return c.l.closeWrite(c)
+	}
+	if c.closeReq.Load() {
+		return ErrClosed
+	}
+	return c.l.enqueue(task{kind: taskCloseWrite, c: c})
 }
 
 // CloseWithError closes c at once: queued output is dropped and OnClose

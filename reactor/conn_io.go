@@ -121,9 +121,13 @@ func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
 	// once but is queued behind that goroutine's earlier AsyncWrites, which
 	// are still sent (per-caller order); closeGraceful then ends the state.
 	c.asyncQueued.Add(-int64(len(b)))
-	if c.state != stateOpen && c.state != stateConnecting {
+	if c.state != stateOpen && c.state != stateConnecting || c.writeShut() {
 		if done != nil {
-			l.safeCall(func() { done(ErrClosed) })
+			err := ErrClosed
+			if c.state == stateOpen || c.state == stateConnecting {
+				err = ErrWriteClosed
+			}
+			l.safeCall(func() { done(err) })
 		}
 		return
 	}
@@ -188,6 +192,8 @@ func (l *Loop) flushConn(c *Conn) {
 	if q == nil || len(q.out) == 0 {
 		if c.state == stateClosing {
 			l.finish(c, nil)
+		} else if c.state == stateOpen && c.shutPending() {
+			l.shutWriteNow(c, c.ext.rare)
 		}
 		return
 	}
@@ -259,9 +265,32 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 		c.hwPaused = false
 		l.readStateChanged(c)
 	}
-	if more || c.state == stateClosing {
+	if more || c.state == stateClosing || c.ext != nil && c.shutPending() {
 		l.markDirty(c)
 	}
+}
+
+// closeWrite marks c's write side to be shut down once its queued output is
+// sent (see Conn.CloseWrite; loop only).
+func (l *Loop) closeWrite(c *Conn) error {
+	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+		return ErrClosed
+	}
+	r := c.r()
+	if r.wshut != wshutNone {
+		return nil
+	}
+	r.wshut = wshutWant
+	l.markDirty(c) // flushConn shuts it down once nothing is queued or in flight
+	return nil
+}
+
+// shutWriteNow shuts down c's write side: its output is all sent (loop
+// only). A failure (the peer reset meanwhile) is left to the read side to
+// report.
+func (l *Loop) shutWriteNow(c *Conn, r *connRare) {
+	r.wshut = wshutDone
+	_ = unix.Shutdown(int(c.fd), unix.SHUT_WR)
 }
 
 // Input.
@@ -623,7 +652,7 @@ func (l *Loop) connected(c *Conn, err error) {
 	if c.wantRead() {
 		l.b.resume(c)
 	}
-	if c.Buffered() > 0 || c.closeReq.Load() {
+	if c.Buffered() > 0 || c.closeReq.Load() || c.shutPending() {
 		l.markDirty(c)
 	}
 }

@@ -89,6 +89,8 @@ var (
 	// ErrInputOverflow closes a conn whose unconsumed input exceeds
 	// WithMaxPendingInput.
 	ErrInputOverflow = errors.New("reactor: unconsumed input above the limit")
+	// ErrWriteClosed is returned by writes to a Conn after CloseWrite.
+	ErrWriteClosed = errors.New("reactor: write side closed")
 	// ErrQueueFull is returned by AsyncWrite when the conn's pending output
 	// would exceed the AsyncWrite limit (WithAsyncWriteLimit).
 	ErrQueueFull = errors.New("reactor: async write queue full")

@@ -88,6 +88,7 @@ const (
 	taskWrite
 	taskClose
 	taskAbort
+	taskCloseWrite
 )
 
 type task struct {
@@ -342,6 +343,8 @@ func (l *Loop) runTasks() {
 			l.closeGraceful(t.c)
 		case taskAbort:
 			l.finish(t.c, t.err)
+		case taskCloseWrite:
+			_ = l.closeWrite(t.c)
 		}
 		*t = task{}
 	}

@@ -77,6 +77,9 @@ func (c *Conn) AsyncWrite(b []byte, done func(error)) error { return ErrClosed }
 // Close does nothing.
 func (c *Conn) Close() error { return nil }
 
+// CloseWrite returns ErrClosed.
+func (c *Conn) CloseWrite() error { return ErrClosed }
+
 // CloseWithError does nothing.
 func (c *Conn) CloseWithError(err error) error { return nil }
 

@@ -47,35 +47,91 @@ func main() {
 	}
 }
 
-// frontHandler dials upstream for each client. Bytes from either side are
-// written to the other (forward). Either side closing closes both.
-func frontHandler(upstream string) reactor.Handler {
-	return reactor.HandlerFuncs{
-		Open: func(front *reactor.Conn) {
-			back, err := front.Loop().Dial("tcp", upstream, reactor.HandlerFuncs{
-				Data: func(back *reactor.Conn, data []byte) int {
-					forward(back, front, data)
-					return len(data)
-				},
-				Close: func(*reactor.Conn, error) { front.Close() },
-			})
-			if err != nil {
-				front.Close()
-				return
-			}
-			front.SetContext(back) // writes before the connect completes are queued
-		},
-		Data: func(front *reactor.Conn, data []byte) int {
-			if back, ok := front.Context().(*reactor.Conn); ok {
-				forward(front, back, data)
-			}
-			return len(data)
-		},
-		Close: func(front *reactor.Conn, _ error) {
-			if back, ok := front.Context().(*reactor.Conn); ok {
-				back.Close()
-			}
-		},
+// frontHandler dials upstream for each client; a pair joins the two conns.
+// Bytes from either side are written to the other (forward). An EOF from
+// one side is passed on as a half-close of the other (CloseWrite: FIN after
+// the bytes already queued), so a client that sends its request and then
+// shuts down its write side still gets the whole response; once both sides
+// have sent EOF, or either closes, both close (after their queued output).
+func frontHandler(upstream string) reactor.Handler { return front{upstream} }
+
+// pair is one proxied connection: the client's conn and the upstream conn.
+// Loop only (both conns live on one loop).
+type pair struct {
+	front, back       *reactor.Conn
+	frontEOF, backEOF bool
+}
+
+// eof records that from sent EOF and passes it on to the other side.
+func (p *pair) eof(from *reactor.Conn) {
+	to := p.back
+	if from == p.back {
+		to = p.front
+		p.backEOF = true
+	} else {
+		p.frontEOF = true
+	}
+	if p.frontEOF && p.backEOF {
+		p.front.Close()
+		p.back.Close()
+		return
+	}
+	if to.CloseWrite() != nil {
+		from.Close()
+	}
+}
+
+// other returns the conn on the other side of c.
+func (p *pair) other(c *reactor.Conn) *reactor.Conn {
+	if c == p.front {
+		return p.back
+	}
+	return p.front
+}
+
+// front handles client conns; side handles both conns once paired.
+type front struct{ upstream string }
+
+func (f front) OnOpen(c *reactor.Conn) {
+	p := &pair{front: c}
+	back, err := c.Loop().Dial("tcp", f.upstream, side{})
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.back = back
+	// Writes before the connect completes are queued; the dialed conn's
+	// OnOpen runs when it completes and sets its own context.
+	c.SetContext(p)
+	back.SetContext(p)
+}
+
+func (front) OnData(c *reactor.Conn, data []byte) int { return side{}.OnData(c, data) }
+func (front) OnReadEOF(c *reactor.Conn)               { side{}.OnReadEOF(c) }
+func (front) OnClose(c *reactor.Conn, err error)      { side{}.OnClose(c, err) }
+
+type side struct{}
+
+func (side) OnOpen(*reactor.Conn) {}
+
+func (side) OnData(c *reactor.Conn, data []byte) int {
+	if p, ok := c.Context().(*pair); ok {
+		forward(c, p.other(c), data)
+	}
+	return len(data)
+}
+
+func (side) OnReadEOF(c *reactor.Conn) {
+	if p, ok := c.Context().(*pair); ok {
+		p.eof(c)
+		return
+	}
+	c.Close()
+}
+
+func (side) OnClose(c *reactor.Conn, _ error) {
+	if p, ok := c.Context().(*pair); ok {
+		p.other(c).Close()
 	}
 }
 

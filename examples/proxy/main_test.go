@@ -1,0 +1,141 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ringo-io/ringo/reactor"
+)
+
+// upstream serves each connection with serve on a loopback listener until
+// the test ends.
+func upstream(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+func startProxy(t *testing.T, b reactor.Backend, to string) string {
+	t.Helper()
+	s, err := reactor.Listen("tcp", "127.0.0.1:0", frontHandler(to), reactor.WithBackend(b), reactor.WithLoops(1),
+		reactor.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Skipf("backend %s: %v", b, err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.Addr().String()
+}
+
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(1)
+	for i := range b {
+		x = x*1664525 + 1013904223
+		b[i] = byte(x >> 24)
+	}
+	return b
+}
+
+// TestProxyHalfClose: a client that sends its request and then shuts down
+// its write side gets the whole answer, which the upstream sends only after
+// it has read EOF (the client's half-close passed on), then EOF (the
+// upstream's close passed on).
+func TestProxyHalfClose(t *testing.T) {
+	for _, b := range []reactor.Backend{reactor.BackendUring, reactor.BackendEpoll} {
+		t.Run(string(b), func(t *testing.T) {
+			up := upstream(t, func(c net.Conn) {
+				req, err := io.ReadAll(c) // until the proxy passes on the client's EOF
+				if err != nil {
+					return
+				}
+				fmt.Fprintf(c, "%d %x\n", len(req), sha256.Sum256(req))
+				c.Write(pattern(2 << 20))
+			})
+			addr := startProxy(t, b, up)
+			for i := 0; i < 3; i++ {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				req := pattern(300<<10 + i)
+				if _, err := c.Write(req); err != nil {
+					t.Fatal(err)
+				}
+				c.(*net.TCPConn).CloseWrite()
+				got, err := io.ReadAll(c)
+				c.Close()
+				if err != nil {
+					t.Fatalf("read: %v after %d bytes", err, len(got))
+				}
+				want := append([]byte(fmt.Sprintf("%d %x\n", len(req), sha256.Sum256(req))), pattern(2<<20)...)
+				if string(got) != string(want) {
+					t.Fatalf("got %d bytes, want %d (the upstream's answer to the whole request, then EOF)", len(got), len(want))
+				}
+			}
+		})
+	}
+}
+
+// TestProxyEcho: 8 MiB each way through the proxy (its flow control pauses
+// the faster side), then the client's half-close ends the exchange.
+func TestProxyEcho(t *testing.T) {
+	for _, b := range []reactor.Backend{reactor.BackendUring, reactor.BackendEpoll} {
+		t.Run(string(b), func(t *testing.T) {
+			up := upstream(t, func(c net.Conn) { io.Copy(c, c) })
+			addr := startProxy(t, b, up)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			data := pattern(8 << 20)
+			werr := make(chan error, 1)
+			go func() {
+				_, err := c.Write(data)
+				if err == nil {
+					err = c.(*net.TCPConn).CloseWrite()
+				}
+				werr <- err
+			}()
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("read: %v after %d bytes", err, len(got))
+			}
+			if err := <-werr; err != nil {
+				t.Fatal(err)
+			}
+			if sha256.Sum256(got) != sha256.Sum256(data) {
+				t.Fatalf("echo of %d bytes: got %d bytes, differing", len(data), len(got))
+			}
+		})
+	}
+}
