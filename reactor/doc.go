@@ -41,6 +41,8 @@
 // Half-close: a Handler that also implements ReadEOFHandler is told when the
 // peer shuts down its write side (OnReadEOF) and may go on writing until it
 // calls Close; other handlers see the conn closed once queued output is sent.
+// The other way round, Conn.CloseWrite sends the peer EOF after the queued
+// output and goes on reading (examples/proxy passes each side's EOF on so).
 //
 // AsyncWrite is bounded per conn (WithAsyncWriteLimit): over the limit it
 // fails at once with ErrQueueFull rather than block or queue without end.
