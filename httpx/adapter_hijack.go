@@ -207,10 +207,18 @@ func (h *hijackConn) writeErr() error {
 func (h *hijackConn) CloseWrite() error {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
-	if err := h.writeErr(); err != nil {
-		return err
-	}
 	h.mu.Lock()
+	switch {
+	case h.closed:
+		h.mu.Unlock()
+		return net.ErrClosed
+	case h.werr != nil:
+		h.mu.Unlock()
+		return h.werr
+	case h.wclosed:
+		h.mu.Unlock()
+		return nil // idempotent, as net.TCPConn's
+	}
 	h.wclosed = true
 	h.mu.Unlock()
 	// Queued behind this conn's AsyncWrites, so the FIN follows them.
@@ -435,6 +443,29 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // (without it the connection would stay on its loop until the client closed it, and a client
 // that half-closed would keep it forever: hijacked connections have no idle timeout).
 type hijacked struct{ *hijackConn }
+
+// Read, Write and CloseWrite can block: each keeps the handle reachable until it returns, or
+// the cleanup could close the conn under a handler whose last use of it is that call (a GC
+// while it waits). The methods promoted from hijackConn would not: they need only the inner
+// pointer once called.
+
+func (hd *hijacked) Read(b []byte) (int, error) {
+	n, err := hd.hijackConn.Read(b)
+	runtime.KeepAlive(hd)
+	return n, err
+}
+
+func (hd *hijacked) Write(b []byte) (int, error) {
+	n, err := hd.hijackConn.Write(b)
+	runtime.KeepAlive(hd)
+	return n, err
+}
+
+func (hd *hijacked) CloseWrite() error {
+	err := hd.hijackConn.CloseWrite()
+	runtime.KeepAlive(hd)
+	return err
+}
 
 // dropped closes h once its handle is unreachable (runs on a cleanup goroutine).
 func (h *hijackConn) dropped() { _ = h.Close() }

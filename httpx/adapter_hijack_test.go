@@ -783,3 +783,61 @@ func TestAdapterHijackDropped(t *testing.T) {
 		}
 	})
 }
+
+// TestAdapterHijackGCWhileBlocked: the cleanup of a dropped conn must not close one whose last
+// use is a Read or Write still blocked in it (a review found both cut short by a GC).
+func TestAdapterHijackGCWhileBlocked(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		for _, op := range []string{"read", "write"} {
+			t.Run(op, func(t *testing.T) {
+				big := make([]byte, 32<<20)
+				res := make(chan string, 1)
+				_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					conn, _, err := w.(http.Hijacker).Hijack()
+					if err != nil {
+						res <- err.Error()
+						return
+					}
+					io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+					var n int
+					if op == "read" {
+						buf := make([]byte, 64)
+						n, err = conn.Read(buf) // the last use of conn: blocks until the client writes
+					} else {
+						n, err = conn.Write(big) // the last use: blocks until the client reads
+					}
+					if err != nil {
+						res <- fmt.Sprintf("%s after %d bytes: %v", op, n, err)
+						return
+					}
+					res <- "ok"
+				}))
+				c := dial(t, addr)
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				io.WriteString(c, upgradeRequest)
+				br := bufio.NewReader(c)
+				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+					t.Fatalf("upgrade: %v %v", resp, err)
+				}
+				time.Sleep(50 * time.Millisecond) // the handler blocks
+				for i := 0; i < 5; i++ {
+					runtime.GC()
+					time.Sleep(10 * time.Millisecond)
+				}
+				if op == "read" {
+					io.WriteString(c, "hello")
+				} else {
+					go io.Copy(io.Discard, br)
+				}
+				select {
+				case r := <-res:
+					if r != "ok" {
+						t.Fatal(r)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("the handler did not finish")
+				}
+			})
+		}
+	})
+}

@@ -106,9 +106,56 @@ func (h *connHandler) OnData(c *reactor.Conn, data []byte) int {
 		e = ct.attach()
 	}
 	n := e.feed(data)
+	if e.upgradeTo != nil {
+		ct.handOver(e)
+	}
 	ct.release()
 	return n
 }
+
+// handOver gives the connection to the handler its last response switched it to (Ctx.Upgrade;
+// loop only): the engine goes back to the loop, the Server's timeouts are cleared, and the
+// reactor shows the new handler the input after the request as soon as this OnData returns.
+func (ct *connTransport) handOver(e *engine) {
+	h := e.upgradeTo
+	e.upgradeTo, e.upRest = nil, 0
+	ct.release()
+	c := ct.c
+	c.SetReadDeadline(time.Time{})
+	c.SetWriteDeadline(time.Time{})
+	c.SetIdleTimeout(0)
+	c.SetBusy(true) // for Shutdown, as a hijacked connection
+	c.SetContext(nil)
+	up := upgraded{h: h, s: ct.s}
+	if eh, ok := h.(reactor.ReadEOFHandler); ok {
+		c.SetHandler(upgradedEOF{up, eh})
+	} else {
+		c.SetHandler(up)
+	}
+	h.OnOpen(c)
+}
+
+// upgraded is the reactor.Handler of a connection a fast-path response switched to another
+// protocol: h's, plus the Server's connection count (see connHandler.OnClose).
+type upgraded struct {
+	h reactor.Handler
+	s *Server
+}
+
+func (u upgraded) OnOpen(c *reactor.Conn)                  { u.h.OnOpen(c) }
+func (u upgraded) OnData(c *reactor.Conn, data []byte) int { return u.h.OnData(c, data) }
+func (u upgraded) OnClose(c *reactor.Conn, err error) {
+	u.s.conns.Add(-1)
+	u.h.OnClose(c, err)
+}
+
+// upgradedEOF is upgraded for a handler that takes half-closes (reactor.ReadEOFHandler).
+type upgradedEOF struct {
+	upgraded
+	eh reactor.ReadEOFHandler
+}
+
+func (u upgradedEOF) OnReadEOF(c *reactor.Conn) { u.eh.OnReadEOF(c) }
 
 // OnReadEOF implements reactor.ReadEOFHandler: the client half-closed. Requests already
 // received are answered, then the connection closes (see engine.readEOF).

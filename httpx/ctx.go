@@ -3,6 +3,8 @@ package httpx
 import (
 	"bytes"
 	"net"
+
+	"github.com/ringo-io/ringo/reactor"
 )
 
 // HandlerFunc is the fast path: it runs inline on the connection's event loop, once per request,
@@ -48,6 +50,8 @@ type Ctx struct {
 	keepAlive  bool // may the connection carry another request (decided before the handler)
 	streaming  bool // the header was sent by Flush
 	chunkedOut bool // the body is sent chunked (set when streaming starts)
+
+	upgrade reactor.Handler // set by Upgrade: the connection's handler after a 101
 }
 
 func (c *Ctx) reset(e *engine, req, body []byte, h *reqHead, trailers []hfield, keepAlive bool) {
@@ -66,6 +70,7 @@ func (c *Ctx) reset(e *engine, req, body []byte, h *reqHead, trailers []hfield, 
 	c.keepAlive = keepAlive
 	c.streaming = false
 	c.chunkedOut = false
+	c.upgrade = nil
 }
 
 // release drops references to input and to the handler's SetBody slice (loop only).
@@ -74,6 +79,7 @@ func (c *Ctx) release() {
 	c.body = nil
 	c.ref = nil
 	c.trailers = nil
+	c.upgrade = nil
 	if cap(c.resp) > 256<<10 {
 		c.resp = nil // do not keep a large response buffer on an idle connection
 	}

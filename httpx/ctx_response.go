@@ -1,18 +1,55 @@
 package httpx
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ringo-io/ringo/reactor"
+)
 
 // ErrBodyNotAllowed is returned by Ctx.Write when the response status carries no content
 // (1xx, 204, 304). For HEAD requests writes succeed and are discarded.
 var ErrBodyNotAllowed = errors.New("httpx: response status does not allow a body")
 
 // SetStatus sets the response status (default 200). Codes outside 200..599 are ignored: this
-// server sends no interim responses on behalf of handlers and does not switch protocols
-// (loop only; before the first Flush).
+// server sends no interim responses on behalf of handlers, and switches protocols only through
+// Upgrade, which a later SetStatus cancels (loop only; before the first Flush).
 func (c *Ctx) SetStatus(code int) {
 	if code >= 200 && code <= 599 && !c.streaming {
 		c.status = code
 	}
+}
+
+// ErrUpgrade is returned by Ctx.Upgrade when the connection cannot switch protocols.
+var ErrUpgrade = errors.New("httpx: cannot upgrade this request's connection")
+
+// Upgrade switches the connection to another protocol after this response, on the fast path:
+// the response becomes "101 Switching Protocols" with "Connection: Upgrade" (the handler adds
+// the Upgrade field and what its protocol needs, such as Sec-WebSocket-Accept, with
+// SetHeader), and once it is queued, h is the connection's reactor.Handler: h.OnOpen runs, then
+// h.OnData gets the bytes the client sent behind the request, at once, and all later input.
+// The HTTP server is then out of the connection: its timeouts no longer apply (h sets its own
+// with the Conn's deadlines and idle timeout), its Context is h's, and it counts against
+// MaxConns until it closes. Like a hijacked connection it is busy for Shutdown, which waits for
+// it until its context ends and then closes it (see RegisterOnShutdown); h may call
+// Conn.SetBusy(false) while its protocol is idle. h runs on the loop, with the
+// reactor.Handler rules.
+//
+// Upgrade returns ErrUpgrade, and changes nothing, for an HTTP/1.0 request, one that closes
+// the connection after it (Connection: close, or a Shutdown in progress), or after Flush. A
+// handler that then sets another status with SetStatus answers normally instead (loop only).
+func (c *Ctx) Upgrade(h reactor.Handler) error {
+	if h == nil || c.streaming || c.h.minor != 1 || !c.keepAlive {
+		return ErrUpgrade
+	}
+	c.status = http.StatusSwitchingProtocols
+	c.upgrade = h
+	return nil
+}
+
+// upgrading reports whether the response switches the connection to c.upgrade.
+func (c *Ctx) upgrading() bool {
+	return c.upgrade != nil && c.status == http.StatusSwitchingProtocols && c.keepAlive
 }
 
 // Status returns the response status set so far (loop only).

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/ringo-io/ringo/reactor"
 )
 
 // The engine is one HTTP/1.1 connection without I/O ("sans-IO"): its owner hands it input with
@@ -112,6 +114,12 @@ type engine struct {
 	ac         *adapterConn  // FromHTTP per-connection state (nil until the first request)
 	tmpl       *http.Request // the loop's Request template for FromHTTP (nil: allocate)
 	holdPaused bool          // reading paused because carry grew while a FromHTTP handler ran
+
+	// upgradeTo is the handler a fast-path response switched the connection to (Ctx.Upgrade),
+	// until the owner hands the connection over; upRest is how many bytes of the last feed's
+	// input followed that request (always a suffix of it: carry never holds a whole request).
+	upgradeTo reactor.Handler
+	upRest    int
 }
 
 func newEngine(cfg *config, t transport, lc *loopCache) *engine {
@@ -135,6 +143,9 @@ func (e *engine) feed(data []byte) int {
 		e.process(data, false)
 	}
 	e.flushOut()
+	if e.upgradeTo != nil {
+		return len(data) - min(e.upRest, len(data))
+	}
 	return len(data)
 }
 
@@ -142,7 +153,7 @@ func (e *engine) feed(data []byte) int {
 func (e *engine) process(buf []byte, inCarry bool) {
 	r := 0 // start of the current request in buf
 loop:
-	for !e.closing && e.state != stClosed {
+	for !e.closing && e.state != stClosed && e.upgradeTo == nil {
 		switch e.state {
 		case stIdle:
 			// RFC 9112 2.2: ignore empty lines before a request-line (a few: endless CRLFs
@@ -232,6 +243,12 @@ loop:
 			break loop
 		}
 	}
+	if e.upgradeTo != nil {
+		// The rest is the new protocol's: the owner hands it over (feed's result).
+		e.upRest = len(buf) - r
+		e.carry = e.carry[:0]
+		return
+	}
 	e.savePartial(buf, r, inCarry)
 }
 
@@ -299,6 +316,9 @@ func (e *engine) serve(req, body []byte, trailers []hfield) {
 	c.reset(e, req, body, &e.head, trailers, e.head.keepAliveAfter() && !e.draining())
 	if e.callFast(c) {
 		e.finishResponse(c)
+		if c.upgrading() {
+			e.upgradeTo = c.upgrade
+		}
 	} else if !c.streaming {
 		e.out = appendErrorResponse(e.out, 500, e.lc, string(c.Method()) == http.MethodHead)
 		c.keepAlive = false
@@ -450,7 +470,7 @@ func (e *engine) draining() bool { return e.shutdown || e.cfg.draining.Load() }
 // give it back to its loop's free list while idle (loop only).
 func (e *engine) releasable() bool {
 	return e.state == stIdle && len(e.carry) == 0 && len(e.out) == 0 && e.async == nil &&
-		!e.closing && !e.closed && !e.eof && e.blank == 0
+		!e.closing && !e.closed && !e.eof && e.blank == 0 && e.upgradeTo == nil
 }
 
 // beginShutdown makes the connection close after its current request, or now if idle

@@ -40,6 +40,7 @@ const (
 	crlf             = "\r\n"
 	connCloseLine    = "Connection: close\r\n"
 	connKeepLine     = "Connection: keep-alive\r\n"
+	connUpgradeLine  = "Connection: Upgrade\r\n"
 	chunkedTELine    = "Transfer-Encoding: chunked\r\n"
 	lastChunk        = "0\r\n\r\n"
 )
@@ -230,6 +231,8 @@ func (e *engine) appendHeadEnd(c *Ctx, out []byte) []byte {
 		out = append(out, connCloseLine...)
 	} else if c.h.minor == 0 {
 		out = append(out, connKeepLine...)
+	} else if c.upgrade != nil && c.status == http.StatusSwitchingProtocols {
+		out = append(out, connUpgradeLine...)
 	}
 	out = append(out, c.hdr...)
 	return append(out, crlf...)

@@ -141,7 +141,7 @@ type connExt struct {
 // never replaced, so laddr/raddr may be read from any goroutine.
 type connRare struct {
 	laddr, raddr net.Addr // non-TCP or dialed conns (see above)
-	h            Handler  // a dialed conn's handler (immutable)
+	h            Handler  // a dialed conn's handler, or the one SetHandler set (loop only)
 
 	// AsyncWrite callbacks, oldest first; sent counts the bytes sent since
 	// the first of them was queued (reset when none is left).
@@ -151,6 +151,10 @@ type connRare struct {
 	dial *dialState // a dial in progress
 
 	wshut wshutState // CloseWrite's progress
+
+	// switched: SetHandler ran during an OnData call; present shows the
+	// rest of that input to the new handler at once.
+	switched bool
 }
 
 // wshutState is how far CloseWrite has come on a conn.
@@ -178,7 +182,7 @@ func (c *Conn) shutPending() bool {
 // handler returns c's handler: the server's, or a dialed conn's own.
 func (c *Conn) handler() Handler {
 	if x := c.ext; x != nil && x.rare != nil && x.rare.h != nil {
-		return x.rare.h // a dialed conn (set before c was published, never replaced)
+		return x.rare.h // a dialed conn's (set before c was published), or SetHandler's
 	}
 	return c.l.s.h
 }
@@ -301,6 +305,22 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// SetHandler makes h the handler of c's later events: OnData, OnReadEOF
+// (when h implements ReadEOFHandler; else the peer's EOF closes c) and
+// OnClose. h.OnOpen is not called. Called from OnData, the part of the
+// input that call leaves unconsumed is shown to h.OnData at once, as input
+// h has not seen. This is how a protocol hands a connection over to
+// another, as an HTTP server does after a 101 (Switching Protocols)
+// response. Loop only.
+func (c *Conn) SetHandler(h Handler) {
+	if h == nil {
+		return
+	}
+	r := c.r()
+	r.h = h
+	r.switched = true
+}
+
 // CloseWrite shuts down c's write side once the output queued before it is
 // sent: the peer reads that output, then EOF (a TCP FIN), and c goes on
 // reading, as net.TCPConn.CloseWrite does for a proxy or a request-response
@@ -319,7 +339,10 @@ func (c *Conn) CloseWrite() error {
 	if c.closeReq.Load() {
 		return ErrClosed
 	}
-	return c.l.enqueue(task{kind: taskCloseWrite, c: c})
+	if c.l.enqueue(task{kind: taskCloseWrite, c: c}) != nil {
+		return ErrClosed // the loop is gone: its teardown closed c
+	}
+	return nil
 }
 
 // CloseWithError closes c at once: queued output is dropped and OnClose

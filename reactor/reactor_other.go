@@ -77,6 +77,9 @@ func (c *Conn) AsyncWrite(b []byte, done func(error)) error { return ErrClosed }
 // Close does nothing.
 func (c *Conn) Close() error { return nil }
 
+// SetHandler does nothing.
+func (c *Conn) SetHandler(h Handler) {}
+
 // CloseWrite returns ErrClosed.
 func (c *Conn) CloseWrite() error { return ErrClosed }
 

@@ -58,30 +58,11 @@ func frontHandler(upstream string) reactor.Handler { return front{upstream} }
 // pair is one proxied connection: the client's conn and the upstream conn.
 // Loop only (both conns live on one loop).
 type pair struct {
-	front, back       *reactor.Conn
+	front, back       *reactor.Conn // back is nil until Dial returned
 	frontEOF, backEOF bool
 }
 
-// eof records that from sent EOF and passes it on to the other side.
-func (p *pair) eof(from *reactor.Conn) {
-	to := p.back
-	if from == p.back {
-		to = p.front
-		p.backEOF = true
-	} else {
-		p.frontEOF = true
-	}
-	if p.frontEOF && p.backEOF {
-		p.front.Close()
-		p.back.Close()
-		return
-	}
-	if to.CloseWrite() != nil {
-		from.Close()
-	}
-}
-
-// other returns the conn on the other side of c.
+// other returns the conn on the other side of c, or nil.
 func (p *pair) other(c *reactor.Conn) *reactor.Conn {
 	if c == p.front {
 		return p.back
@@ -89,39 +70,63 @@ func (p *pair) other(c *reactor.Conn) *reactor.Conn {
 	return p.front
 }
 
-// front handles client conns; side handles both conns once paired.
-type front struct{ upstream string }
-
-func (f front) OnOpen(c *reactor.Conn) {
-	p := &pair{front: c}
-	back, err := c.Loop().Dial("tcp", f.upstream, side{})
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.back = back
-	// Writes before the connect completes are queued; the dialed conn's
-	// OnOpen runs when it completes and sets its own context.
-	c.SetContext(p)
-	back.SetContext(p)
-}
-
-func (front) OnData(c *reactor.Conn, data []byte) int { return side{}.OnData(c, data) }
-func (front) OnReadEOF(c *reactor.Conn)               { side{}.OnReadEOF(c) }
-func (front) OnClose(c *reactor.Conn, err error)      { side{}.OnClose(c, err) }
-
-type side struct{}
-
-func (side) OnOpen(*reactor.Conn) {}
-
-func (side) OnData(c *reactor.Conn, data []byte) int {
-	if p, ok := c.Context().(*pair); ok {
-		forward(c, p.other(c), data)
+func (p *pair) data(c *reactor.Conn, data []byte) int {
+	if to := p.other(c); to != nil {
+		forward(c, to, data)
 	}
 	return len(data)
 }
 
-func (side) OnReadEOF(c *reactor.Conn) {
+// eof records that from sent EOF and passes it on to the other side.
+func (p *pair) eof(from *reactor.Conn) {
+	if from == p.front {
+		p.frontEOF = true
+	} else {
+		p.backEOF = true
+	}
+	to := p.other(from)
+	if to == nil || p.frontEOF && p.backEOF {
+		p.front.Close()
+		if p.back != nil {
+			p.back.Close()
+		}
+		return
+	}
+	if to.CloseWrite() != nil {
+		from.Close()
+	}
+}
+
+func (p *pair) closed(c *reactor.Conn) {
+	if to := p.other(c); to != nil {
+		to.Close()
+	}
+}
+
+// front handles client conns, whose context is their pair; back handles the
+// dialed conns, which carry their pair in the handler (a dial that fails at
+// once reports its close before Dial returns).
+type front struct{ upstream string }
+
+func (f front) OnOpen(c *reactor.Conn) {
+	p := &pair{front: c}
+	c.SetContext(p)
+	b, err := c.Loop().Dial("tcp", f.upstream, back{p})
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.back = b // writes before the connect completes are queued
+}
+
+func (front) OnData(c *reactor.Conn, data []byte) int {
+	if p, ok := c.Context().(*pair); ok {
+		return p.data(c, data)
+	}
+	return len(data)
+}
+
+func (front) OnReadEOF(c *reactor.Conn) {
 	if p, ok := c.Context().(*pair); ok {
 		p.eof(c)
 		return
@@ -129,11 +134,18 @@ func (side) OnReadEOF(c *reactor.Conn) {
 	c.Close()
 }
 
-func (side) OnClose(c *reactor.Conn, _ error) {
+func (front) OnClose(c *reactor.Conn, _ error) {
 	if p, ok := c.Context().(*pair); ok {
-		p.other(c).Close()
+		p.closed(c)
 	}
 }
+
+type back struct{ p *pair }
+
+func (back) OnOpen(*reactor.Conn)                      {}
+func (b back) OnData(c *reactor.Conn, data []byte) int { return b.p.data(c, data) }
+func (b back) OnReadEOF(c *reactor.Conn)               { b.p.eof(c) }
+func (b back) OnClose(c *reactor.Conn, _ error)        { b.p.closed(c) }
 
 // Flow control: a conn's own water marks pause reading from that conn; a
 // proxy must instead pause the source while the destination's queue is
