@@ -80,25 +80,7 @@ func TestAdapterHijackEcho(t *testing.T) {
 		if err != nil || line != first {
 			t.Fatalf("first echo %q, %v", line, err)
 		}
-		payload := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyz\n"), 4<<20/37)
-		sent := make(chan error, 1)
-		go func() {
-			_, err := c.Write(payload)
-			if err == nil {
-				err = c.(*net.TCPConn).CloseWrite()
-			}
-			sent <- err
-		}()
-		got, err := io.ReadAll(br)
-		if err != nil {
-			t.Fatalf("reading the echo: %v (%d bytes)", err, len(got))
-		}
-		if err := <-sent; err != nil {
-			t.Fatal(err)
-		}
-		if sha256.Sum256(got) != sha256.Sum256(payload) {
-			t.Fatalf("echo differs: %d bytes, want %d", len(got), len(payload))
-		}
+		echoUntilEOF(t, c, br, bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyz\n"), 4<<20/37))
 		select {
 		case err := <-errs:
 			if err != nil {
@@ -840,4 +822,28 @@ func TestAdapterHijackGCWhileBlocked(t *testing.T) {
 			})
 		}
 	})
+}
+
+// echoUntilEOF writes payload to c and half-closes it (from a goroutine) while it reads the
+// echo from br until EOF, and checks that the echo is payload.
+func echoUntilEOF(t *testing.T, c net.Conn, br io.Reader, payload []byte) {
+	t.Helper()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Write(payload)
+		if err == nil {
+			err = c.(*net.TCPConn).CloseWrite()
+		}
+		sent <- err
+	}()
+	got, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatalf("reading the echo: %v (%d bytes)", err, len(got))
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatalf("echo differs: %d bytes, want %d", len(got), len(payload))
+	}
 }

@@ -3,10 +3,8 @@ package httpx
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -89,25 +87,7 @@ func TestUpgrade(t *testing.T) {
 			t.Fatalf("after the 101: %q, %v; want %q", got, err, want)
 		}
 		time.Sleep(1500 * time.Millisecond) // past the Server's idle and header timeouts
-		payload := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16)
-		sent := make(chan error, 1)
-		go func() {
-			_, err := c.Write(payload)
-			if err == nil {
-				err = c.(*net.TCPConn).CloseWrite()
-			}
-			sent <- err
-		}()
-		echo, err := io.ReadAll(br)
-		if err != nil {
-			t.Fatalf("echo: %v after %d bytes", err, len(echo))
-		}
-		if err := <-sent; err != nil {
-			t.Fatal(err)
-		}
-		if sha256.Sum256(echo) != sha256.Sum256(payload) {
-			t.Fatalf("echo of %d bytes differs (%d bytes)", len(payload), len(echo))
-		}
+		echoUntilEOF(t, c, br, bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16))
 		select {
 		case err := <-p.closed:
 			if err != nil {
