@@ -76,8 +76,9 @@ func (ct *connTransport) release() {
 // OnOpen implements reactor.Handler.
 func (h *connHandler) OnOpen(c *reactor.Conn) {
 	s := (*Server)(h)
-	n := s.conns.Add(1)
-	if s.MaxConns > 0 && n > int64(s.MaxConns) {
+	// The reactor's count includes c (and every conn of the loops: upgraded ones, whatever
+	// handler they have now, and those handlers dialed).
+	if s.MaxConns > 0 && s.rs.NumConns() > s.MaxConns {
 		// Over the limit: a clean refusal, then close (see Server).
 		_, _ = c.Write(s.refusal)
 		_ = c.Close()
@@ -126,36 +127,9 @@ func (ct *connTransport) handOver(e *engine) {
 	c.SetIdleTimeout(0)
 	c.SetBusy(true) // for Shutdown, as a hijacked connection
 	c.SetContext(nil)
-	up := upgraded{h: h, s: ct.s}
-	if eh, ok := h.(reactor.ReadEOFHandler); ok {
-		c.SetHandler(upgradedEOF{up, eh})
-	} else {
-		c.SetHandler(up)
-	}
+	c.SetHandler(h)
 	h.OnOpen(c)
 }
-
-// upgraded is the reactor.Handler of a connection a fast-path response switched to another
-// protocol: h's, plus the Server's connection count (see connHandler.OnClose).
-type upgraded struct {
-	h reactor.Handler
-	s *Server
-}
-
-func (u upgraded) OnOpen(c *reactor.Conn)                  { u.h.OnOpen(c) }
-func (u upgraded) OnData(c *reactor.Conn, data []byte) int { return u.h.OnData(c, data) }
-func (u upgraded) OnClose(c *reactor.Conn, err error) {
-	u.s.conns.Add(-1)
-	u.h.OnClose(c, err)
-}
-
-// upgradedEOF is upgraded for a handler that takes half-closes (reactor.ReadEOFHandler).
-type upgradedEOF struct {
-	upgraded
-	eh reactor.ReadEOFHandler
-}
-
-func (u upgradedEOF) OnReadEOF(c *reactor.Conn) { u.eh.OnReadEOF(c) }
 
 // OnReadEOF implements reactor.ReadEOFHandler: the client half-closed. Requests already
 // received are answered, then the connection closes (see engine.readEOF).
@@ -182,8 +156,6 @@ var _ reactor.ReadEOFHandler = (*connHandler)(nil)
 
 // OnClose implements reactor.Handler.
 func (h *connHandler) OnClose(c *reactor.Conn, err error) {
-	s := (*Server)(h)
-	s.conns.Add(-1)
 	ct, ok := c.Context().(*connTransport)
 	if !ok {
 		return

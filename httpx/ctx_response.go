@@ -37,7 +37,9 @@ var ErrUpgrade = errors.New("httpx: cannot upgrade this request's connection")
 //
 // Upgrade returns ErrUpgrade, and changes nothing, for an HTTP/1.0 request, one that closes
 // the connection after it (Connection: close, or a Shutdown in progress), or after Flush. A
-// handler that then sets another status with SetStatus answers normally instead (loop only).
+// handler that then sets another status with SetStatus answers normally instead; a
+// "Connection: close" it sets afterwards is ignored. As for any reactor.Handler, h.OnClose runs
+// even when h.OnOpen panicked (loop only).
 func (c *Ctx) Upgrade(h reactor.Handler) error {
 	if h == nil || c.streaming || c.h.minor != 1 || !c.keepAlive {
 		return ErrUpgrade
@@ -130,8 +132,8 @@ func (c *Ctx) managedHeader(name, value string) bool {
 		return strEqFold(name, "date")
 	case 10:
 		if strEqFold(name, "connection") {
-			if strEqFold(value, "close") && !c.streaming {
-				c.keepAlive = false
+			if strEqFold(value, "close") {
+				c.SetConnectionClose()
 			}
 			return true
 		}
@@ -173,9 +175,10 @@ func (c *Ctx) DelHeader(name string) {
 	c.hdr = out
 }
 
-// SetConnectionClose makes the connection close after this response (loop only).
+// SetConnectionClose makes the connection close after this response; after Upgrade it does
+// nothing (loop only).
 func (c *Ctx) SetConnectionClose() {
-	if !c.streaming {
+	if !c.streaming && c.upgrade == nil {
 		c.keepAlive = false
 	}
 }

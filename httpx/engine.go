@@ -247,6 +247,9 @@ loop:
 		// The rest is the new protocol's: the owner hands it over (feed's result).
 		e.upRest = len(buf) - r
 		e.carry = e.carry[:0]
+		if cap(e.carry) > 64<<10 {
+			e.carry = nil // as savePartial: the engine goes back to the loop idle
+		}
 		return
 	}
 	e.savePartial(buf, r, inCarry)

@@ -231,7 +231,7 @@ func (e *engine) appendHeadEnd(c *Ctx, out []byte) []byte {
 		out = append(out, connCloseLine...)
 	} else if c.h.minor == 0 {
 		out = append(out, connKeepLine...)
-	} else if c.upgrade != nil && c.status == http.StatusSwitchingProtocols {
+	} else if c.status == http.StatusSwitchingProtocols && c.upgrade != nil {
 		out = append(out, connUpgradeLine...)
 	}
 	out = append(out, c.hdr...)

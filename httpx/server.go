@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
@@ -33,7 +32,8 @@ import (
 //
 // Connection limit: with MaxConns > 0, a connection accepted while MaxConns are already open is
 // answered at once with "503 Service Unavailable" and "Connection: close" (without waiting for a
-// request) and closed. Open connections are unaffected.
+// request) and closed. Open connections are unaffected. Every connection of the Server's loops
+// counts: upgraded and hijacked ones, and those its handlers dial with reactor.Loop.Dial.
 //
 // Shutdown stops accepting, closes idle keep-alive connections at once, lets requests in
 // progress finish (their responses carry "Connection: close"), and returns when every connection
@@ -67,7 +67,6 @@ type Server struct {
 	caches  []*loopCache   // per loop (loop only)
 	free    [][]*engine    // per loop: engines of idle connections, for reuse (loop only)
 	tmpls   []http.Request // per loop: FromHTTP Request template (loop only)
-	conns   atomic.Int64   // open connections
 	refusal []byte         // prebuilt 503 for MaxConns
 	yieldOn bool           // FromHTTP and loops >= GOMAXPROCS: see loopYield
 	yields  []loopYield    // per loop (loop only)
@@ -261,7 +260,15 @@ func (s *Server) Backend() reactor.Backend {
 }
 
 // NumConns returns the number of open connections. Safe from any goroutine.
-func (s *Server) NumConns() int { return int(s.conns.Load()) }
+// It counts every connection of the Server's loops, upgraded (Ctx.Upgrade) and hijacked ones
+// included, as MaxConns does.
+func (s *Server) NumConns() int {
+	rs, err := s.reactorServer()
+	if err != nil {
+		return 0
+	}
+	return rs.NumConns()
+}
 
 // Shutdown stops gracefully (see Server). With a FromHTTP handler it also waits until the
 // worker pool's goroutines have exited; when ctx expires first it closes (see Close) and returns

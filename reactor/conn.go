@@ -318,7 +318,7 @@ func (c *Conn) SetHandler(h Handler) {
 	}
 	r := c.r()
 	r.h = h
-	r.switched = true
+	r.switched = c.l.inData == c
 }
 
 // CloseWrite shuts down c's write side once the output queued before it is

@@ -24,11 +24,13 @@ func (l *Loop) callOpen(c *Conn) {
 
 func (l *Loop) callData(c *Conn, data []byte) (n int) {
 	defer func() {
+		l.inData = nil
 		if r := recover(); r != nil {
 			n = -1
 			l.handlerPanic(c, r)
 		}
 	}()
+	l.inData = c
 	return c.handler().OnData(c, data)
 }
 

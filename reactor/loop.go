@@ -28,6 +28,7 @@ type Loop struct {
 
 	// Loop only.
 	b         backend
+	inData    *Conn      // the conn whose OnData is running (see SetHandler)
 	conns     []connSlot // indexed by slot
 	free      []uint32   // free slots
 	nconns    int        // slots in use (conns not yet released)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"time"
 )
@@ -83,6 +84,46 @@ func TestSetHandler(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("no OnClose")
+		}
+	})
+}
+
+// recorder records what OnData is shown and consumes nothing.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recorder) OnOpen(*Conn) {}
+func (r *recorder) OnData(c *Conn, d []byte) int {
+	r.mu.Lock()
+	r.calls = append(r.calls, string(d))
+	r.mu.Unlock()
+	return 0
+}
+func (r *recorder) OnClose(*Conn, error) {}
+
+// switchOnOpen hands every conn to rec in OnOpen.
+type switchOnOpen struct{ rec *recorder }
+
+func (s switchOnOpen) OnOpen(c *Conn)               { c.SetHandler(s.rec) }
+func (s switchOnOpen) OnData(c *Conn, d []byte) int { return len(d) }
+func (s switchOnOpen) OnClose(*Conn, error)         {}
+
+// TestSetHandlerOutsideOnData: a switch made outside OnData shows the new handler its input
+// once (a review found it shown twice: the switch was taken for one made during that call).
+func TestSetHandlerOutsideOnData(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		rec := &recorder{}
+		s := start(t, b, switchOnOpen{rec})
+		c := dial(t, s)
+		time.Sleep(50 * time.Millisecond)
+		c.Write([]byte("ab"))
+		time.Sleep(100 * time.Millisecond)
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if len(rec.calls) != 1 || rec.calls[0] != "ab" {
+			t.Fatalf("OnData calls: %q, want one of \"ab\"", rec.calls)
 		}
 	})
 }
