@@ -230,7 +230,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
 		return 0, ErrClosed
 	}
-	if c.ext != nil && c.writeShut() {
+	if c.writeShut() {
 		return 0, ErrWriteClosed
 	}
 	n := len(b)
@@ -309,7 +309,8 @@ func (c *Conn) Close() error {
 // (when h implements ReadEOFHandler; else the peer's EOF closes c) and
 // OnClose. h.OnOpen is not called. Called from OnData, the part of the
 // input that call leaves unconsumed is shown to h.OnData at once, as input
-// h has not seen. This is how a protocol hands a connection over to
+// h has not seen; called elsewhere (OnOpen, a timer, Loop.Execute) it only
+// changes the handler. This is how a protocol hands a connection over to
 // another, as an HTTP server does after a 101 (Switching Protocols)
 // response. Loop only.
 func (c *Conn) SetHandler(h Handler) {

@@ -267,7 +267,7 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 		c.hwPaused = false
 		l.readStateChanged(c)
 	}
-	if more || c.state == stateClosing || c.ext != nil && c.shutPending() {
+	if more || c.state == stateClosing || c.shutPending() {
 		l.markDirty(c)
 	}
 }
