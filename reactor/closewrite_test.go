@@ -70,8 +70,9 @@ func (h *closeWriteHandler) OnData(c *Conn, d []byte) int {
 		err := c.CloseWrite()
 		late := make(chan error, 1)
 		c.AsyncWrite([]byte("late"), func(err error) { late <- err })
+		lateErr := <-late // not under h.mu: the loop may be in OnData, which takes it
 		h.mu.Lock()
-		h.closeWrErr, h.lateWrite = err, <-late
+		h.closeWrErr, h.lateWrite = err, lateErr
 		h.mu.Unlock()
 	}()
 	return len(d)
