@@ -28,6 +28,7 @@ type closeWriteHandler struct {
 	closeWrErr error
 	closeErr   error
 	closed     chan struct{}
+	asyncDone  chan struct{} // closed once the async leg recorded its results
 }
 
 type cwState struct {
@@ -69,11 +70,19 @@ func (h *closeWriteHandler) OnData(c *Conn, d []byte) int {
 		}
 		err := c.CloseWrite()
 		late := make(chan error, 1)
-		c.AsyncWrite([]byte("late"), func(err error) { late <- err })
-		lateErr := <-late // not under h.mu: the loop may be in OnData, which takes it
+		lateErr := ErrQueueFull // the 4 MiB may still fill the queue: retry as above
+		for lateErr == ErrQueueFull {
+			if lateErr = c.AsyncWrite([]byte("late"), func(err error) { late <- err }); lateErr == ErrQueueFull {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		if lateErr == nil {
+			lateErr = <-late // not under h.mu: the loop may be in OnData, which takes it
+		}
 		h.mu.Lock()
 		h.closeWrErr, h.lateWrite = err, lateErr
 		h.mu.Unlock()
+		close(h.asyncDone)
 	}()
 	return len(d)
 }
@@ -99,7 +108,7 @@ func TestCloseWrite(t *testing.T) {
 				name = "async"
 			}
 			t.Run(name, func(t *testing.T) {
-				h := &closeWriteHandler{async: async, resp: pattern(4<<20, 7), closed: make(chan struct{})}
+				h := &closeWriteHandler{async: async, resp: pattern(4<<20, 7), closed: make(chan struct{}), asyncDone: make(chan struct{})}
 				s := start(t, b, h)
 				c := dial(t, s)
 				c.SetDeadline(time.Now().Add(30 * time.Second))
@@ -123,6 +132,9 @@ func TestCloseWrite(t *testing.T) {
 				case <-h.closed:
 				case <-time.After(10 * time.Second):
 					t.Fatal("conn not closed after the client's EOF")
+				}
+				if async {
+					<-h.asyncDone
 				}
 				h.mu.Lock()
 				defer h.mu.Unlock()
