@@ -205,20 +205,16 @@ func (h *hijackConn) writeErr() error {
 // was written before, then EOF, and reading goes on. Later Writes fail. A Write in progress on
 // another goroutine finishes first.
 func (h *hijackConn) CloseWrite() error {
-	h.wmu.Lock()
+	h.wmu.Lock() // also keeps a second CloseWrite out until this one is done
 	defer h.wmu.Unlock()
-	h.mu.Lock()
-	switch {
-	case h.closed:
-		h.mu.Unlock()
-		return net.ErrClosed
-	case h.werr != nil:
-		h.mu.Unlock()
-		return h.werr
-	case h.wclosed:
-		h.mu.Unlock()
+	switch err := h.writeErr(); err {
+	case nil:
+	case reactor.ErrWriteClosed:
 		return nil // idempotent, as net.TCPConn's
+	default:
+		return err
 	}
+	h.mu.Lock()
 	h.wclosed = true
 	h.mu.Unlock()
 	// Queued behind this conn's AsyncWrites, so the FIN follows them.

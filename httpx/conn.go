@@ -115,12 +115,11 @@ func (h *connHandler) OnData(c *reactor.Conn, data []byte) int {
 }
 
 // handOver gives the connection to the handler its last response switched it to (Ctx.Upgrade;
-// loop only): the engine goes back to the loop, the Server's timeouts are cleared, and the
+// loop only): the Server's timeouts are cleared, the engine goes back to the loop after it, and the
 // reactor shows the new handler the input after the request as soon as this OnData returns.
 func (ct *connTransport) handOver(e *engine) {
 	h := e.upgradeTo
-	e.upgradeTo, e.upRest = nil, 0
-	ct.release()
+	e.upgradeTo, e.upRest = nil, 0 // now releasable: OnData gives the engine back next
 	c := ct.c
 	c.SetReadDeadline(time.Time{})
 	c.SetWriteDeadline(time.Time{})

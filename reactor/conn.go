@@ -151,10 +151,6 @@ type connRare struct {
 	dial *dialState // a dial in progress
 
 	wshut wshutState // CloseWrite's progress
-
-	// switched: SetHandler ran during an OnData call; present shows the
-	// rest of that input to the new handler at once.
-	switched bool
 }
 
 // wshutState is how far CloseWrite has come on a conn.
@@ -317,9 +313,10 @@ func (c *Conn) SetHandler(h Handler) {
 	if h == nil {
 		return
 	}
-	r := c.r()
-	r.h = h
-	r.switched = c.l.inData == c
+	c.r().h = h
+	if c.l.inData == c {
+		c.l.switched = true
+	}
 }
 
 // CloseWrite shuts down c's write side once the output queued before it is

@@ -359,9 +359,9 @@ func (l *Loop) present(c *Conn, data []byte, first int) (consumed int, stopped b
 			n = 0
 		}
 		consumed += min(n, end-consumed)
-		if c.ext != nil && c.ext.rare != nil && c.ext.rare.switched {
+		if l.switched {
 			// SetHandler: what the old handler left is the new one's to see now.
-			c.ext.rare.switched = false
+			l.switched = false
 			if consumed < len(data) {
 				if c.state != stateOpen || c.closeReq.Load() || c.userPaused || c.hwPaused {
 					return consumed, true

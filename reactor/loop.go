@@ -29,6 +29,7 @@ type Loop struct {
 	// Loop only.
 	b         backend
 	inData    *Conn      // the conn whose OnData is running (see SetHandler)
+	switched  bool       // SetHandler ran in that OnData: present shows the new handler the rest
 	conns     []connSlot // indexed by slot
 	free      []uint32   // free slots
 	nconns    int        // slots in use (conns not yet released)
