@@ -202,22 +202,30 @@ func (h *hijackConn) writeErr() error {
 }
 
 // CloseWrite shuts down the writing side, as net.TCPConn.CloseWrite does: the client reads what
-// was written before, then EOF, and reading goes on. Later Writes fail. A Write in progress on
-// another goroutine finishes first.
+// was written before, then EOF, and reading goes on. Later Writes fail with
+// reactor.ErrWriteClosed. A Write in progress on another goroutine stops at once (it reports
+// what it queued and ErrWriteClosed), even one waiting for the output queue to drain; the EOF
+// follows what it queued.
 func (h *hijackConn) CloseWrite() error {
-	h.wmu.Lock() // also keeps a second CloseWrite out until this one is done
-	defer h.wmu.Unlock()
-	switch err := h.writeErr(); err {
-	case nil:
-	case reactor.ErrWriteClosed:
-		return nil // idempotent, as net.TCPConn's
-	default:
-		return err
-	}
 	h.mu.Lock()
+	switch {
+	case h.closed:
+		h.mu.Unlock()
+		return net.ErrClosed
+	case h.werr != nil:
+		h.mu.Unlock()
+		return h.werr
+	case h.wclosed:
+		h.mu.Unlock()
+		return nil // idempotent, as net.TCPConn's
+	}
 	h.wclosed = true
 	h.mu.Unlock()
-	// Queued behind this conn's AsyncWrites, so the FIN follows them.
+	notify(h.progress) // a Write waiting for room sees wclosed and returns
+	// A Write in progress queues no piece after it has seen wclosed: once it has let go of
+	// wmu, the FIN is queued behind everything it queued.
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
 	if err := h.c.CloseWrite(); err != nil {
 		return net.ErrClosed
 	}

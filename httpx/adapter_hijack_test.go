@@ -652,10 +652,7 @@ func TestAdapterHijackCloseWrite(t *testing.T) {
 		answer := bytes.Repeat([]byte("answer "), 300<<10) // 2.1 MiB: mostly queued at CloseWrite
 		res := make(chan string, 1)
 		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Connection", "Upgrade")
-			w.Header().Set("Upgrade", "test")
-			w.WriteHeader(http.StatusSwitchingProtocols)
-			conn, _, err := http.NewResponseController(w).Hijack()
+			conn, err := hijack101(w)
 			if err != nil {
 				res <- "hijack: " + err.Error()
 				return
@@ -688,14 +685,7 @@ func TestAdapterHijackCloseWrite(t *testing.T) {
 				res <- "read " + string(rest)
 			}()
 		}))
-		c := dial(t, addr)
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		io.WriteString(c, upgradeRequest)
-		br := bufio.NewReader(c)
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil || resp.StatusCode != 101 {
-			t.Fatalf("upgrade: %v %v", resp, err)
-		}
+		c, br := dialUpgraded(t, addr)
 		time.Sleep(50 * time.Millisecond) // the answer queues up unread
 		got, err := io.ReadAll(br)
 		if err != nil || !bytes.Equal(got, answer) {
@@ -727,16 +717,12 @@ func TestAdapterHijackDropped(t *testing.T) {
 			}
 			io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nbye")
 		}))
-		c := dial(t, addr)
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		io.WriteString(c, upgradeRequest)
-		br := bufio.NewReader(c)
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil || resp.StatusCode != 101 {
-			t.Fatalf("upgrade: %v %v", resp, err)
-		}
+		_, br := dialUpgraded(t, addr)
 		done := make(chan struct{})
-		var got []byte
+		var (
+			got []byte
+			err error
+		)
 		go func() {
 			defer close(done)
 			got, err = io.ReadAll(br) // ends when the server closes
@@ -824,6 +810,29 @@ func TestAdapterHijackGCWhileBlocked(t *testing.T) {
 	})
 }
 
+// hijack101 answers a 101 (Upgrade: test) and hijacks the connection.
+func hijack101(w http.ResponseWriter) (net.Conn, error) {
+	w.Header().Set("Connection", "Upgrade")
+	w.Header().Set("Upgrade", "test")
+	w.WriteHeader(http.StatusSwitchingProtocols)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	return conn, err
+}
+
+// dialUpgraded sends upgradeRequest on a new connection (30 s deadline) and reads the 101.
+func dialUpgraded(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, upgradeRequest)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return c, br
+}
+
 // echoUntilEOF writes payload to c and half-closes it (from a goroutine) while it reads the
 // echo from br until EOF, and checks that the echo is payload.
 func echoUntilEOF(t *testing.T, c net.Conn, br io.Reader, payload []byte) {
@@ -846,4 +855,102 @@ func echoUntilEOF(t *testing.T, c net.Conn, br io.Reader, payload []byte) {
 	if sha256.Sum256(got) != sha256.Sum256(payload) {
 		t.Fatalf("echo differs: %d bytes, want %d", len(got), len(payload))
 	}
+}
+
+// TestAdapterHijackCloseWriteInline calls CloseWrite right behind a Write in the handler itself
+// (on a parked loop, the loop's own goroutine): the FIN must still follow the written bytes.
+func TestAdapterHijackCloseWriteInline(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		answer := bytes.Repeat([]byte("inline "), 1000)
+		res := make(chan string, 1)
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, err := hijack101(w)
+			if err != nil {
+				res <- "hijack: " + err.Error()
+				return
+			}
+			defer conn.Close()
+			if _, err := conn.Write(answer); err != nil {
+				res <- "write: " + err.Error()
+				return
+			}
+			if err := conn.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+				res <- "CloseWrite: " + err.Error()
+				return
+			}
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			rest, err := io.ReadAll(conn)
+			if err != nil {
+				res <- "read: " + err.Error()
+				return
+			}
+			res <- "read " + string(rest)
+		}))
+		c, br := dialUpgraded(t, addr)
+		got, err := io.ReadAll(br)
+		if err != nil || !bytes.Equal(got, answer) {
+			t.Fatalf("got %d bytes (want %d) then %v", len(got), len(answer), err)
+		}
+		io.WriteString(c, "bye")
+		c.(*net.TCPConn).CloseWrite()
+		if r := <-res; r != "read bye" {
+			t.Fatal(r)
+		}
+	})
+}
+
+// TestAdapterHijackCloseWriteBlockedWrite: CloseWrite does not wait for a Write blocked on a
+// client that does not read (net.TCPConn's does not either). The Write stops with
+// ErrWriteClosed, and the client reads exactly the bytes it reported, then EOF.
+func TestAdapterHijackCloseWriteBlockedWrite(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		big := bytes.Repeat([]byte("blocked "), 8<<20) // 64 MiB: far more than the queues hold
+		type result struct {
+			n   int
+			err error
+		}
+		wrote := make(chan result, 1)
+		closed := make(chan error, 1)
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, err := hijack101(w)
+			if err != nil {
+				closed <- err
+				return
+			}
+			go func() {
+				n, err := conn.Write(big)
+				wrote <- result{n, err}
+			}()
+			time.Sleep(300 * time.Millisecond) // the Write fills the queues and waits
+			closed <- conn.(interface{ CloseWrite() error }).CloseWrite()
+			res := <-wrote
+			wrote <- res
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			io.Copy(io.Discard, conn)
+			conn.Close()
+		}))
+		_, br := dialUpgraded(t, addr) // then reads nothing until the Write has returned
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("CloseWrite: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("CloseWrite waited for the blocked Write")
+		}
+		var r result
+		select {
+		case r = <-wrote:
+			wrote <- r
+		case <-time.After(15 * time.Second):
+			t.Fatal("the blocked Write did not return after CloseWrite")
+		}
+		if !errors.Is(r.err, reactor.ErrWriteClosed) || r.n >= len(big) {
+			t.Fatalf("Write: %d of %d bytes, %v", r.n, len(big), r.err)
+		}
+		got, err := io.Copy(io.Discard, br)
+		if err != nil || got != int64(r.n) {
+			t.Fatalf("read %d bytes then %v; the Write reported %d", got, err, r.n)
+		}
+	})
 }

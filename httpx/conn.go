@@ -76,14 +76,6 @@ func (ct *connTransport) release() {
 // OnOpen implements reactor.Handler.
 func (h *connHandler) OnOpen(c *reactor.Conn) {
 	s := (*Server)(h)
-	// The reactor's count includes c (and every conn of the loops: upgraded ones, whatever
-	// handler they have now, and those handlers dialed).
-	if s.MaxConns > 0 && s.rs.NumConns() > s.MaxConns {
-		// Over the limit: a clean refusal, then close (see Server).
-		_, _ = c.Write(s.refusal)
-		_ = c.Close()
-		return
-	}
 	ct := &connTransport{c: c, s: s, lastPhase: phaseIdle}
 	c.SetContext(ct)
 	if s.IdleTimeout > 0 {
@@ -91,11 +83,18 @@ func (h *connHandler) OnOpen(c *reactor.Conn) {
 	}
 }
 
+// OnRefuse implements reactor.Refuser: the reactor admits MaxConns connections (counting every
+// conn of the loops: upgraded ones, whatever handler they have now, and those handlers dialed)
+// and gives the others here; it closes them after the refusal is sent (see Server).
+func (h *connHandler) OnRefuse(c *reactor.Conn) {
+	_, _ = c.Write((*Server)(h).refusal)
+}
+
 // OnData implements reactor.Handler.
 func (h *connHandler) OnData(c *reactor.Conn, data []byte) int {
 	ct, ok := c.Context().(*connTransport)
 	if !ok {
-		return len(data) // a refused connection: discard
+		return len(data) // no transport (cannot happen: refused conns get no input): discard
 	}
 	if h := ct.hijacker(); h != nil {
 		return ct.hijackedData(h, data)
@@ -135,7 +134,7 @@ func (ct *connTransport) handOver(e *engine) {
 func (h *connHandler) OnReadEOF(c *reactor.Conn) {
 	ct, ok := c.Context().(*connTransport)
 	if !ok {
-		_ = c.Close() // a refused connection
+		_ = c.Close() // no transport (cannot happen, as in OnData)
 		return
 	}
 	if h := ct.hijacker(); h != nil {

@@ -175,7 +175,11 @@ func (s *Server) Listen(network, addr string) error {
 	if err != nil {
 		return err
 	}
-	opts := make([]reactor.Option, 0, len(s.Reactor)+2)
+	opts := make([]reactor.Option, 0, len(s.Reactor)+3)
+	if s.MaxConns > 0 {
+		// The reactor admits exactly MaxConns and hands the rest to OnRefuse.
+		opts = append(opts, reactor.WithMaxConns(s.MaxConns))
+	}
 	if s.Logger != nil {
 		opts = append(opts, reactor.WithLogger(s.Logger))
 	}
@@ -261,7 +265,7 @@ func (s *Server) Backend() reactor.Backend {
 
 // NumConns returns the number of open connections. Safe from any goroutine.
 // It counts every connection of the Server's loops, upgraded (Ctx.Upgrade) and hijacked ones
-// included, as MaxConns does.
+// included, as MaxConns does; connections being refused with a 503 are not counted.
 func (s *Server) NumConns() int {
 	rs, err := s.reactorServer()
 	if err != nil {

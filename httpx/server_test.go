@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -337,6 +338,47 @@ func TestMaxConnsRefusal(t *testing.T) {
 		io.WriteString(c3, "GET /three HTTP/1.1\r\nHost: x\r\n\r\n")
 		if rs := readResponses(t, bufio.NewReader(c3), 1); bodyString(rs[0]) != "/three" {
 			t.Fatal("no connection accepted after the slot freed")
+		}
+	})
+}
+
+// TestMaxConnsConcurrent connects many clients at once to two loops accepting in parallel:
+// exactly MaxConns are served, every other one gets the 503, and none is left without an answer.
+func TestMaxConnsConcurrent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		const limit, total = 20, 100
+		s := &Server{Handler: HandlerFunc(echoPath), MaxConns: limit}
+		addr := startServer(t, b, s)
+		status := make([]int, total)
+		conns := make([]net.Conn, total)
+		var wg sync.WaitGroup
+		for i := range total {
+			conns[i] = dial(t, addr)
+		}
+		for i, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+					status[i] = resp.StatusCode
+				}
+			}()
+		}
+		wg.Wait()
+		var ok, refused int
+		for i, st := range status {
+			switch st {
+			case 200:
+				ok++
+			case 503:
+				refused++
+			default:
+				t.Fatalf("conn %d: status %d", i, st)
+			}
+		}
+		if ok != limit || refused != total-limit || s.NumConns() != limit {
+			t.Fatalf("%d served, %d refused, NumConns %d; want %d, %d, %d", ok, refused, s.NumConns(), limit, total-limit, limit)
 		}
 	})
 }

@@ -278,12 +278,22 @@ func fileSlots(n int) uint32 {
 	return uint32(min(lim.Cur, 1<<16))
 }
 
+// starvedWait bounds a wait while conns are starved (see wait).
+const starvedWait = 100 * time.Microsecond
+
 func (b *uringBackend) wait(d time.Duration) error {
 	if b.br != nil {
 		b.topUp()
 	}
 	if b.starvedHead < len(b.starved) {
 		b.rearmStarved()
+		if b.starvedHead < len(b.starved) && (d < 0 || d > starvedWait) {
+			// Conns are still starved, and their bytes wait in their sockets, which
+			// wake no one: sleep at most starvedWait, then re-arm more of them (at
+			// least one each time). Not sleeping at all would poll for as long as
+			// the ring stays dry.
+			d = starvedWait
+		}
 	}
 	if b.big != nil && b.big.needPublish {
 		b.big.publish()

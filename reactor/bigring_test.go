@@ -138,15 +138,19 @@ func TestBigRingLargeReads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	big, moves, _ := bigStats(t, s)
+	big, moves, dry, _ := bigStatsAll(t, s)
 	if big == 0 {
 		t.Fatal("no CQE came from the big ring")
 	}
-	// Each conn moved to the big ring, back, and to it again.
-	if moves < 3*conns {
-		t.Fatalf("%d moves between the rings for %d conns, want at least %d", moves, conns, 3*conns)
+	// Each conn moved to the big ring, back, and to it again. Sixteen
+	// conns can run the big ring dry: a conn it sends back to the main ring
+	// (not a counted move) at the end of a large phase has no small-run move
+	// back to make, so such returns count with the moves.
+	if moves+dry < 3*conns {
+		t.Fatalf("%d moves between the rings and %d returns for want of big buffers, for %d conns; want at least %d in all",
+			moves, dry, conns, 3*conns)
 	}
-	t.Logf("%d big-ring CQEs, %d moves, largest OnData %d B", big, moves, largest.Load())
+	t.Logf("%d big-ring CQEs, %d moves, %d returns (ring dry), largest OnData %d B", big, moves, dry, largest.Load())
 }
 
 // A slow reader of a conn on the big ring: every byte echoed, OnData never

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -190,6 +191,42 @@ func TestCloseWriteDialing(t *testing.T) {
 		got, err := io.ReadAll(up)
 		if err != nil || string(got) != "request" {
 			t.Fatalf("upstream read %q, %v; want the request, then EOF", got, err)
+		}
+	})
+}
+
+// TestCloseWriteAfterAsyncWriteOnLoop: on the loop, a CloseWrite right behind an AsyncWrite (still
+// in the task queue), or behind an empty one, must not overtake it, and a Write after it fails at
+// once all the same.
+func TestCloseWriteAfterAsyncWriteOnLoop(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		emptyDone := make(chan error, 1)
+		s := start(t, b, HandlerFuncs{Data: func(c *Conn, d []byte) int {
+			if err := c.AsyncWrite(nil, func(err error) { emptyDone <- err }); err != nil {
+				panic(err)
+			}
+			if err := c.AsyncWrite(append([]byte(nil), d...), nil); err != nil {
+				panic(err)
+			}
+			if err := c.CloseWrite(); err != nil {
+				panic(err)
+			}
+			if _, err := c.Write([]byte("after CloseWrite")); err != ErrWriteClosed {
+				panic(fmt.Sprintf("Write after CloseWrite: %v", err))
+			}
+			return len(d)
+		}})
+		c := dial(t, s)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("first and only")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != "first and only" {
+			t.Fatalf("got %q, %v", got, err)
+		}
+		if err := <-emptyDone; err != nil {
+			t.Fatalf("an empty AsyncWrite queued before CloseWrite: %v", err)
 		}
 	})
 }

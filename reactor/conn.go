@@ -151,21 +151,34 @@ type connRare struct {
 	dial *dialState // a dial in progress
 
 	wshut wshutState // CloseWrite's progress
+
+	// refused: accepted over WithMaxConns and given to Refuser.OnRefuse, so
+	// not counted in Server.nconns. Set before c is published.
+	refused bool
 }
 
 // wshutState is how far CloseWrite has come on a conn.
 type wshutState uint8
 
 const (
-	wshutNone wshutState = iota
-	wshutWant            // CloseWrite was called: shut down once the queued output is sent
-	wshutDone            // the write side is shut down
+	wshutNone   wshutState = iota
+	wshutQueued            // CloseWrite was called on the loop and queued behind AsyncWrites (Write fails, AsyncWrite tasks still run)
+	wshutWant              // CloseWrite applies: shut down once the queued output is sent
+	wshutDone              // the write side is shut down
 )
 
-// writeShut reports whether CloseWrite was called on c. Loop only.
+// writeShut reports whether CloseWrite was called on c, for Write and
+// Writev. Loop only.
 func (c *Conn) writeShut() bool {
 	r := c.rare()
 	return r != nil && r.wshut != wshutNone
+}
+
+// writeShutApplied reports whether CloseWrite took effect, for AsyncWrite
+// tasks: those queued before it still go out. Loop only.
+func (c *Conn) writeShutApplied() bool {
+	r := c.rare()
+	return r != nil && r.wshut >= wshutWant
 }
 
 // shutPending reports whether c's write side is to be shut down once its
@@ -173,6 +186,11 @@ func (c *Conn) writeShut() bool {
 func (c *Conn) shutPending() bool {
 	r := c.rare()
 	return r != nil && r.wshut == wshutWant
+}
+
+// counted reports whether c is in Server.nconns (see connRare.refused).
+func (c *Conn) counted() bool {
+	return c.ext == nil || c.ext.rare == nil || !c.ext.rare.refused
 }
 
 // handler returns c's handler: the server's, or a dialed conn's own.
@@ -267,9 +285,9 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 // taken, whatever its size. Retry after a done callback reported progress
 // (or later); a peer that does not read keeps the queue full.
 func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
-	n := int64(len(b))
-	if n > 0 {
-		q := c.asyncQueued.Add(n)
+	n := asyncWeight(b)
+	q := c.asyncQueued.Add(n)
+	if len(b) > 0 {
 		if pending := q - n + c.asyncOut.Load(); pending > 0 && pending+n > c.l.s.cfg.asyncLimit {
 			c.asyncQueued.Add(-n)
 			return ErrQueueFull
@@ -281,6 +299,12 @@ func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
 	}
 	return nil
 }
+
+// asyncWeight is what an AsyncWrite of b adds to asyncQueued until the loop
+// takes it: its length, and 1 for an empty one, so that a non-zero
+// asyncQueued means AsyncWrite tasks are queued (CloseWrite orders behind
+// them).
+func asyncWeight(b []byte) int64 { return int64(max(len(b), 1)) }
 
 // Close closes the connection after flushing queued output: then FIN, and
 // OnClose runs with a nil error. If the peer has sent input that c did not
@@ -331,8 +355,14 @@ func (c *Conn) SetHandler(h Handler) {
 // the conn is connected. It returns ErrClosed if c is closed or closing.
 // Idempotent. Safe from any goroutine.
 func (c *Conn) CloseWrite() error {
+	// On the loop it applies at once, unless AsyncWrites are still in the
+	// task queue: then it queues behind them, as from another goroutine, and
+	// Write and Writev fail from now on.
 	if c.l.onLoop() {
-		return c.l.closeWrite(c)
+		if c.asyncQueued.Load() == 0 {
+			return c.l.closeWrite(c)
+		}
+		return c.l.queueCloseWrite(c)
 	}
 	if c.closeReq.Load() {
 		return ErrClosed

@@ -22,6 +22,15 @@ func (l *Loop) callOpen(c *Conn) {
 	c.handler().OnOpen(c)
 }
 
+func (l *Loop) callRefuse(r Refuser, c *Conn) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.handlerPanic(c, r)
+		}
+	}()
+	r.OnRefuse(c)
+}
+
 func (l *Loop) callData(c *Conn, data []byte) (n int) {
 	defer func() {
 		l.inData = nil
@@ -122,8 +131,8 @@ func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
 	// closeReq is not checked: a Close from another goroutine sets it at
 	// once but is queued behind that goroutine's earlier AsyncWrites, which
 	// are still sent (per-caller order); closeGraceful then ends the state.
-	c.asyncQueued.Add(-int64(len(b)))
-	if c.state != stateOpen && c.state != stateConnecting || c.writeShut() {
+	c.asyncQueued.Add(-asyncWeight(b))
+	if c.state != stateOpen && c.state != stateConnecting || c.writeShutApplied() {
 		if done != nil {
 			err := ErrClosed
 			if c.state == stateOpen || c.state == stateConnecting {
@@ -279,11 +288,29 @@ func (l *Loop) closeWrite(c *Conn) error {
 		return ErrClosed
 	}
 	r := c.r()
-	if r.wshut != wshutNone {
+	if r.wshut >= wshutWant {
 		return nil
 	}
 	r.wshut = wshutWant
 	l.markDirty(c) // flushConn shuts it down once nothing is queued or in flight
+	return nil
+}
+
+// queueCloseWrite is CloseWrite on the loop while AsyncWrites wait in the
+// task queue: Write and Writev fail at once, the shutdown follows those
+// AsyncWrites (its task runs closeWrite).
+func (l *Loop) queueCloseWrite(c *Conn) error {
+	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+		return ErrClosed
+	}
+	r := c.r()
+	if r.wshut != wshutNone {
+		return nil
+	}
+	if l.enqueue(task{kind: taskCloseWrite, c: c}) != nil {
+		return ErrClosed
+	}
+	r.wshut = wshutQueued
 	return nil
 }
 
@@ -561,7 +588,9 @@ func (l *Loop) finish(c *Conn, err error) {
 			l.trimBufs(c)
 		}
 	}
-	l.s.nconns.Add(-1)
+	if c.counted() {
+		l.s.nconns.Add(-1)
+	}
 	l.callClose(c, err)
 	l.b.shutdown(c)
 }
@@ -599,11 +628,19 @@ func (l *Loop) release(c *Conn) {
 // accepted takes a new socket from a listener.
 func (l *Loop) accepted(ln *listener, fd int, peer ipPort) {
 	s := l.s
-	if l.draining || l.stopReq.Load() || (s.cfg.maxConns > 0 && s.nconns.Load() >= int64(s.cfg.maxConns)) {
+	if l.draining || l.stopReq.Load() {
+		unix.Close(fd)
+		return
+	}
+	refused := !s.admit()
+	if refused && s.refuser == nil {
 		unix.Close(fd)
 		return
 	}
 	c := &Conn{l: l, fd: int32(fd), state: stateOpen}
+	if refused {
+		c.r().refused = true // before c is published
+	}
 	if ln.tcp {
 		// Compact addresses: nothing per conn on the heap.
 		c.peer = peer
@@ -623,19 +660,26 @@ func (l *Loop) accepted(ln *listener, fd int, peer ipPort) {
 	l.openConn(c)
 }
 
-// openConn registers c with the backend and runs OnOpen.
+// openConn registers c, counted by admit unless refused, with the backend
+// and runs OnOpen, or OnRefuse and a close.
 func (l *Loop) openConn(c *Conn) {
 	l.allocSlot(c)
-	l.s.nconns.Add(1)
 	c.lastActive = l.mono
 	if err := l.b.open(c); err != nil {
 		c.state = stateClosed
-		l.s.nconns.Add(-1)
+		if c.counted() {
+			l.s.nconns.Add(-1)
+		}
 		l.b.shutdown(c)
 		return
 	}
 	if d := l.s.cfg.idle; d > 0 {
 		c.SetIdleTimeout(d)
+	}
+	if !c.counted() {
+		l.callRefuse(l.s.refuser, c)
+		c.Close() // not read: wantRead is false from here on
+		return
 	}
 	if c.state == stateOpen {
 		l.callOpen(c)

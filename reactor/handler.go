@@ -41,6 +41,18 @@ type ReadEOFHandler interface {
 	OnReadEOF(c *Conn)
 }
 
+// Refuser is an optional interface of a Server's Handler: with WithMaxConns,
+// a connection accepted while the limit's worth are open is handed to
+// OnRefuse, which may write a refusal (an HTTP server's 503), instead of
+// being closed at once unread. OnRefuse runs on the loop in place of OnOpen;
+// the connection is closed when it returns, after what it wrote is sent (a
+// lingering close, as Conn.Close), and gets no OnData; OnClose runs as for
+// any connection. A refused connection does not count in NumConns or
+// against the limit.
+type Refuser interface {
+	OnRefuse(c *Conn)
+}
+
 // HandlerFuncs adapts three optional funcs to Handler: nil funcs are no-ops,
 // a nil Data consumes everything.
 type HandlerFuncs struct {

@@ -26,9 +26,15 @@ import (
 // -ENOBUFS completions. Instead a starved conn waits in a FIFO (b.starved)
 // and is re-armed only when buffers are free again: before each submit,
 // oldest first, at most one starved conn per b.starveDiv buffers the kernel
-// can still pick (b.avail), and at least one. Every re-armed conn has bytes
-// waiting, so each takes at least one buffer or ends with at most one more
-// -ENOBUFS; the oldest starved conns go first, so none is starved for ever.
+// can still pick (b.avail), and at least one. A re-armed conn with bytes
+// waiting takes at least one buffer or ends with at most one more -ENOBUFS;
+// the oldest starved conns go first, so none is starved for ever. But a
+// multishot can also end with -ENOBUFS with nothing left in its socket (its
+// retry selects a buffer before it reads; seen in TestRandomizedEcho, where
+// a re-armed conn posted nothing and the loop slept with another conn
+// starved and all buffers free), so a wait that leaves conns starved sleeps at most
+// starvedWait (uringBackend.wait), else the rest of the FIFO could wait for
+// an event that never comes.
 
 // mainRecvMax caps each CQE of a multishot recv on the main buffer ring
 // where the kernel takes a cap (CapRecvLimit, 6.17). Input completed after a

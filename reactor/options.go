@@ -180,7 +180,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMaxConns limits open connections per server: a connection accepted
-// above the limit is closed at once (0 = no limit).
+// while n are open (accepted or dialed) is closed at once, or given to the
+// handler's OnRefuse when it implements Refuser (0 = no limit).
 func WithMaxConns(n int) Option {
 	return func(c *config) error {
 		if n < 0 {

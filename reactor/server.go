@@ -25,7 +25,8 @@ type Server struct {
 	reason  string        // immutable
 	feats   ring.Features // immutable; zero under epoll
 	addr    net.Addr      // immutable
-	nconns  atomic.Int64  // open conns (OnOpen or Dial .. OnClose)
+	refuser Refuser       // immutable: h's, if it has one
+	nconns  atomic.Int64  // open conns (OnOpen or Dial .. OnClose), refused ones not included
 
 	mu      sync.Mutex // guards started, closed
 	started bool
@@ -68,6 +69,7 @@ func newServer(h Handler, opts []Option) (*Server, error) {
 		return nil, errors.New("reactor: nil handler")
 	}
 	s := &Server{h: h, done: make(chan struct{})}
+	s.refuser, _ = h.(Refuser)
 	c := &s.cfg
 	for _, o := range opts {
 		if o == nil {
@@ -287,7 +289,30 @@ func (s *Server) Features() ring.Features { return s.feats }
 // Loops returns the loops. Safe from any goroutine.
 func (s *Server) Loops() []*Loop { return s.loops }
 
-// NumConns returns the number of open connections. Safe from any goroutine.
+// admit counts an accepted conn in nconns and reports true, or reports
+// false when WithMaxConns' limit is reached. A compare-and-swap, so that
+// loops accepting at once at the limit admit exactly up to it (a check, then
+// an add, could let several in over it, and a check after the add could
+// refuse them all).
+func (s *Server) admit() bool {
+	max := int64(s.cfg.maxConns)
+	if max == 0 {
+		s.nconns.Add(1)
+		return true
+	}
+	for {
+		n := s.nconns.Load()
+		if n >= max {
+			return false
+		}
+		if s.nconns.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// NumConns returns the number of open connections, accepted and dialed
+// (not those refused by WithMaxConns). Safe from any goroutine.
 func (s *Server) NumConns() int { return int(s.nconns.Load()) }
 
 // stop asks the loop to tear down and exit.
