@@ -54,7 +54,8 @@ type Server struct {
 	MaxRequestLineBytes int
 	MaxBodyBytes        int64
 
-	// MaxConns bounds open connections (0: no limit).
+	// MaxConns bounds open connections (0: no limit). A reactor.WithMaxConns in Reactor takes
+	// precedence (connections over that limit get the same 503).
 	MaxConns int
 	// Logger gets handler panics and the reactor's messages (default slog.Default()).
 	Logger *slog.Logger
