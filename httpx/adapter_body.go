@@ -21,6 +21,8 @@ type bodyPipe struct {
 	closed      bool        // the handler closed the body: further data is dropped
 	wantResume  bool        // the loop paused reading because the pipe was full
 	readStarted bool
+	readAll     bool // Read returned io.EOF
+	cancelAtEOF bool // the client sent EOF: cancel the Context once the body is read or closed
 
 	wake chan struct{} // capacity 1: data, error or close arrived
 }
@@ -127,7 +129,15 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 				}
 				p.trailer = nil
 			}
+			cancel := false
+			if err == io.EOF {
+				p.readAll = true
+				cancel, p.cancelAtEOF = p.cancelAtEOF, false
+			}
 			p.mu.Unlock()
+			if cancel {
+				ar.cancel()
+			}
 			return 0, err
 		}
 		p.mu.Unlock()
@@ -164,9 +174,31 @@ func (p *bodyPipe) Close() error {
 	p.buf, p.off = nil, 0
 	resume := p.wantResume
 	p.wantResume = false
+	cancel := p.cancelAtEOF
+	p.cancelAtEOF = false
 	p.mu.Unlock()
+	if cancel {
+		p.ar.cancel()
+	}
 	if resume {
 		p.ar.e.t.execute(p.ar.resumeBody)
 	}
 	return nil
+}
+
+// cancelAtEnd is called when the client sent EOF (loop only). net/http notices a client's EOF
+// only once the handler has read the body to its end (its background read starts then), so a
+// client that sends a whole request and half-closes has the Context of a handler that has not
+// read its body cancelled only after that read, or a Close: cancelAtEnd arranges for that and
+// reports true, or reports false when the body was read to its end or closed already (cancel
+// now). Cancelling at once also made Read return errClientGone with body bytes still parked in
+// the engine (a paused pipe) on their way. A body that the EOF cut off fails through cutAsync.
+func (p *bodyPipe) cancelAtEnd() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.readAll || p.closed {
+		return false
+	}
+	p.cancelAtEOF = true
+	return true
 }

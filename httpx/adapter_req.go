@@ -449,6 +449,23 @@ func (ar *asyncReq) sendContinue() {
 	e.flushOut()
 }
 
+// deliverInterim runs on the loop with a 1xx interim response from the handler goroutine: it
+// goes out at once and does not start the final response (a 100 Continue still goes out when
+// the handler reads the body, as net/http sends it after a 103, unless this was the handler's
+// own 100). Then ar.ack gets nil as in deliver.
+func (ar *asyncReq) deliverInterim(b []byte, code int) {
+	e := ar.e
+	if ar.hijacked || ar.gone {
+		return
+	}
+	if code == http.StatusContinue {
+		e.sentCnt = true
+	}
+	e.out = append(e.out, b...)
+	e.flushOut()
+	ar.ackWhenDrained(0)
+}
+
 // deliver runs on the loop with response bytes from the handler goroutine. final marks the end
 // of the response; closeAfter asks to close the connection after it. With wantAck, ar.ack gets
 // nil once the bytes are queued and the send queue is short (if the client goes away first, it
@@ -469,9 +486,13 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	if ar.gone {
 		return
 	}
-	if final && ar.bodyErr != 0 && !ar.respStarted {
-		// The body was malformed: whatever the handler answered, the client gets the error.
-		b = appendErrorResponse(nil, ar.bodyErr, e.lc, false)
+	if final && ar.bodyErr != 0 {
+		// The body was malformed: whatever the handler answered, the client gets the error
+		// (unless the response had started), and the connection ends: the bytes after a bad
+		// body are not a request.
+		if !ar.respStarted {
+			b = appendErrorResponse(nil, ar.bodyErr, e.lc, false)
+		}
 		closeAfter = true
 	} else if final && ar.holdable() {
 		// The handler returned before its body ended: hold the response until the body has

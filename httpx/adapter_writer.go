@@ -72,7 +72,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		if code != 101 {
 			// An interim response goes out at once (like net/http since Go 1.19).
 			b := append(statusLineFor(nil, code), w.headerLines(nil)...)
-			w.send(append(b, crlf...), false)
+			w.sendPart(append(b, crlf...), code)
 			return
 		}
 		// 101 is the final header, as in net/http: it goes out at Hijack (the upgrade), or
@@ -455,16 +455,27 @@ func (w *responseWriter) trailerLines(b []byte) []byte {
 // send hands b to the loop. A non-final send waits until the loop queued it and the
 // connection's send queue is short (backpressure); the final one does not wait.
 func (w *responseWriter) send(b []byte, final bool) error {
-	ar := w.ar
-	closeAfter := w.closeAfter
 	if final {
 		// Run on the loop by the caller of serve: the handler goroutine may still be the loop's
 		// own (Loop.GoTask), which then delivers without a hand-off.
-		ar.setFinal(b, closeAfter)
+		w.ar.setFinal(b, w.closeAfter)
 		return nil
 	}
+	return w.sendPart(b, 0)
+}
+
+// sendPart is a non-final send: a part of the response, or with a 1xx code an interim
+// response.
+func (w *responseWriter) sendPart(b []byte, interim int) error {
+	ar := w.ar
 	ack := ar.ackChan()
-	if ack == nil || !ar.e.t.execute(func() { ar.deliver(b, false, false, true) }) {
+	if ack == nil || !ar.e.t.execute(func() {
+		if interim != 0 {
+			ar.deliverInterim(b, interim)
+		} else {
+			ar.deliver(b, false, false, true)
+		}
+	}) {
 		w.failed = errClientGone
 		return w.failed
 	}

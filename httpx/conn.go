@@ -29,7 +29,7 @@ type connTransport struct {
 	lastPhase phase
 	readDL    bool // a read deadline is set
 	handlerWD bool // the write deadline is a FromHTTP handler's (see write)
-	idleOff   bool // the idle timeout is suspended while a FromHTTP handler runs
+	idleOff   bool // the idle timeout is suspended (see applyTimeouts)
 }
 
 // maxFreeEngines bounds each loop's free list of engines.
@@ -257,10 +257,13 @@ func (ct *connTransport) applyTimeouts() {
 			ct.setReadDeadline(time.Time{})
 		}
 	}
-	if p != phaseHandler && ct.idleOff {
-		ct.idleOff = false
-		c.SetIdleTimeout(s.IdleTimeout)
-	}
+	// IdleTimeout is for a connection with no request in progress. Inside a request it applies
+	// only where no read timeout bounds the wait for the client (a head without
+	// ReadHeaderTimeout, a body without a read deadline, and no 100 Continue owed), so that a
+	// request stalled there is not kept for ever; a pause shorter than the phase's own timeout
+	// does not end the connection (before, IdleTimeout cut a slow upload or a client waiting
+	// for 100 Continue at any phase but a running handler's).
+	idle := true
 	switch p {
 	case phaseIdle:
 		c.SetBusy(false)
@@ -268,20 +271,27 @@ func (ct *connTransport) applyTimeouts() {
 	case phaseHead:
 		c.SetBusy(true)
 		setRead(s.ReadHeaderTimeout)
+		idle = s.ReadHeaderTimeout <= 0
 	case phaseBody:
 		c.SetBusy(true)
 		if rd, ok := ct.handlerReadDeadline(); ok {
 			ct.setReadDeadline(rd) // the handler's (see requestDeadlines)
+			idle = false
 		} else {
 			setRead(s.ReadTimeout)
+			idle = s.ReadTimeout <= 0 && !ct.e.head.expect100
 		}
 	case phaseHandler:
 		c.SetBusy(true)
 		setRead(0)
-		if s.IdleTimeout > 0 && !ct.idleOff {
-			ct.idleOff = true
-			c.SetIdleTimeout(0)
-		}
+		idle = false
+	}
+	if idle && ct.idleOff {
+		ct.idleOff = false
+		c.SetIdleTimeout(s.IdleTimeout)
+	} else if !idle && !ct.idleOff && s.IdleTimeout > 0 {
+		ct.idleOff = true
+		c.SetIdleTimeout(0)
 	}
 }
 

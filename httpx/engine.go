@@ -425,8 +425,8 @@ func (e *engine) readEOF() {
 	}
 	e.eof = true
 	e.flushOut() // may cut off the request (cutAsync fails the body before cancelling)
-	if e.async != nil {
-		e.async.cancel()
+	if ar := e.async; ar != nil && (ar.pipe == nil || !ar.pipe.cancelAtEnd()) {
+		ar.cancel()
 	}
 }
 
