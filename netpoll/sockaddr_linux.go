@@ -116,6 +116,12 @@ func PutAddr(rsa *unix.RawSockaddrAny, addr net.Addr) (uint32, int, error) {
 		for i := 0; i < len(a.Name); i++ {
 			sa.Path[i] = int8(a.Name[i])
 		}
+		if len(a.Name) > 0 && a.Name[0] == '@' {
+			// An abstract socket, spelled "@name" as package net does: the
+			// address is a NUL and the name, its length exact (no final NUL).
+			sa.Path[0] = 0
+			return uint32(2 + len(a.Name)), unix.AF_UNIX, nil
+		}
 		// sa_family + path + NUL, as the kernel accepts for pathname sockets.
 		return uint32(2 + len(a.Name) + 1), unix.AF_UNIX, nil
 	}

@@ -205,7 +205,9 @@ func (b *epollBackend) wait(d time.Duration) error {
 		fails := b.fails
 		b.fails = nil
 		for _, c := range fails {
-			l.connected(c, c.ext.rare.dial.err)
+			if c.state == stateConnecting { // else finished meanwhile (a released conn has no dial)
+				l.connected(c, c.ext.rare.dial.err)
+			}
 		}
 	}
 	return nil
@@ -214,6 +216,11 @@ func (b *epollBackend) wait(d time.Duration) error {
 func (b *epollBackend) event(c *Conn, ev uint32) {
 	l := b.l
 	if c.state == stateConnecting {
+		if d := c.ext.rare.dial; d != nil && d.err != nil {
+			// connect(2) failed at once: the unconnected socket reports writable
+			// (and SO_ERROR 0); wait reports d.err (b.fails).
+			return
+		}
 		if ev&(netpoll.EventWrite|netpoll.EventErr|netpoll.EventHup) != 0 {
 			l.connected(c, netpoll.SocketError(int(c.fd)))
 		}

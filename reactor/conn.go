@@ -138,7 +138,8 @@ type connExt struct {
 // connRare holds what few conns use. Exception to "loop only": for conns
 // created with non-TCP addresses (unix sockets, dials), ext and rare are
 // allocated when c is created, before any other goroutine can see c, and
-// never replaced, so laddr/raddr may be read from any goroutine.
+// never replaced, so laddr/raddr may be read from any goroutine (but a
+// dialed conn's laddr is set when its connect completes: see LocalAddr).
 type connRare struct {
 	laddr, raddr net.Addr // non-TCP or dialed conns (see above)
 	h            Handler  // a dialed conn's handler, or the one SetHandler set (loop only)
@@ -151,6 +152,8 @@ type connRare struct {
 	dial *dialState // a dial in progress
 
 	wshut wshutState // CloseWrite's progress
+
+	aborting bool // CloseWithError was called on the loop: nothing more is sent
 
 	// refused: accepted over WithMaxConns and given to Refuser.OnRefuse, so
 	// not counted in Server.nconns. Set before c is published.
@@ -383,6 +386,11 @@ func (c *Conn) CloseWithError(err error) error {
 	if !c.closeReq.CompareAndSwap(false, true) {
 		return nil
 	}
+	if c.l.onLoop() {
+		// Its task runs later in this iteration; nothing queued is sent
+		// meanwhile (the epoll backend flushes right after OnData).
+		c.r().aborting = true
+	}
 	c.l.enqueue(task{kind: taskAbort, c: c, err: err})
 	return nil
 }
@@ -395,7 +403,9 @@ func (c *Conn) SetContext(v any) { c.ctx = v }
 
 // LocalAddr returns the local address. For TCP it is a new *net.TCPAddr
 // on each call (the conn keeps the address in compact form). Safe from any
-// goroutine.
+// goroutine, except for a conn from Loop.Dial before its OnOpen: its local
+// address is set on the loop when the connect completes (read it on the loop,
+// or after OnOpen has passed it on).
 func (c *Conn) LocalAddr() net.Addr {
 	if a := c.local.tcpAddr(); a != nil {
 		return a
@@ -421,7 +431,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 
 // LocalAddrPort returns the local TCP address without allocating; it is
 // the zero netip.AddrPort (IsValid false) for other networks. Safe from any
-// goroutine.
+// goroutine, with LocalAddr's exception for dialed conns.
 func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local.addrPort() }
 
 // RemoteAddrPort returns the peer's TCP address without allocating (a
@@ -511,5 +521,6 @@ func (c *Conn) wantRead() bool {
 
 // idleForShutdown reports whether Shutdown may close c now.
 func (c *Conn) idleForShutdown() bool {
-	return c.state == stateOpen && !c.busy && c.Buffered() == 0 && c.keptIn() == 0
+	return c.state == stateOpen && !c.busy && c.Buffered() == 0 && c.keptIn() == 0 &&
+		c.asyncQueued.Load() == 0 // an AsyncWrite accepted but not yet run
 }

@@ -199,6 +199,11 @@ func (l *Loop) flushConn(c *Conn) {
 	if c.state != stateOpen && c.state != stateClosing || c.sendBusy {
 		return
 	}
+	if c.closeReq.Load() {
+		if r := c.rare(); r != nil && r.aborting {
+			return // its abort task drops the output
+		}
+	}
 	q := c.bufs
 	if q == nil || len(q.out) == 0 {
 		if c.state == stateClosing {
@@ -537,7 +542,13 @@ func (l *Loop) runRedeliver() {
 func (l *Loop) closeGraceful(c *Conn) {
 	switch c.state {
 	case stateConnecting:
-		l.finish(c, ErrClosed)
+		if c.Buffered() == 0 && !c.shutPending() {
+			l.finish(c, ErrClosed) // nothing to deliver: the dial is cancelled
+			return
+		}
+		// Output queued before the connect completed: sent once it has
+		// (connected closes c then), as Close promises.
+		c.closeReq.Store(true)
 		return
 	case stateOpen:
 	default:
@@ -706,6 +717,10 @@ func (l *Loop) connected(c *Conn, err error) {
 	}
 	c.lastActive = l.mono
 	l.callOpen(c)
+	if c.state == stateOpen && c.closeReq.Load() {
+		l.closeGraceful(c) // Close was called while connecting, or by OnOpen
+		return
+	}
 	if c.wantRead() {
 		l.b.resume(c)
 	}

@@ -236,7 +236,7 @@ func (l *Loop) run(ready chan<- error) {
 	}
 	b, err := l.s.newBackend(l)
 	if err != nil {
-		l.closeQueue()
+		l.closeQueue(false)
 		close(l.done)
 		ready <- err
 		return
@@ -324,6 +324,9 @@ func (l *Loop) signalled() bool {
 	return l.hasTasks.Load() || l.stopReq.Load() || l.drainReq.Load() && !l.draining
 }
 
+// maxWait bounds one wait for a timer.
+const maxWait = time.Hour
+
 func (l *Loop) waitTimeout() time.Duration {
 	if l.signalled() || len(l.dirty) > 0 || len(l.inline) > l.inlineHead || len(l.redeliver) > 0 {
 		return 0
@@ -333,6 +336,8 @@ func (l *Loop) waitTimeout() time.Duration {
 		d = time.Duration(t.when - l.mono)
 		if d < 0 {
 			d = 0
+		} else if d > maxWait {
+			d = maxWait // a far timer (say, math.MaxInt64): the backends' timeouts stay in range
 		}
 	}
 	if l.draining && (d < 0 || d > 10*time.Millisecond) {
@@ -377,8 +382,10 @@ func (l *Loop) safeCall(f func()) {
 }
 
 // closeQueue refuses further tasks and closes the waker (under mu, so no
-// Wake races the close). Tasks still queued fail.
-func (l *Loop) closeQueue() {
+// Wake races the close). Tasks still queued fail, except that with run (the
+// teardown of a loop that served, on the loop) the funcs that Execute
+// accepted run: a goroutine waiting for one would otherwise wait for ever.
+func (l *Loop) closeQueue(run bool) {
 	l.mu.Lock()
 	l.closed = true
 	ts := l.tasks
@@ -386,8 +393,11 @@ func (l *Loop) closeQueue() {
 	l.waker.Close()
 	l.mu.Unlock()
 	for _, t := range ts {
-		if t.kind == taskWrite && t.done != nil {
+		switch {
+		case t.kind == taskWrite && t.done != nil:
 			l.safeCall(func() { t.done(ErrClosed) })
+		case t.kind == taskFunc && run:
+			l.safeCall(t.f)
 		}
 	}
 }

@@ -338,13 +338,13 @@ func (l *Loop) closeUnstarted() {
 			ln.closeFD()
 		}
 	}
-	l.closeQueue()
+	l.closeQueue(false)
 }
 
 // teardown (on the loop, at exit) closes every conn and listener, waits
 // (bounded) for the ops in flight, and frees the backend.
 func (l *Loop) teardown() {
-	l.closeQueue()
+	l.closeQueue(l.b != nil)
 	l.tornDown = true
 	l.dropInline()
 	if l.b == nil {

@@ -2,7 +2,10 @@
 
 package reactor
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Timer is a loop timer made by Loop.AfterFunc. Loop only.
 type Timer struct {
@@ -21,6 +24,9 @@ func (l *Loop) AfterFunc(d time.Duration, f func()) *Timer {
 		d = 0
 	}
 	t.when = l.mono + int64(d)
+	if t.when < l.mono {
+		t.when = math.MaxInt64 // overflow: never
+	}
 	l.timers.push(t)
 	return t
 }
@@ -46,6 +52,14 @@ func (l *Loop) deadline(t time.Time) int64 {
 	return d
 }
 
+// idleDue is when c's idle timeout ends (loop clock; c.ext.idle > 0).
+func (c *Conn) idleDue() int64 {
+	if due := c.lastActive + int64(c.ext.idle); due >= c.lastActive {
+		return due
+	}
+	return math.MaxInt64 // overflow: never
+}
+
 // connDue returns c's nearest deadline (0 = none).
 func (c *Conn) connDue() int64 {
 	x := c.ext
@@ -59,7 +73,7 @@ func (c *Conn) connDue() int64 {
 		}
 	}
 	if x.idle > 0 {
-		pick(c.lastActive + int64(x.idle))
+		pick(c.idleDue())
 	}
 	pick(x.readDL)
 	if c.Buffered() > 0 || x.writeDL > 0 {
@@ -104,7 +118,7 @@ func (l *Loop) connTimerFired(c *Conn) {
 		l.finish(c, ErrDeadline)
 	case x.writeDL > 0 && now >= x.writeDL && c.Buffered() > 0:
 		l.finish(c, ErrDeadline)
-	case x.idle > 0 && now >= c.lastActive+int64(x.idle):
+	case x.idle > 0 && now >= c.idleDue():
 		l.finish(c, ErrIdleTimeout)
 	default:
 		if x.writeDL > 0 && now >= x.writeDL {
@@ -114,8 +128,12 @@ func (l *Loop) connTimerFired(c *Conn) {
 	}
 }
 
+// runTimers runs the timers due. A timer that a callback arms due now (an
+// AfterFunc(0) chain that yields to I/O) runs in the next iteration: at most
+// as many timers run as the heap held on entry, else such a chain would keep
+// the loop here for ever.
 func (l *Loop) runTimers() {
-	for {
+	for n := len(l.timers); n > 0; n-- {
 		t := l.timers.peek()
 		if t == nil || t.when > l.mono {
 			return
