@@ -21,18 +21,41 @@ import (
 
 // Found by a review helper (session 12); each failed before its fix.
 
+// shutdownStarted starts s.Shutdown (5 s) and returns once l has seen the
+// request; the channel gets Shutdown's result.
+func shutdownStarted(s *Server, l *Loop) <-chan error {
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(ctx)
+	}()
+	for !l.drainReq.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	return shut
+}
+
+// startDialer starts a Server with one loop and no listener, for dialing
+// from; it is closed at the end of the test (Close is idempotent).
+func startDialer(t *testing.T, b Backend) *Server {
+	t.Helper()
+	s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // A unix dial to a path nobody listens on must fail: OnClose with the
 // connect error, and no OnOpen.
 func TestDialFailsAtOnceNoOpen(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startDialer(t, b)
 		rec := newCloseRecorder()
 		var opened atomic.Bool
 		l := s.Loops()[0]
@@ -48,7 +71,7 @@ func TestDialFailsAtOnceNoOpen(t *testing.T) {
 			}
 			c.Write([]byte("hello")) // queued until connected
 		})
-		err = rec.next(t)
+		err := rec.next(t)
 		t.Logf("OnOpen ran: %v; OnClose: %v", opened.Load(), err)
 		if opened.Load() {
 			t.Errorf("OnOpen ran for a dial to a missing unix socket")
@@ -64,14 +87,7 @@ func TestDialFailsAtOnceNoOpen(t *testing.T) {
 // already past) must not crash the loop.
 func TestDialFailsAtOnceThenDeadline(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startDialer(t, b)
 		rec := newCloseRecorder()
 		l := s.Loops()[0]
 		path := filepath.Join(t.TempDir(), "nobody.sock") // does not exist: connect fails with ENOENT at once
@@ -113,14 +129,7 @@ func TestDialAbstractUnix(t *testing.T) {
 				c.Close()
 			}
 		}()
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startDialer(t, b)
 		rec := newCloseRecorder()
 		l := s.Loops()[0]
 		l.Execute(func() {
@@ -145,14 +154,7 @@ func TestDialUnixEcho(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer srv.Close()
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startDialer(t, b)
 		l := s.Loops()[0]
 		got := make(chan string, 1)
 		rec := newCloseRecorder()
@@ -195,14 +197,7 @@ func TestDialUnixEcho(t *testing.T) {
 // must not starve the loop: tasks must still run.
 func TestAfterFuncZeroChainYields(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startDialer(t, b)
 		l := s.Loops()[0]
 		var stop atomic.Bool
 		var steps atomic.Int64
@@ -267,14 +262,7 @@ func slowConnectTarget(t *testing.T) (addr string, lfd int, fillers []int) {
 func TestCloseWhileConnectingSendsQueued(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		addr, lfd, _ := slowConnectTarget(t)
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startDialer(t, b)
 		rec := newCloseRecorder()
 		l := s.Loops()[0]
 		msg := []byte("request-before-connect")
@@ -319,7 +307,7 @@ func TestCloseWhileConnectingSendsQueued(t *testing.T) {
 			}
 			got <- all
 		}()
-		err = rec.next(t)
+		err := rec.next(t)
 		t.Logf("OnClose: %v", err)
 		all := <-got
 		if !bytes.Contains(all, msg) {
@@ -334,13 +322,7 @@ func TestCloseWhileConnectingSendsQueued(t *testing.T) {
 // Execute returned nil: f must run, or the caller waits forever.
 func TestExecuteRunsAtClose(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
+		s := startDialer(t, b)
 		l := s.Loops()[0]
 		inFirst := make(chan struct{})
 		release := make(chan struct{})
@@ -367,14 +349,7 @@ func TestExecuteRunsAtClose(t *testing.T) {
 // A timer set far in the future (a "never" duration) must not fire now.
 func TestAfterFuncHugeDuration(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		s, err := NewServer(echoHandler(), legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startDialer(t, b)
 		l := s.Loops()[0]
 		fired := make(chan struct{}, 1)
 		time.Sleep(5 * time.Millisecond) // the loop clock is past 0
@@ -417,15 +392,7 @@ func TestShutdownKeepsPendingAsyncWrite(t *testing.T) {
 		inA, releaseA := make(chan struct{}), make(chan struct{})
 		l.Execute(func() { close(inA); <-releaseA })
 		<-inA
-		shut := make(chan error, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			shut <- s.Shutdown(ctx)
-		}()
-		for !l.drainReq.Load() {
-			time.Sleep(time.Millisecond)
-		}
+		shut := shutdownStarted(s, l)
 		doneErr := make(chan error, 1)
 		accepted := make(chan error, 1)
 		l.Execute(func() {
@@ -479,15 +446,7 @@ func TestShutdownServesFreshConnRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond) // the request is in the server's socket
-		shut := make(chan error, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			shut <- s.Shutdown(ctx)
-		}()
-		for !l.drainReq.Load() {
-			time.Sleep(time.Millisecond)
-		}
+		shut := shutdownStarted(s, l)
 		close(releaseA)
 		cl.SetReadDeadline(time.Now().Add(5 * time.Second))
 		got, err := io.ReadAll(cl)
