@@ -33,6 +33,7 @@ type chunkDecoder struct {
 	total    int64 // decoded bytes so far
 	trStart  int   // offset of the trailer section (valid in chTrailer)
 	trSize   int   // trailer bytes so far
+	excess   int64 // wire bytes beyond the chunk data, less an allowance (see next)
 	trailers []hfield
 }
 
@@ -50,7 +51,8 @@ func (d *chunkDecoder) next(b []byte, pos int, lim *limits) (int, []byte, int) {
 		rest := b[pos:]
 		lf := bytes.IndexByte(rest, '\n')
 		if lf < 0 {
-			if cr := bytes.IndexByte(rest, '\r'); (cr >= 0 && cr+1 < len(rest)) || len(rest) > maxChunkLine {
+			// A line of maxChunkLine bytes may have its CR here and its LF still to come.
+			if cr := bytes.IndexByte(rest, '\r'); (cr >= 0 && cr+1 < len(rest)) || len(rest) > maxChunkLine+1 {
 				return pos, nil, 400
 			}
 			return pos, nil, statusNeedMore
@@ -72,6 +74,14 @@ func (d *chunkDecoder) next(b []byte, pos int, lim *limits) (int, []byte, int) {
 			return pos, nil, 400
 		}
 		pos += lf + 1
+		// Size lines and extensions are wire bytes the body limit does not count: a client
+		// could send 4 KiB of them per data byte. Bound them as net/http does (after its
+		// CVE-2023-39326 fix): each chunk may spend 16 bytes plus twice its size on them, and
+		// what goes beyond that in all may not exceed 16 KiB.
+		d.excess = max(d.excess+int64(lf+1)+2-16-2*min(n, 1<<20), 0)
+		if d.excess > 16<<10 {
+			return pos, nil, 400
+		}
 		if n == 0 {
 			d.st = chTrailer
 			d.trStart = pos

@@ -87,7 +87,7 @@ func (h *connHandler) OnOpen(c *reactor.Conn) {
 // conn of the loops: upgraded ones, whatever handler they have now, and those handlers dialed)
 // and gives the others here; it closes them after the refusal is sent (see Server).
 func (h *connHandler) OnRefuse(c *reactor.Conn) {
-	_, _ = c.Write((*Server)(h).refusal)
+	_, _ = c.Write(appendErrorResponse(nil, 503, nil, false)) // rare: its own Date, formatted now
 }
 
 // OnData implements reactor.Handler.

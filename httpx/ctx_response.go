@@ -105,6 +105,12 @@ func (c *Ctx) SetHeaderBytes(name string, value []byte) {
 		c.ctype = append(c.ctype[:0], value...)
 		return
 	}
+	if strEqFold(name, "connection") { // as in SetHeader: "close" closes, the rest is managed
+		if eqFold(value, "close") {
+			c.SetConnectionClose()
+		}
+		return
+	}
 	if c.managedHeader(name, "") {
 		return
 	}

@@ -70,7 +70,6 @@ type Server struct {
 	caches  []*loopCache   // per loop (loop only)
 	free    [][]*engine    // per loop: engines of idle connections, for reuse (loop only)
 	tmpls   []http.Request // per loop: FromHTTP Request template (loop only)
-	refusal []byte         // prebuilt 503 for MaxConns
 	yieldOn bool           // FromHTTP and loops >= GOMAXPROCS: see loopYield
 	yields  []loopYield    // per loop (loop only)
 
@@ -207,7 +206,6 @@ func (s *Server) Listen(network, addr string) error {
 	for i := range s.caches {
 		s.caches[i] = newLoopCache(now)
 	}
-	s.refusal = appendErrorResponse(nil, 503, nil, false)
 	s.yieldOn = cfg.adapter != nil && n >= runtime.GOMAXPROCS(0)
 	s.yields = make([]loopYield, n)
 	for i := range s.yields {
