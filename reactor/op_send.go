@@ -14,13 +14,20 @@ import (
 // continued by the core with the rest. Connect: c.ext.rare.dial.rsa stays on the conn
 // until the CONNECT's CQE.
 
+// maxSend bounds one SEND (the kernel sends at most about 2 GiB per call anyway).
+const maxSend = 1 << 30
+
 func (b *uringBackend) send(c *Conn) {
 	sqe := b.getSQE()
 	if sqe == nil {
 		b.l.sent(c, 0, ring.ErrSQFull)
 		return
 	}
-	sqe.PrepSend(int(c.fd), c.sending(), unix.MSG_NOSIGNAL)
+	buf := c.sending()
+	if len(buf) > maxSend {
+		buf = buf[:maxSend] // the SQE's length is 32 bits; the core sends the rest next
+	}
+	sqe.PrepSend(int(c.fd), buf, unix.MSG_NOSIGNAL)
 	b.target(c, sqe)
 	sqe.SetUserData(token(opSend, c.slot, c.gen))
 	c.inflight++
