@@ -279,7 +279,9 @@ func (ct *connTransport) applyTimeouts() {
 			idle = false
 		} else {
 			setRead(s.ReadTimeout)
-			idle = s.ReadTimeout <= 0 && !ct.e.head.expect100
+			// A client that waits for 100 Continue (FromHTTP: until the handler reads) is not
+			// stalled.
+			idle = s.ReadTimeout <= 0 && !(ct.e.head.expect100 && !ct.e.sentCnt)
 		}
 	case phaseHandler:
 		c.SetBusy(true)
