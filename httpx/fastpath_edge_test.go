@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,4 +133,28 @@ func TestChunkExtensionsBounded(t *testing.T) {
 			t.Fatalf("accepted %d wire bytes of chunk extensions for a %d-byte body (MaxBodyBytes 1000)", n*len(chunk), n)
 		}
 	})
+}
+
+// CONNECT is answered 501 and reaches no handler whatever its target's form (only
+// authority-form is valid for it, RFC 9112 3.2.3); a CONNECT with a path reached the handler.
+func TestConnectAnyFormRefused(t *testing.T) {
+	var called atomic.Int32
+	fast := HandlerFunc(func(c *Ctx) { called.Add(1); c.WriteString("handler ran") })
+	std := FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		called.Add(1)
+		io.WriteString(w, "handler ran")
+	}))
+	for _, h := range []Handler{fast, std} {
+		forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+			addr := startServer(t, b, &Server{Handler: h})
+			for _, target := range []string{"/x", "example.com:443", "*", "http://example.com/"} {
+				c := dial(t, addr)
+				io.WriteString(c, "CONNECT "+target+" HTTP/1.1\r\nHost: example.com\r\n\r\n")
+				rs := readResponses(t, bufio.NewReader(c), 1)
+				if rs[0].StatusCode != 501 || called.Load() != 0 {
+					t.Fatalf("CONNECT %s: status %d, handler called %d times", target, rs[0].StatusCode, called.Load())
+				}
+			}
+		})
+	}
 }

@@ -366,6 +366,11 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // parseTarget classifies and validates the request-target (RFC 9112 section 3.2).
 func (h *reqHead) parseTarget(t []byte, base int32, method []byte) int {
 	switch {
+	case string(method) == "CONNECT":
+		// A tunnel request meant for a proxy (authority-form, RFC 9112 3.2.3; any other form
+		// is malformed): this server is an origin server.
+		h.connectReq = true
+		return 501
 	case t[0] == '/':
 		h.form = formOrigin
 		return h.parsePathQuery(t, base)
@@ -377,10 +382,6 @@ func (h *reqHead) parseTarget(t []byte, base int32, method []byte) int {
 		h.path = span{base, base + 1}
 		h.query = span{base + 1, base + 1}
 		return statusOK
-	case string(method) == "CONNECT":
-		// authority-form: a tunnel request meant for a proxy; this server is an origin server.
-		h.connectReq = true
-		return 501
 	}
 	// absolute-form: "http://" or "https://" authority path-abempty [ "?" query ].
 	var n int

@@ -111,12 +111,18 @@ type front struct{ upstream string }
 func (f front) OnOpen(c *reactor.Conn) {
 	p := &pair{front: c}
 	c.SetContext(p)
+	// A proxy cannot tell where a message ends, so Shutdown must not close a
+	// pair as idle: a side that is only waiting for the other's bytes looks
+	// idle, and closing it would cut a transfer with what looks like a clean
+	// EOF. Shutdown waits for busy conns until its context ends.
+	c.SetBusy(true)
 	b, err := c.Loop().Dial("tcp", f.upstream, back{p})
 	if err != nil {
 		c.Close()
 		return
 	}
 	p.back = b // writes before the connect completes are queued
+	b.SetBusy(true)
 }
 
 func (front) OnData(c *reactor.Conn, data []byte) int {
@@ -151,9 +157,10 @@ func (b back) OnClose(c *reactor.Conn, _ error)        { b.p.closed(c) }
 // proxy must instead pause the source while the destination's queue is
 // long. Both conns live on one loop, so a loop timer can watch the queue.
 const (
-	pipeHigh  = 1 << 20
-	pipeLow   = 256 << 10
-	pipeCheck = time.Millisecond
+	pipeHigh     = 1 << 20
+	pipeLow      = 256 << 10
+	pipeCheck    = time.Millisecond      // the first check
+	pipeCheckMax = 64 * time.Millisecond // checks back off to this (a reader that stalls for long)
 )
 
 // forward writes data to dst and pauses src while dst has too much queued.
@@ -164,16 +171,19 @@ func forward(src, dst *reactor.Conn, data []byte) {
 	}
 	if dst.Buffered() > pipeHigh {
 		src.PauseReading()
-		resumeWhenDrained(src, dst)
+		resumeWhenDrained(src, dst, pipeCheck)
 	}
 }
 
-func resumeWhenDrained(src, dst *reactor.Conn) {
-	src.Loop().AfterFunc(pipeCheck, func() {
+// resumeWhenDrained resumes src once dst's queue is short, checking after
+// wait, then twice as long each time up to pipeCheckMax (a stalled reader
+// costs a check every 64 ms, not every millisecond).
+func resumeWhenDrained(src, dst *reactor.Conn, wait time.Duration) {
+	src.Loop().AfterFunc(wait, func() {
 		if dst.Buffered() <= pipeLow {
 			src.ResumeReading() // kept input, if any, is presented again
 			return
 		}
-		resumeWhenDrained(src, dst)
+		resumeWhenDrained(src, dst, min(2*wait, pipeCheckMax))
 	})
 }
