@@ -15,13 +15,14 @@ const (
 	EventWrite                    // EPOLLOUT: send buffer space or connect finished
 	EventHup                      // EPOLLHUP or EPOLLRDHUP: peer closed (read until EOF)
 	EventErr                      // EPOLLERR: socket error pending (read SO_ERROR or the next call)
+	EventPri                      // EPOLLPRI: TCP urgent data (a read stops short at its mark)
 )
 
 // Interest sets for Add and Mod. All registrations are edge-triggered
 // (EPOLLET): the caller must read or write until EAGAIN before it can expect
 // another event for the same direction.
 const (
-	InterestRead      uint32 = unix.EPOLLIN | unix.EPOLLRDHUP
+	InterestRead      uint32 = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLPRI
 	InterestWrite     uint32 = unix.EPOLLOUT
 	InterestReadWrite uint32 = InterestRead | InterestWrite
 )
@@ -149,6 +150,9 @@ func (p *Poller) Event(i int) (token uint64, events uint32) {
 	}
 	if e&unix.EPOLLERR != 0 {
 		events |= EventErr
+	}
+	if e&unix.EPOLLPRI != 0 {
+		events |= EventPri
 	}
 	return getToken(ev), events
 }

@@ -87,6 +87,11 @@ func (b *epollBackend) forget(c *Conn, kept bool) {
 }
 
 func (b *epollBackend) open(c *Conn) error {
+	if c.peer.kind == 0 {
+		// Not TCP (a unix socket): a read stops after a message that carried
+		// descriptors (SCM_RIGHTS) with more queued behind it.
+		c.epDrain = true
+	}
 	return b.p.Add(int(c.fd), token(opConn, c.slot, c.gen), netpoll.InterestReadWrite)
 }
 
@@ -228,10 +233,12 @@ func (b *epollBackend) event(c *Conn, ev uint32) {
 			return
 		}
 	}
-	if ev&netpoll.EventHup != 0 {
-		c.epHup = true
+	if ev&(netpoll.EventHup|netpoll.EventPri) != 0 {
+		// A hang-up: the EOF may sit behind the bytes read. Urgent data: a
+		// read stops short at its mark with bytes queued behind it.
+		c.epDrain = true
 	}
-	if ev&(netpoll.EventRead|netpoll.EventHup|netpoll.EventErr) != 0 {
+	if ev&(netpoll.EventRead|netpoll.EventHup|netpoll.EventErr|netpoll.EventPri) != 0 {
 		c.epReadable = true
 		if c.wantRead() {
 			b.read(c)
@@ -285,7 +292,7 @@ func (b *epollBackend) read(c *Conn) {
 		if !c.wantRead() {
 			return // stays readable: resume queues it
 		}
-		if n < len(b.rbuf) && !c.epHup {
+		if n < len(b.rbuf) && !c.epDrain {
 			c.epReadable = false
 			return
 		}

@@ -94,7 +94,7 @@ type Conn struct {
 	epReadable  bool  // epoll: read readiness not yet consumed
 	epQueued    bool  // epoll: in the backend's ready list
 	epSendWait  bool  // epoll: send blocked on EAGAIN, waiting for EPOLLOUT
-	epHup       bool  // epoll: the peer hung up; read to EOF
+	epDrain     bool  // epoll: a short read does not mean an empty queue; read to EAGAIN (see event)
 	bigIn       bool  // io_uring: large reads seen, recv from the big ring (op_recv_big.go)
 	recvBig     bool  // io_uring: the armed recv selects from the big ring
 	smallRun    uint8 // io_uring: consecutive small reads from the big ring

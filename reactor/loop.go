@@ -236,7 +236,7 @@ func (l *Loop) run(ready chan<- error) {
 	}
 	b, err := l.s.newBackend(l)
 	if err != nil {
-		l.closeQueue(false)
+		l.closeUnstarted() // its listeners too: Start closes only the loops after it
 		close(l.done)
 		ready <- err
 		return

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringo-io/ringo/reactor/reactortest"
 	"golang.org/x/sys/unix"
 )
 
@@ -483,4 +484,154 @@ func TestCloseWithErrorOnLoopSendsNothing(t *testing.T) {
 			t.Fatalf("client received %q after CloseWithError dropped queued output", got)
 		}
 	})
+}
+
+// A peer's urgent byte (MSG_OOB) makes read(2) stop short at the urgent mark
+// with more bytes queued behind it. epoll's read treats the short read as
+// "queue empty" and drops the readiness: the bytes after the mark are never
+// read (no new edge comes).
+func TestEpollUrgentDataShortRead(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		conns := make(chan *Conn, 1)
+		s := start(t, b, HandlerFuncs{
+			Open: func(c *Conn) { c.PauseReading(); conns <- c },
+			Data: func(c *Conn, d []byte) int { c.Write(d); return len(d) },
+		}, WithLoops(1))
+		c := dial(t, s)
+		sc := <-conns
+		rc, err := c.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		send := func(p []byte, flags int) {
+			var serr error
+			if err := rc.Write(func(fd uintptr) bool { serr = unix.Sendto(int(fd), p, flags, nil); return true }); err != nil || serr != nil {
+				t.Fatal(err, serr)
+			}
+		}
+		send([]byte("hello "), 0)
+		send([]byte("!"), unix.MSG_OOB)
+		send([]byte("world\n"), 0)
+		time.Sleep(50 * time.Millisecond) // all of it queued at the server
+		if err := sc.Loop().Execute(sc.ResumeReading); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		want := []byte("hello world\n")
+		got := make([]byte, len(want))
+		n, err := io.ReadFull(c, got)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("echo: got %q (%v), want %q", got[:n], err, want)
+		}
+	})
+}
+
+// On a unix socket a read stops after a message that carried descriptors
+// (SCM_RIGHTS), with the bytes behind it still queued: the epoll backend's
+// short-read shortcut drops the readiness and never reads them. The handler
+// answers a whole line only (so no write of its own raises another edge).
+func TestEpollUnixRightsShortRead(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		path := t.TempDir() + "/scm.sock"
+		conns := make(chan *Conn, 1)
+		s, err := Listen("unix", path, HandlerFuncs{
+			Open: func(c *Conn) { c.PauseReading(); conns <- c },
+			Data: func(c *Conn, d []byte) int {
+				i := bytes.IndexByte(d, '\n')
+				if i < 0 {
+					return 0 // wait for the rest of the line
+				}
+				c.Write(d[:i+1])
+				return i + 1
+			},
+		}, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		nc, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		c := nc.(*net.UnixConn)
+		sc := <-conns
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, _, err := c.WriteMsgUnix([]byte("hello "), unix.UnixRights(int(f.Fd())), nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("world\n")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := sc.Loop().Execute(sc.ResumeReading); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		want := []byte("hello world\n")
+		got := make([]byte, len(want))
+		n, err := io.ReadFull(c, got)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("echo: got %q (%v), want %q", got[:n], err, want)
+		}
+	})
+}
+
+// When a loop's backend cannot be created (EMFILE at epoll_create1), Start
+// fails; the failing loop's own listener must be closed like the others.
+func TestStartFailClosesListener(t *testing.T) {
+	for _, parked := range []bool{false, true} {
+		name := "locked"
+		if parked {
+			name = "parked"
+		}
+		t.Run(name, func(t *testing.T) {
+			// Warm the runtime's poller so it needs no fd below.
+			if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+				ln.Close()
+			}
+			before := reactortest.CountFDs()
+			s, err := Listen("tcp", "127.0.0.1:0", echoHandler(), WithBackend(BackendEpoll),
+				WithParkedLoops(parked), WithLoops(1), WithLogger(quietLogger()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := s.Addr().String()
+			// No fd can be allocated from here: the lowest free one is the limit.
+			probe, err := unix.Dup(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unix.Close(probe)
+			var old unix.Rlimit
+			unix.Getrlimit(unix.RLIMIT_NOFILE, &old)
+			lim := old
+			lim.Cur = uint64(probe)
+			if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+				t.Fatal(err)
+			}
+			serr := s.Start()
+			unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+			if serr == nil {
+				s.Close()
+				t.Skip("Start succeeded under the fd limit")
+			}
+			t.Logf("Start: %v", serr)
+			s.Close()
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				t.Errorf("listener %s still accepts connections after Start failed and Close", addr)
+			}
+			if after := reactortest.CountFDs(); after > before {
+				t.Errorf("fds: %d before Listen, %d after the failed Start and Close", before, after)
+			}
+		})
+	}
 }
