@@ -22,6 +22,24 @@ import (
 
 // Found by a review helper (session 12); each failed before its fix.
 
+// resumeExpectEcho resumes sc, whose peer c has sent "hello world\n" while
+// sc's reading was paused (all of it queued at the server by then), and
+// expects all of it back.
+func resumeExpectEcho(t *testing.T, sc *Conn, c net.Conn) {
+	t.Helper()
+	time.Sleep(50 * time.Millisecond)
+	if err := sc.Loop().Execute(sc.ResumeReading); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	want := []byte("hello world\n")
+	got := make([]byte, len(want))
+	n, err := io.ReadFull(c, got)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("echo: got %q (%v), want %q", got[:n], err, want)
+	}
+}
+
 // shutdownStarted starts s.Shutdown (5 s) and returns once l has seen the
 // request; the channel gets Shutdown's result.
 func shutdownStarted(s *Server, l *Loop) <-chan error {
@@ -512,17 +530,7 @@ func TestEpollUrgentDataShortRead(t *testing.T) {
 		send([]byte("hello "), 0)
 		send([]byte("!"), unix.MSG_OOB)
 		send([]byte("world\n"), 0)
-		time.Sleep(50 * time.Millisecond) // all of it queued at the server
-		if err := sc.Loop().Execute(sc.ResumeReading); err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
-		want := []byte("hello world\n")
-		got := make([]byte, len(want))
-		n, err := io.ReadFull(c, got)
-		if err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("echo: got %q (%v), want %q", got[:n], err, want)
-		}
+		resumeExpectEcho(t, sc, c)
 	})
 }
 
@@ -570,17 +578,7 @@ func TestEpollUnixRightsShortRead(t *testing.T) {
 		if _, err := c.Write([]byte("world\n")); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
-		if err := sc.Loop().Execute(sc.ResumeReading); err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
-		want := []byte("hello world\n")
-		got := make([]byte, len(want))
-		n, err := io.ReadFull(c, got)
-		if err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("echo: got %q (%v), want %q", got[:n], err, want)
-		}
+		resumeExpectEcho(t, sc, c)
 	})
 }
 
