@@ -12,8 +12,14 @@ import (
 type ipPort struct {
 	ip   [16]byte
 	port [2]byte // big-endian; bytes, so that the struct has no padding
-	kind uint8   // 0: none, 4: IPv4, 6: IPv6
+	kind uint8   // 0: none, 4: IPv4, 6: IPv6, kindDialed (see there)
 }
+
+// kindDialed marks the local address of a conn from Loop.Dial: it is known
+// only once the connect completes, and then kept in connRare.dialLocal, so
+// that Conn.local is never written after the conn is published (LocalAddr
+// is safe from any goroutine). Methods of ipPort treat it as none.
+const kindDialed = 1
 
 func (p *ipPort) portNum() uint16 { return uint16(p.port[0])<<8 | uint16(p.port[1]) }
 

@@ -138,11 +138,16 @@ type connExt struct {
 // connRare holds what few conns use. Exception to "loop only": for conns
 // created with non-TCP addresses (unix sockets, dials), ext and rare are
 // allocated when c is created, before any other goroutine can see c, and
-// never replaced, so laddr/raddr may be read from any goroutine (but a
-// dialed conn's laddr is set when its connect completes: see LocalAddr).
+// never replaced, so laddr/raddr and dialLocal may be read from any
+// goroutine (laddr is set before c is published; a dialed conn's local
+// address goes to dialLocal when its connect completes).
 type connRare struct {
 	laddr, raddr net.Addr // non-TCP or dialed conns (see above)
-	h            Handler  // a dialed conn's handler, or the one SetHandler set (loop only)
+
+	// dialLocal is a dialed conn's local address, stored once its connect
+	// completed (see kindDialed).
+	dialLocal atomic.Pointer[ipPortOrAddr]
+	h         Handler // a dialed conn's handler, or the one SetHandler set (loop only)
 
 	// AsyncWrite callbacks, oldest first; sent counts the bytes sent since
 	// the first of them was queued (reset when none is left).
@@ -401,12 +406,26 @@ func (c *Conn) Context() any { return c.ctx }
 // SetContext attaches a value to c. Loop only.
 func (c *Conn) SetContext(v any) { c.ctx = v }
 
+// ipPortOrAddr is a dialed conn's local address: ip for TCP, else addr.
+type ipPortOrAddr struct {
+	ip   ipPort
+	addr net.Addr
+}
+
 // LocalAddr returns the local address. For TCP it is a new *net.TCPAddr
-// on each call (the conn keeps the address in compact form). Safe from any
-// goroutine, except for a conn from Loop.Dial before its OnOpen: its local
-// address is set on the loop when the connect completes (read it on the loop,
-// or after OnOpen has passed it on).
+// on each call (the conn keeps the address in compact form). A conn from
+// Loop.Dial has none until its connect completes. Safe from any goroutine.
 func (c *Conn) LocalAddr() net.Addr {
+	if c.local.kind == kindDialed {
+		// ext.rare exists from Dial on and is never replaced (see connRare).
+		if a := c.ext.rare.dialLocal.Load(); a != nil {
+			if a.ip.kind != 0 {
+				return a.ip.tcpAddr()
+			}
+			return a.addr
+		}
+		return nil
+	}
 	if a := c.local.tcpAddr(); a != nil {
 		return a
 	}
@@ -430,9 +449,17 @@ func (c *Conn) RemoteAddr() net.Addr {
 }
 
 // LocalAddrPort returns the local TCP address without allocating; it is
-// the zero netip.AddrPort (IsValid false) for other networks. Safe from any
-// goroutine, with LocalAddr's exception for dialed conns.
-func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local.addrPort() }
+// the zero netip.AddrPort (IsValid false) for other networks, and for a
+// dialed conn until its connect completes. Safe from any goroutine.
+func (c *Conn) LocalAddrPort() netip.AddrPort {
+	if c.local.kind == kindDialed {
+		if a := c.ext.rare.dialLocal.Load(); a != nil {
+			return a.ip.addrPort()
+		}
+		return netip.AddrPort{}
+	}
+	return c.local.addrPort()
+}
 
 // RemoteAddrPort returns the peer's TCP address without allocating (a
 // handler may log or hash it per message); it is the zero netip.AddrPort

@@ -710,11 +710,13 @@ func (l *Loop) connected(c *Conn, err error) {
 		return
 	}
 	c.state = stateOpen
+	la := &ipPortOrAddr{}
 	if c.peer.kind != 0 {
-		c.local = ipPortFrom(netpoll.LocalAddrPort(int(c.fd)))
+		la.ip = ipPortFrom(netpoll.LocalAddrPort(int(c.fd)))
 	} else {
-		c.ext.rare.laddr = localAddr(int(c.fd))
+		la.addr = localAddr(int(c.fd))
 	}
+	c.ext.rare.dialLocal.Store(la) // read from any goroutine (see kindDialed)
 	c.lastActive = l.mono
 	l.callOpen(c)
 	if c.state == stateOpen && c.closeReq.Load() {

@@ -69,7 +69,7 @@ func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 	if tcp {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
-	c := &Conn{l: l, fd: int32(fd), state: stateConnecting}
+	c := &Conn{l: l, fd: int32(fd), state: stateConnecting, local: ipPort{kind: kindDialed}}
 	if tcp {
 		c.peer = ipPortOfAddr(ra)
 	}

@@ -633,3 +633,44 @@ func TestStartFailClosesListener(t *testing.T) {
 		})
 	}
 }
+
+// A dialed conn's local address is read from another goroutine while its
+// connect completes: no data race (it was written into the published Conn),
+// and it is there once OnOpen ran.
+func TestDialLocalAddrFromOtherGoroutine(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		srv := start(t, b, echoHandler(), WithLoops(1))
+		s := startDialer(t, b)
+		l := s.Loops()[0]
+		for range 20 {
+			cc := make(chan *Conn, 1)
+			opened := make(chan struct{})
+			l.Execute(func() {
+				c, err := l.Dial("tcp", srv.Addr().String(), HandlerFuncs{Open: func(*Conn) { close(opened) }})
+				if err != nil {
+					t.Error(err)
+					close(opened)
+				}
+				cc <- c
+			})
+			c := <-cc
+			if c == nil {
+				return
+			}
+			for {
+				_ = c.LocalAddrPort()
+				_ = c.LocalAddr()
+				select {
+				case <-opened:
+				default:
+					continue
+				}
+				break
+			}
+			if !c.LocalAddrPort().IsValid() {
+				t.Fatal("no local address after OnOpen")
+			}
+			c.Close()
+		}
+	})
+}
