@@ -259,10 +259,8 @@ func (ct *connTransport) applyTimeouts() {
 	}
 	// IdleTimeout is for a connection with no request in progress. Inside a request it applies
 	// only where no read timeout bounds the wait for the client (a head without
-	// ReadHeaderTimeout, a body without a read deadline, and no 100 Continue owed), so that a
-	// request stalled there is not kept for ever; a pause shorter than the phase's own timeout
-	// does not end the connection (before, IdleTimeout cut a slow upload or a client waiting
-	// for 100 Continue at any phase but a running handler's).
+	// ReadHeaderTimeout, a body without a read deadline and with no 100 Continue owed), so that
+	// a stalled request is not kept for ever.
 	idle := true
 	switch p {
 	case phaseIdle:

@@ -105,13 +105,12 @@ func (c *Ctx) SetHeaderBytes(name string, value []byte) {
 		c.ctype = append(c.ctype[:0], value...)
 		return
 	}
-	if strEqFold(name, "connection") { // as in SetHeader: "close" closes, the rest is managed
-		if eqFold(value, "close") {
-			c.SetConnectionClose()
-		}
-		return
+	// managedHeader only needs to know whether the value is "close" (Connection).
+	v := ""
+	if eqFold(value, "close") {
+		v = "close"
 	}
-	if c.managedHeader(name, "") {
+	if c.managedHeader(name, v) {
 		return
 	}
 	c.DelHeader(name)

@@ -22,7 +22,8 @@
 //
 // runs standard handlers with a real *http.Request and a streaming body: on the parked loop's
 // own goroutine (a standby goroutine takes the loop over if a handler blocks), or on locked
-// loops on a bounded goroutine pool. See Adapter for what it does, what it costs and what it does not support.
+// loops on a bounded goroutine pool. See Adapter for what it does, what it costs and what it
+// does not support.
 //
 // # Strictness
 //

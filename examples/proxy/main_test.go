@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -39,7 +40,9 @@ func upstream(t *testing.T, serve func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-func startProxy(t *testing.T, b reactor.Backend, to string) string {
+// startProxy starts the proxy to to on one loop of backend b; it is closed
+// at the end of the test.
+func startProxy(t *testing.T, b reactor.Backend, to string) *reactor.Server {
 	t.Helper()
 	s, err := reactor.Listen("tcp", "127.0.0.1:0", frontHandler(to), reactor.WithBackend(b), reactor.WithLoops(1),
 		reactor.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -50,7 +53,7 @@ func startProxy(t *testing.T, b reactor.Backend, to string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s.Addr().String()
+	return s
 }
 
 func pattern(n int) []byte {
@@ -78,7 +81,7 @@ func TestProxyHalfClose(t *testing.T) {
 				fmt.Fprintf(c, "%d %x\n", len(req), sha256.Sum256(req))
 				c.Write(pattern(2 << 20))
 			})
-			addr := startProxy(t, b, up)
+			addr := startProxy(t, b, up).Addr().String()
 			for i := 0; i < 3; i++ {
 				c, err := net.Dial("tcp", addr)
 				if err != nil {
@@ -110,7 +113,7 @@ func TestProxyEcho(t *testing.T) {
 	for _, b := range []reactor.Backend{reactor.BackendUring, reactor.BackendEpoll} {
 		t.Run(string(b), func(t *testing.T) {
 			up := upstream(t, func(c net.Conn) { io.Copy(c, c) })
-			addr := startProxy(t, b, up)
+			addr := startProxy(t, b, up).Addr().String()
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -135,6 +138,48 @@ func TestProxyEcho(t *testing.T) {
 			}
 			if sha256.Sum256(got) != sha256.Sum256(data) {
 				t.Fatalf("echo of %d bytes: got %d bytes, differing", len(data), len(got))
+			}
+		})
+	}
+}
+
+// Found by a review helper (session 12): it failed before the conns were marked
+// busy. Shutdown (what SIGTERM calls, with 5 s) during a 4 MiB download that takes
+// ~1 s: the client must get all of it, or at least an error, never a clean
+// EOF after part of it.
+func TestProxyShutdownFinishesTransfer(t *testing.T) {
+	for _, b := range []reactor.Backend{reactor.BackendUring, reactor.BackendEpoll} {
+		t.Run(string(b), func(t *testing.T) {
+			const size = 4 << 20
+			up := upstream(t, func(c net.Conn) {
+				buf := make([]byte, 64<<10)
+				for sent := 0; sent < size; sent += len(buf) {
+					if _, err := c.Write(buf); err != nil {
+						return
+					}
+					time.Sleep(15 * time.Millisecond)
+				}
+			})
+			s := startProxy(t, b, up)
+			c, err := net.Dial("tcp", s.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			shut := make(chan struct{})
+			go func() {
+				defer close(shut)
+				time.Sleep(200 * time.Millisecond)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				s.Shutdown(ctx)
+			}()
+			n, err := io.Copy(io.Discard, c)
+			c.Close() // the pair ends: Shutdown returns
+			<-shut
+			if err == nil && n != size {
+				t.Fatalf("graceful Shutdown cut the transfer: clean EOF after %d of %d bytes", n, size)
 			}
 		})
 	}
