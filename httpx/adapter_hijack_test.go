@@ -676,13 +676,7 @@ func TestAdapterHijackCloseWrite(t *testing.T) {
 					res <- "a Write after CloseWrite succeeded"
 					return
 				}
-				conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-				rest, err := io.ReadAll(conn)
-				if err != nil {
-					res <- "read: " + err.Error()
-					return
-				}
-				res <- "read " + string(rest)
+				res <- readRest(conn)
 			}()
 		}))
 		c, br := dialUpgraded(t, addr)
@@ -878,13 +872,7 @@ func TestAdapterHijackCloseWriteInline(t *testing.T) {
 				res <- "CloseWrite: " + err.Error()
 				return
 			}
-			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-			rest, err := io.ReadAll(conn)
-			if err != nil {
-				res <- "read: " + err.Error()
-				return
-			}
-			res <- "read " + string(rest)
+			res <- readRest(conn)
 		}))
 		c, br := dialUpgraded(t, addr)
 		got, err := io.ReadAll(br)
@@ -953,4 +941,15 @@ func TestAdapterHijackCloseWriteBlockedWrite(t *testing.T) {
 			t.Fatalf("read %d bytes then %v; the Write reported %d", got, err, r.n)
 		}
 	})
+}
+
+// readRest reads what the client sends after the server's CloseWrite, up to
+// its EOF, as a result line for the test.
+func readRest(conn net.Conn) string {
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	rest, err := io.ReadAll(conn)
+	if err != nil {
+		return "read: " + err.Error()
+	}
+	return "read " + string(rest)
 }
