@@ -23,7 +23,10 @@ type dialState struct {
 // a name resolved now, or "unix") from this loop, so both sides of a proxy
 // share a loop. It returns the Conn at once: h.OnOpen runs when connected,
 // h.OnClose(c, err) if the connect fails. Writes before OnOpen are queued.
-// Loop only.
+// There is no connect timeout of its own (the kernel gives up on an
+// unanswered connect after minutes): a read deadline or an idle timeout set
+// on the returned Conn applies while it connects, and ends the dial with
+// ErrDeadline or ErrIdleTimeout. Loop only.
 func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 	if h == nil {
 		return nil, errors.New("reactor: nil handler")

@@ -674,3 +674,35 @@ func TestDialLocalAddrFromOtherGoroutine(t *testing.T) {
 		}
 	})
 }
+
+// A read deadline set right after Dial bounds the connect: a connect that
+// stays in progress (its SYN dropped by a full accept queue) ends with
+// ErrDeadline at the deadline, and OnOpen never runs.
+func TestDialTimeoutByDeadline(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		addr, _, _ := slowConnectTarget(t)
+		s := startDialer(t, b)
+		rec := newCloseRecorder()
+		var opened atomic.Bool
+		l := s.Loops()[0]
+		l.Execute(func() {
+			c, err := l.Dial("tcp", addr, HandlerFuncs{
+				Open:  func(*Conn) { opened.Store(true) },
+				Close: rec.record,
+			})
+			if err != nil {
+				rec.record(nil, err)
+				return
+			}
+			c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+		})
+		// The accept queue stays full, so the connect cannot complete: only
+		// the deadline can end it before the kernel gives up (minutes).
+		if err := rec.next(t); !errors.Is(err, ErrDeadline) {
+			t.Fatalf("OnClose(%v), want ErrDeadline", err)
+		}
+		if opened.Load() {
+			t.Fatal("OnOpen ran for a dial that timed out while connecting")
+		}
+	})
+}
