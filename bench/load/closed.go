@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -131,7 +132,7 @@ func (r *closedRun) httpWorker(c net.Conn) {
 			return
 		}
 		for i := 0; i < n; i++ {
-			status, err := rr.next()
+			status, bodyOK, err := rr.next(r.cfg.Body)
 			if err != nil {
 				r.errs.add(fmt.Errorf("read: %w", err), int64(n-i))
 				return
@@ -140,11 +141,22 @@ func (r *closedRun) httpWorker(c net.Conn) {
 				r.errs.add(fmt.Errorf("status %d", status), 1)
 				continue
 			}
+			if !bodyOK {
+				r.errs.add(errBody, 1)
+				continue
+			}
 			r.total.Add(1)
 			if measured {
 				r.lat.Record(time.Since(sent))
 				r.measured.Add(1)
 			}
+		}
+		if rr.r != rr.w {
+			// More bytes than the batch's responses: the server answered
+			// something not asked, and they would pass for the next
+			// batch's answers.
+			r.errs.add(errors.New("unsolicited bytes after the responses of a batch"), 1)
+			return
 		}
 	}
 }

@@ -1,11 +1,15 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Held is a set of open, idle keep-alive connections made by Hold.
@@ -20,6 +24,58 @@ func (h *Held) Len() int { return len(h.conns) }
 func (h *Held) Close() {
 	closeAll(h.conns)
 	h.conns = nil
+}
+
+// Recount checks, without blocking, that every held connection is still
+// open and idle (no EOF, no reset, no unexpected bytes from the server), and
+// moves those that are not from res.Requests to res.Errors. Call it after
+// the server's memory was measured: a server that closed connections held
+// fewer than Hold reported.
+func (h *Held) Recount(res *Result) {
+	var lost int64
+	var why error
+	for _, c := range h.conns {
+		if err := idle(c); err != nil {
+			lost++
+			why = err
+		}
+	}
+	if lost > 0 {
+		res.Requests -= lost
+		res.Total -= lost
+		res.Errors += lost
+		res.Errs = append(res.Errs, fmt.Sprintf("%d held connections no longer idle and open (%v)", lost, why))
+	}
+}
+
+// idle reports nil when c has nothing to read and is not at EOF or reset.
+func idle(c net.Conn) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var n int
+	var rerr error
+	var b [1]byte
+	if err := rc.Read(func(fd uintptr) bool {
+		n, _, rerr = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return true
+	}); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(rerr, unix.EAGAIN):
+		return nil
+	case rerr != nil:
+		return rerr
+	case n == 0:
+		return io.EOF
+	}
+	return errors.New("unexpected bytes from the server")
 }
 
 // holdParallel is how many connections Hold sets up at once (well below the
@@ -90,12 +146,15 @@ func holdOne(cfg Config) (net.Conn, error) {
 		if _, err := c.Write(cfg.Request); err != nil {
 			return fail(fmt.Errorf("write: %w", err))
 		}
-		status, err := newRespReader(c).next()
+		status, bodyOK, err := newRespReader(c).next(cfg.Body)
 		if err != nil {
 			return fail(fmt.Errorf("read: %w", err))
 		}
 		if status != 200 {
 			return fail(fmt.Errorf("status %d", status))
+		}
+		if !bodyOK {
+			return fail(errBody)
 		}
 	}
 	c.SetDeadline(time.Time{})

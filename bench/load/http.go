@@ -61,9 +61,10 @@ func (rr *respReader) fill() error {
 	return err
 }
 
-// next consumes one response. It returns the status code; an error means the
+// next consumes one response. It returns the status code and whether the
+// body is exactly want (always true when want is nil); an error means the
 // connection is unusable (framing or I/O).
-func (rr *respReader) next() (status int, err error) {
+func (rr *respReader) next(want []byte) (status int, bodyOK bool, err error) {
 	var end int
 	for {
 		if i := bytes.Index(rr.buf[rr.r:rr.w], crlf2); i >= 0 {
@@ -71,28 +72,38 @@ func (rr *respReader) next() (status int, err error) {
 			break
 		}
 		if err := rr.fill(); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	head := rr.buf[rr.r:end]
 	status, clen, err := parseHead(head)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	rr.r = end
-	// Skip the body: what is buffered, then read the rest.
+	// Consume the body (what is buffered, then the rest), comparing it
+	// with want as it goes.
+	bodyOK = want == nil || clen == len(want)
+	off := 0
 	for clen > 0 {
 		if rr.r == rr.w {
 			if err := rr.fill(); err != nil {
-				return 0, err
+				return 0, false, err
 			}
 		}
 		n := min(clen, rr.w-rr.r)
+		if bodyOK && want != nil && !bytes.Equal(rr.buf[rr.r:rr.r+n], want[off:off+n]) {
+			bodyOK = false
+		}
+		off += n
 		rr.r += n
 		clen -= n
 	}
-	return status, nil
+	return status, bodyOK, nil
 }
+
+// errBody is the error of a 200 response whose body is not Config.Body.
+var errBody = errors.New("response body differs from the expected one")
 
 // parseHead checks the status line and returns the status code and the
 // Content-Length of a response header block (which ends in CRLFCRLF).

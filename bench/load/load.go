@@ -16,8 +16,13 @@
 //     open (idle-connection memory).
 //
 // HTTP responses are framed by Content-Length (no chunked encoding, which the
-// servers under test never send for a fixed body); echo mode sends Payload
-// bytes, reads them back and compares CRC-32 checksums.
+// servers under test never send for a fixed body). A response counts as served
+// only with status 200 and, when Config.Body is set, exactly that body; bytes
+// beyond a batch's responses (a server answering twice) are an error, and so
+// is every request an open loop could not send because its connection died.
+// Hold's connections are counted again, after the server's memory was read,
+// with Held.Recount: one the server closed is not held. Echo mode sends
+// Payload bytes, reads them back and compares CRC-32 checksums.
 package load
 
 import (
@@ -52,6 +57,7 @@ type Config struct {
 	Rate     float64       // open loop when > 0: intended requests per second over all connections
 	Request  []byte        // HTTP request to send; default "GET / HTTP/1.1" with Host
 	Timeout  time.Duration // deadline for each read/write batch; default 5s
+	Body     []byte        // HTTP: when non-nil, a 200 response counts only if its body is exactly this
 
 	// OnMeasureStart and OnMeasureEnd, when set, are called from the
 	// controlling goroutine as the measurement window opens and after the

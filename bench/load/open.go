@@ -100,7 +100,15 @@ func (r *openRun) sender(c net.Conn, offset, gap int64, times chan<- int64) {
 		times <- due
 		c.SetWriteDeadline(time.Now().Add(r.cfg.Timeout))
 		if _, err := c.Write(r.cfg.Request); err != nil {
-			r.errs.add(fmt.Errorf("write: %w", err), 1)
+			// The reader counts this request (queued above) as failed;
+			// every later one due on this connection is failed too, or
+			// a server that drops connections would shed its load
+			// uncharged.
+			var left int64
+			for d := due + gap; d < r.winEnd; d += gap {
+				left++
+			}
+			r.errs.add(fmt.Errorf("write: %w", err), left)
 			return
 		}
 	}
@@ -115,7 +123,7 @@ func (r *openRun) reader(c net.Conn, times <-chan int64) {
 			continue
 		}
 		c.SetReadDeadline(time.Now().Add(r.cfg.Timeout + time.Duration(max(0, due-r.now()))))
-		status, err := rr.next()
+		status, bodyOK, err := rr.next(r.cfg.Body)
 		if err != nil {
 			select {
 			case <-r.stopReader:
@@ -128,6 +136,10 @@ func (r *openRun) reader(c net.Conn, times <-chan int64) {
 		}
 		if status != 200 {
 			r.errs.add(fmt.Errorf("status %d", status), 1)
+			continue
+		}
+		if !bodyOK {
+			r.errs.add(errBody, 1)
 			continue
 		}
 		done := r.now()

@@ -30,6 +30,7 @@ type Cell struct {
 	OK       int      // rounds that completed
 	Failures []string // errors of rounds that did not
 	Errors   int64    // failed requests over all rounds
+	Requests int64    // completed requests over the rounds that completed
 	Tool     string
 
 	RPS, CPUPerReq, Util, LoadUtil, RSS Stat
@@ -44,6 +45,11 @@ type Cell struct {
 func (c Cell) Contended() bool {
 	return (c.OtherServer.N > 0 && c.OtherServer.Med >= 0.1) || (c.OtherLoad.N > 0 && c.OtherLoad.Med >= 0.1)
 }
+
+// Failing reports whether at least 1% of the cell's requests failed: its
+// figures describe a server that did not do the work the others did, so it
+// is never the baseline or the best peer others are compared with.
+func (c Cell) Failing() bool { return c.Errors > 0 && c.Errors*100 >= c.Requests+c.Errors }
 
 // LoadBound reports whether the load generator, not the server, was the
 // bottleneck: its CPU was at least 90% busy in the median round.
@@ -75,6 +81,7 @@ func (r *Results) Cells(sc Scenario) []Cell {
 			}
 			c.OK++
 			c.Errors += rd.Errors
+			c.Requests += rd.Requests
 			rps = append(rps, rd.RPS)
 			if rd.CPUPerReq > 0 {
 				cpu = append(cpu, rd.CPUPerReq)
@@ -122,7 +129,7 @@ func pick(cells []Cell, keep func(Cell) bool, f func(Cell) Stat, high bool) (flo
 	best, name := math.NaN(), ""
 	for _, c := range cells {
 		v := f(c).Med
-		if !keep(c) || f(c).N == 0 || math.IsNaN(v) {
+		if !keep(c) || c.Failing() || f(c).N == 0 || math.IsNaN(v) {
 			continue
 		}
 		if math.IsNaN(best) || (high && v > best) || (!high && v < best) {

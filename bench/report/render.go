@@ -158,7 +158,7 @@ func writeThroughput(b *strings.Builder, sc Scenario, cells []Cell) {
 func writePaired(b *strings.Builder, r *Results, sc Scenario, cells []Cell) {
 	var best *Cell
 	for i, c := range cells {
-		if !c.Server.Ringo && c.CPUPerReq.N > 0 && (best == nil || c.CPUPerReq.Med < best.CPUPerReq.Med) {
+		if !c.Server.Ringo && !c.Failing() && c.CPUPerReq.N > 0 && (best == nil || c.CPUPerReq.Med < best.CPUPerReq.Med) {
 			best = &cells[i]
 		}
 	}
@@ -294,6 +294,9 @@ func notes(c Cell) string {
 	var n []string
 	if c.Errors > 0 {
 		n = append(n, fmt.Sprintf("%d failed requests", c.Errors))
+	}
+	if c.Failing() {
+		n = append(n, "≥ 1% failed: not used as a baseline for ratios")
 	}
 	if len(c.Failures) > 0 {
 		n = append(n, fmt.Sprintf("%d of %d rounds failed", len(c.Failures), len(c.Failures)+c.OK))

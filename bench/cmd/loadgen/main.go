@@ -34,6 +34,7 @@ func main() {
 		cfg  load.Config
 		mode = flag.String("mode", "http", "http, echo, or hold (open -conns keep-alive connections, one request each, hold until stdin closes)")
 		hold = flag.String("hold-mode", "http", "protocol of the request sent on each held connection: http or echo")
+		body = flag.String("body", "", "HTTP: count a 200 response only if its body is exactly this (empty: not checked)")
 	)
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "server address")
 	flag.IntVar(&cfg.Conns, "conns", 64, "connections")
@@ -45,6 +46,9 @@ func main() {
 	flag.Float64Var(&cfg.Rate, "rate", 0, "open loop: intended requests per second (0: closed loop)")
 	flag.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "I/O deadline per batch")
 	flag.Parse()
+	if *body != "" {
+		cfg.Body = []byte(*body)
+	}
 
 	var cpu0, cpu1 time.Duration
 	var t0, t1 time.Time
@@ -72,6 +76,7 @@ func main() {
 		cfg.OnMeasureEnd()
 		if err == nil {
 			io.Copy(io.Discard, os.Stdin) // hold until the runner has measured
+			h.Recount(&res)               // count only what the server kept open
 			h.Close()
 		}
 	default:

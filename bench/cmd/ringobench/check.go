@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// helloBody is the body every HTTP server under test must answer with; the
+// load generator checks it on every response.
+const helloBody = "Hello, World!"
+
 // checkHTTP sends one GET and checks the response is the one every HTTP
 // server under test must give, so none does less work than the others:
 // "HTTP/1.1 200 OK", Date, Content-Type text/plain, Content-Length 13, body
@@ -56,7 +60,7 @@ func checkResponse(br *bufio.Reader) string {
 		problems = append(problems, fmt.Sprintf("Content-Length %q", cl))
 	} else {
 		body := make([]byte, 13)
-		if _, err := io.ReadFull(br, body); err != nil || string(body) != "Hello, World!" {
+		if _, err := io.ReadFull(br, body); err != nil || string(body) != helloBody {
 			problems = append(problems, fmt.Sprintf("body %q", body))
 		}
 	}

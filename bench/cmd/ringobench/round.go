@@ -208,6 +208,9 @@ func (o options) loadArgs(sc *scenario, addr string) []string {
 	if sc.Rate > 0 {
 		a = append(a, "-rate", strconv.FormatFloat(sc.Rate, 'f', -1, 64))
 	}
+	if sc.mode == "http" {
+		a = append(a, "-body", helloBody)
+	}
 	return a
 }
 
@@ -241,6 +244,8 @@ func (o options) holdRound(ctx context.Context, sc *scenario, r *running, addr s
 	args := []string{"-addr", addr, "-mode", "hold", "-conns", strconv.Itoa(sc.Conns)}
 	if sc.Group == "echo" {
 		args = append(args, "-hold-mode", "echo")
+	} else {
+		args = append(args, "-body", helloBody)
 	}
 	res, err := o.loadgen(ctx, args,
 		func() { before, e0 = proc.ReadMem(r.pid()) },

@@ -46,7 +46,16 @@ func (o options) wrkRound(ctx context.Context, sc *scenario, r *running, addr st
 	if err != nil {
 		return err
 	}
-	rd.Requests, rd.Errors, rd.Elapsed, rd.RPS = w.requests, w.errors, w.elapsed, w.rps
+	// wrk counts every response, error statuses included, in its totals;
+	// only the good ones are requests served.
+	good := w.requests - w.badStatus
+	rd.Requests, rd.Errors, rd.Elapsed, rd.RPS = good, w.errors, w.elapsed, w.rps
+	if w.requests > 0 {
+		rd.RPS = w.rps * float64(good) / float64(w.requests)
+	}
+	if w.badStatus > 0 {
+		rd.Errs = append(rd.Errs, fmt.Sprintf("%d responses with status >= 400", w.badStatus))
+	}
 	rd.Latency.Count, rd.Latency.P50, rd.Latency.P90, rd.Latency.P99 = uint64(w.requests), w.p50, w.p90, w.p99
 	if st := cmd.ProcessState; st != nil {
 		rd.LoadCPU = st.UserTime() + st.SystemTime()
@@ -69,6 +78,7 @@ type wrkResult struct {
 	elapsed       time.Duration
 	rps           float64
 	errors        int64 // socket errors plus non-2xx/3xx responses
+	badStatus     int64 // non-2xx/3xx responses (also in requests and errors)
 	p50, p90, p99 time.Duration
 }
 
@@ -111,6 +121,7 @@ func parseWrk(out string) (wrkResult, error) {
 				return w, fmt.Errorf("wrk: bad non-2xx count %q", line)
 			}
 			w.errors += n
+			w.badStatus += n
 		case len(f) == 2 && (f[0] == "50%" || f[0] == "90%" || f[0] == "99%"):
 			d, err := parseWrkDuration(f[1])
 			if err != nil {
