@@ -360,8 +360,10 @@ func (c *Conn) SetHandler(h Handler) {
 // goroutine are still sent. c is still open: it ends with Close, an error, a
 // deadline or idle timeout, or the peer's EOF for a Handler without
 // ReadEOFHandler. Called on a dialed conn still connecting, it applies once
-// the conn is connected. It returns ErrClosed if c is closed or closing.
-// Idempotent. Safe from any goroutine.
+// the conn is connected. It returns ErrClosed if c is closed or closing
+// (from another goroutine: if Close or CloseWithError was called; a close
+// the loop began itself, at the peer's EOF or in Shutdown, makes the queued
+// CloseWrite a no-op). Idempotent. Safe from any goroutine.
 func (c *Conn) CloseWrite() error {
 	// On the loop it applies at once, unless AsyncWrites are still in the
 	// task queue: then it queues behind them, as from another goroutine, and
@@ -383,6 +385,8 @@ func (c *Conn) CloseWrite() error {
 
 // CloseWithError closes c at once: queued output is dropped and OnClose
 // gets err (ErrClosed if err is nil). Idempotent with Close; the first wins.
+// A graceful close the loop began itself (at the peer's EOF, or Shutdown's
+// close of an idle conn) does not count: CloseWithError still aborts it.
 // Safe from any goroutine.
 func (c *Conn) CloseWithError(err error) error {
 	if err == nil {

@@ -554,7 +554,10 @@ func (l *Loop) closeGraceful(c *Conn) {
 	default:
 		return
 	}
-	c.closeReq.Store(true)
+	// closeReq is not set here: it is Close's and CloseWithError's "first
+	// wins" flag, and a close the reactor begins itself (the peer's EOF,
+	// Shutdown) must not make a later CloseWithError a no-op. The state
+	// stops input and writes.
 	c.state = stateClosing
 	l.b.pause(c)
 	l.markDirty(c)
@@ -735,8 +738,8 @@ func (l *Loop) connected(c *Conn, err error) {
 // whose EOF already came, then finishes the EOF, unless the handler paused
 // again (then the next resume comes back here).
 func (l *Loop) redeliverBeforeEOF(c *Conn) {
-	if c.state != stateOpen || c.userPaused || c.hwPaused {
-		return
+	if c.state != stateOpen || c.userPaused || c.hwPaused || c.closeReq.Load() {
+		return // Close was called: no OnData after it; its task ends c
 	}
 	if c.keptIn() > 0 {
 		l.deliverKept(c, l.keptWindow(c))
