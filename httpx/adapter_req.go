@@ -432,7 +432,7 @@ func (ar *asyncReq) resumeBody() {
 		e.t.resumeReading()
 	}
 	if len(e.carry) > 0 {
-		e.process(e.carry, true)
+		e.process(e.carry, true, len(e.carry))
 	}
 	e.flushOut()
 }
@@ -658,7 +658,7 @@ func (ar *asyncReq) done(closeAfter bool) {
 		e.t.resumeReading()
 	}
 	if len(e.carry) > 0 {
-		e.process(e.carry, true)
+		e.process(e.carry, true, len(e.carry))
 	}
 	e.flushOut()
 }

@@ -55,6 +55,7 @@ func (a *asyncBenchConn) close()                          {}
 func (a *asyncBenchConn) pauseReading()                   {}
 func (a *asyncBenchConn) resumeReading()                  {}
 func (a *asyncBenchConn) buffered() int                   { return 0 }
+func (a *asyncBenchConn) writeBlocked() bool              { return false }
 func (a *asyncBenchConn) execute(f func()) bool           { a.funcs <- f; return true }
 func (a *asyncBenchConn) after(d time.Duration, f func()) { time.AfterFunc(d, func() { a.execute(f) }) }
 func (a *asyncBenchConn) remoteAddr() net.Addr            { return memRemote }

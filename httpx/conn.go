@@ -186,10 +186,11 @@ func (ct *connTransport) write(b []byte) {
 	}
 }
 
-func (ct *connTransport) close()         { _ = ct.c.Close() }
-func (ct *connTransport) pauseReading()  { ct.c.PauseReading() }
-func (ct *connTransport) resumeReading() { ct.c.ResumeReading() }
-func (ct *connTransport) buffered() int  { return ct.c.Buffered() }
+func (ct *connTransport) close()             { _ = ct.c.Close() }
+func (ct *connTransport) pauseReading()      { ct.c.PauseReading() }
+func (ct *connTransport) resumeReading()     { ct.c.ResumeReading() }
+func (ct *connTransport) buffered() int      { return ct.c.Buffered() }
+func (ct *connTransport) writeBlocked() bool { return ct.c.WriteBlocked() }
 func (ct *connTransport) remoteAddr() net.Addr {
 	return ct.c.RemoteAddr()
 }

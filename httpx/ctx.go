@@ -20,7 +20,9 @@ import (
 //     goroutines must not touch the Ctx.
 //   - A *Ctx is not safe for concurrent use; all its methods are loop only.
 //   - A panic is recovered: the client gets a 500 if nothing was sent yet, the connection is
-//     closed, the panic is logged, and other connections are not affected.
+//     closed, the panic is logged, and other connections are not affected. runtime.Goexit
+//     (t.FailNow in a test) cannot be stopped: it ends the loop, which closes its connections
+//     and listener first, so Close and Shutdown still return.
 //   - In steady state the engine allocates nothing per request; what the handler allocates is
 //     its own business.
 type HandlerFunc func(*Ctx)

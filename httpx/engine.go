@@ -39,6 +39,7 @@ type transport interface {
 	pauseReading()                   // loop only
 	resumeReading()                  // loop only
 	buffered() int                   // loop only: bytes queued but not sent
+	writeBlocked() bool              // loop only: output above the high-water mark, reading paused
 	execute(f func()) bool           // safe from any goroutine: run f on the loop soon
 	after(d time.Duration, f func()) // loop only: run f on the loop after d
 	remoteAddr() net.Addr            // immutable
@@ -120,6 +121,11 @@ type engine struct {
 	// input followed that request (always a suffix of it: carry never holds a whole request).
 	upgradeTo reactor.Handler
 	upRest    int
+
+	// outRest is how much of the last feed's input was left unparsed because the connection's
+	// output is blocked (see process): the reactor keeps it and presents it again once the
+	// output drained.
+	outRest int
 }
 
 func newEngine(cfg *config, t transport, lc *loopCache) *engine {
@@ -131,26 +137,34 @@ func newEngine(cfg *config, t transport, lc *loopCache) *engine {
 }
 
 // feed hands the engine input; data is only read during the call. It returns how many bytes
-// were consumed, which is always len(data) (loop only).
+// were consumed: all of them, except input for a new protocol after an upgrade and requests
+// left while the output is blocked (loop only).
 func (e *engine) feed(data []byte) int {
 	if e.state == stClosed || e.closing {
 		return len(data)
 	}
+	e.outRest = 0
 	if len(e.carry) > 0 || e.state == stAsyncBody || e.state == stAsyncWait {
+		old := len(e.carry)
 		e.carry = append(e.carry, data...)
-		e.process(e.carry, true)
+		e.process(e.carry, true, old)
 	} else {
-		e.process(data, false)
+		e.process(data, false, 0)
 	}
 	e.flushOut()
 	if e.upgradeTo != nil {
 		return len(data) - min(e.upRest, len(data))
 	}
-	return len(data)
+	return len(data) - min(e.outRest, len(data))
 }
 
-// process parses and serves as many requests as buf holds, then saves what is left.
-func (e *engine) process(buf []byte, inCarry bool) {
+// outCheck is how much response output the fast path collects before it hands it to the
+// connection and asks whether the output is blocked (see process).
+const outCheck = 64 << 10
+
+// process parses and serves as many requests as buf holds, then saves what is left. buf[:old]
+// is input held from earlier calls (carry), which cannot be given back to the reactor.
+func (e *engine) process(buf []byte, inCarry bool, old int) {
 	r := 0 // start of the current request in buf
 loop:
 	for !e.closing && e.state != stClosed && e.upgradeTo == nil {
@@ -168,6 +182,19 @@ loop:
 			}
 			if r == len(buf) || (r+1 == len(buf) && buf[r] == '\r') {
 				break loop
+			}
+			if len(e.out) >= outCheck && r >= old && e.cfg.fast != nil {
+				// Pipelined requests for large responses: once the connection's output is
+				// above its high-water mark (a client that sends and does not read), the
+				// requests left go back to the reactor, which presents them again when the
+				// output drained, as net/http reads a request only after writing the last
+				// response. Else one read of small requests could queue without bound.
+				e.writeOut()
+				if e.t.writeBlocked() {
+					e.outRest = len(buf) - r
+					e.carry = e.carry[:0]
+					return
+				}
 			}
 			e.head.reset()
 			e.state = stHead

@@ -81,6 +81,9 @@ func (m *memConn) buffered() int {
 	return m.queued
 }
 
+// writeBlocked is false: memConn has no reactor to keep input and present it again.
+func (m *memConn) writeBlocked() bool { return false }
+
 func (m *memConn) execute(f func()) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()

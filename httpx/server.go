@@ -23,9 +23,10 @@ import (
 //     (slowloris) is cut off when it expires, however active it is.
 //   - ReadTimeout: from the end of the head until the body is complete.
 //   - IdleTimeout: a keep-alive connection with no request in progress is closed after this long
-//     without reads or writes. It also bounds a pause inside a request head when
-//     ReadHeaderTimeout is zero, and inside a body when ReadTimeout is zero (not while the client
-//     waits for 100 Continue): a stalled request is not kept for ever.
+//     without reads or writes (a client that reads none of a queued response for this long is
+//     idle too; WriteTimeout bounds one that reads slowly). It also bounds a pause inside a
+//     request head when ReadHeaderTimeout is zero, and inside a body when ReadTimeout is zero
+//     (not while the client waits for 100 Continue): a stalled request is not kept for ever.
 //   - WriteTimeout: a connection whose queued response bytes are not all sent this long after
 //     they were queued is closed.
 //

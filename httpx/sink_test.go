@@ -18,6 +18,7 @@ func (s *sinkConn) close()                          { s.closed = true }
 func (s *sinkConn) pauseReading()                   {}
 func (s *sinkConn) resumeReading()                  {}
 func (s *sinkConn) buffered() int                   { return 0 }
+func (s *sinkConn) writeBlocked() bool              { return false }
 func (s *sinkConn) execute(f func()) bool           { return false }
 func (s *sinkConn) after(d time.Duration, f func()) {}
 func (s *sinkConn) remoteAddr() net.Addr            { return memRemote }

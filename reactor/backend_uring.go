@@ -436,15 +436,9 @@ func (b *uringBackend) close() error {
 			}
 		}
 	}
-	var err error
-	if b.big != nil {
-		err = b.big.br.Close()
-	}
-	if b.br != nil {
-		err = errors.Join(err, b.br.Close())
-	}
-	if cerr := b.r.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	// Ring.Close closes the buffer rings (b.br, b.big.br) itself, after it
+	// has cancelled every request still in flight and waited for it, so no
+	// receive can be copying into a slab when it is unmapped (closing them
+	// here first would skip that wait).
+	return b.r.Close()
 }

@@ -477,6 +477,14 @@ func (c *Conn) Loop() *Loop { return c.l }
 // write or close it. Loop only.
 func (c *Conn) Fd() int { return int(c.fd) }
 
+// WriteBlocked reports whether c's queued output went above the write
+// high-water mark: reading is paused until it drains to the low mark, and
+// input an OnData call left unconsumed is presented again then. A protocol
+// that answers pipelined requests stops taking new ones while it is true,
+// so a client that sends requests and does not read the answers cannot make
+// it queue without bound. Loop only.
+func (c *Conn) WriteBlocked() bool { return c.hwPaused }
+
 // Buffered returns the bytes queued and not yet sent. Loop only.
 func (c *Conn) Buffered() int {
 	q := c.bufs

@@ -359,7 +359,10 @@ func (l *Loop) input(c *Conn, data []byte) {
 		return
 	}
 	l.keep(c, data[n:])
-	c.unshown = stopped
+	// What the handler left while reading is paused (it stopped taking
+	// input until its output drains) is presented again before an EOF, as
+	// bytes it has not seen.
+	c.unshown = stopped || c.userPaused || c.hwPaused
 }
 
 // inputWindow bounds the bytes shown to OnData in one call when more input
@@ -448,7 +451,7 @@ func (l *Loop) deliverKept(c *Conn, first int) {
 	if q == nil || q.in == nil { // finish released it
 		return
 	}
-	c.unshown = stopped
+	c.unshown = stopped || c.userPaused || c.hwPaused // as in input
 	if n >= len(q.in) {
 		l.putBuf(q.in)
 		q.in = nil

@@ -6,7 +6,10 @@ import (
 )
 
 // Handler is called on the connection's loop goroutine, never concurrently
-// for one Conn.
+// for one Conn. A panic in a callback closes only its Conn (OnClose gets
+// ErrHandlerPanic); runtime.Goexit in a callback ends the loop goroutine,
+// so the loop closes its conns and listener first (Close and Shutdown still
+// return; the other loops go on).
 type Handler interface {
 	// OnOpen is called when an accepted or dialed connection is ready.
 	OnOpen(c *Conn)
@@ -15,7 +18,9 @@ type Handler interface {
 	// were consumed; the rest is kept (copied to a pending buffer) and
 	// presented again, prefixed, on the next call. Returning < len(data) with
 	// no new data arriving is fine: the call is not repeated until more bytes
-	// arrive (or reading resumes).
+	// arrive (or reading resumes). What is left while reading is paused
+	// (PauseReading, or output above the high-water mark: Conn.WriteBlocked)
+	// is presented again when reading resumes, before the peer's EOF.
 	OnData(c *Conn, data []byte) (consumed int)
 	// OnClose is called exactly once; err is nil on a clean EOF or Close.
 	OnClose(c *Conn, err error)

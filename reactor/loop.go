@@ -267,6 +267,22 @@ func (l *Loop) run(ready chan<- error) {
 // reports true; or reports false as soon as the calling goroutine lost the
 // loop to a standby (see Loop.Go), without touching loop state. Owner only.
 func (l *Loop) serve() bool {
+	normal, me := false, l.owner.Load()
+	defer func() {
+		if normal || l.owner.Load() != me {
+			return // a Go func's goroutine that lost the loop to a standby (see runInline)
+		}
+		if r := recover(); r != nil {
+			panic(r) // not ours to handle
+		}
+		// runtime.Goexit in a callback (t.FailNow in a test handler): it cannot be stopped,
+		// and ends this goroutine, so the loop ends here: close its conns and listeners and
+		// let Close and Shutdown return, instead of leaving them all hanging.
+		l.logger().Error("reactor: runtime.Goexit called on the loop, closing it", "loop", l.idx)
+		l.teardown()
+		l.waitStandbys()
+		close(l.done)
+	}()
 	for !l.stopReq.Load() {
 		if l.mono-l.lastYield >= int64(yieldPeriod) {
 			l.lastYield = l.mono
@@ -277,6 +293,7 @@ func (l *Loop) serve() bool {
 			break
 		}
 		if !l.iterate() {
+			normal = true
 			return false
 		}
 		if l.draining && !l.drained && l.nconns == 0 && len(l.lingers) == 0 && l.listenersDone() {
@@ -284,6 +301,7 @@ func (l *Loop) serve() bool {
 			close(l.drainCh)
 		}
 	}
+	normal = true
 	l.teardown()
 	l.waitStandbys()
 	close(l.done)

@@ -113,6 +113,9 @@ func (c *Conn) Fd() int { return -1 }
 // Buffered returns 0.
 func (c *Conn) Buffered() int { return 0 }
 
+// WriteBlocked returns false.
+func (c *Conn) WriteBlocked() bool { return false }
+
 // SetIdleTimeout does nothing.
 func (c *Conn) SetIdleTimeout(d time.Duration) {}
 

@@ -182,6 +182,11 @@ func (b *BufRing) Size() uint32 { return b.size }
 // Close unregisters the ring from the kernel (unless the Ring is already
 // closed) and unmaps its memory. Slices from Buf and Data become invalid.
 // A second Close returns nil. Loop only.
+//
+// No request that may select a buffer from it may be in flight: one that
+// picked a buffer before the unregister can still write into the slab.
+// Ring.Close closes its buffer rings after cancelling every request and
+// waiting for it, so closing the Ring alone is always safe.
 func (b *BufRing) Close() error {
 	if b.closed {
 		return nil
@@ -201,7 +206,8 @@ func (b *BufRing) Close() error {
 		}
 	}
 	// After unregistering (or ring teardown) no new receive can pick these
-	// buffers; the kernel pins the ring's pages while it uses them.
+	// buffers; the caller guarantees no request that picked one is still in
+	// flight (see above), so nothing writes into the slab once it is unmapped.
 	return errors.Join(err, b.unmap())
 }
 

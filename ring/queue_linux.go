@@ -231,9 +231,10 @@ func (r *Ring) waitExtArg(n uint32, d time.Duration) (int, error) {
 }
 
 // waitTimeoutSQE waits using an internal TIMEOUT SQE, for kernels without
-// EXT_ARG. The timeout completes after n other CQEs or at d; either way its
-// CQE wakes the waiter, because the kernel ends a GETEVENTS wait whenever a
-// timeout fires, whatever min_complete is.
+// EXT_ARG. The timeout completes after n other CQEs or at d. The kernel ends
+// a GETEVENTS wait when a timeout fires during it, whatever min_complete is,
+// but not when it fired before the wait began (a short d): so the wait is
+// for one new CQE at a time, until n are ready or the timeout's own is.
 //
 // liburing: __io_uring_submit_timeout.
 func (r *Ring) waitTimeoutSQE(n uint32, d time.Duration) (int, error) {
@@ -257,12 +258,34 @@ func (r *Ring) waitTimeoutSQE(n uint32, d time.Duration) (int, error) {
 	s.prepRW(OpTimeout, -1, uint64(uintptr(unsafe.Pointer(&r.waitTs))), 1, uint64(n))
 	s.UserData = UserDataInternal
 	r.internalInflight++
-	ret, err := r.SubmitAndWait(n)
+	at := r.sqeTail - 1 // the internal SQE's SQ index
+	// Wait for one more CQE at a time, not for n at once: the kernel ends a
+	// wait early when a timeout fires during it, but a timeout that fired
+	// before the wait began (a short d) ends nothing, and its own CQE is
+	// then the only new one: a wait for n >= 2 would outlive d for as long
+	// as no other completion comes.
+	ret, err := r.SubmitAndWait(r.CQReady() + 1)
+	for err == nil && r.CQReady() < n && !r.internalReady() {
+		var k int
+		k, err = r.SubmitAndWait(r.CQReady() + 1)
+		ret += k
+	}
 	runtime.KeepAlive(r)
-	if ret > 0 {
-		ret-- // the internal SQE
+	if ret > 0 && int32(sqHeadLoad(r.kSQHead)-at) > 0 {
+		ret-- // the internal SQE, if the kernel took it (SUBMIT_ALL may be off)
 	}
 	return prior + ret, err
+}
+
+// internalReady reports whether an internal TIMEOUT CQE is in the CQ.
+func (r *Ring) internalReady() bool {
+	tail := cqTailLoad(r.kCQTail)
+	for i := r.cqHead; i != tail; i++ {
+		if r.cqeAt(i).UserData == UserDataInternal {
+			return true
+		}
+	}
+	return false
 }
 
 // CQReady is the number of CQEs ready to be peeked (it may include an

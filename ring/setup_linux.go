@@ -166,10 +166,13 @@ func setupDegrading(entries, cqEntries uint32, cfg Config, hooks setupHooks, p *
 	// NO_SQARRAY (6.6), SUBMIT_ALL (5.18), CQSIZE (5.5).
 	optional := [...]uint32{hooks.extra, SetupNoSQArray, SetupSubmitAll, SetupCQSize}
 	lastErr := unix.EINVAL
-	for _, tier := range tiers {
-		tier &^= cfg.Disable
+	for _, full := range tiers {
+		tier := full &^ cfg.Disable
 		if tier&SetupDeferTaskrun != 0 && tier&SetupSingleIssuer == 0 {
 			continue // the kernel would refuse it
+		}
+		if tier == 0 && full != 0 {
+			continue // wholly disabled: that is the last tier's job, try the next
 		}
 		opt := uint32(0)
 		for _, f := range optional {

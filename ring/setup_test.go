@@ -228,3 +228,17 @@ func TestClosedRing(t *testing.T) {
 		t.Fatalf("BufRing.Close after Ring.Close: %v", err)
 	}
 }
+
+// Config.Disable's own example (SINGLE_ISSUER|DEFER_TASKRUN for a ring not
+// driven from a locked thread) must still get the next tier,
+// COOP_TASKRUN|TASKRUN_FLAG, on a kernel that has it (New's doc: "tries
+// SINGLE_ISSUER|DEFER_TASKRUN, else COOP_TASKRUN|TASKRUN_FLAG, else
+// neither").
+func TestSetupDisableFirstTierKeepsCoop(t *testing.T) {
+	requireCap(t, CapCoopTaskrun)
+	r := newRing(t, Config{Entries: 4, Disable: SetupSingleIssuer | SetupDeferTaskrun})
+	want := uint32(SetupCoopTaskrun | SetupTaskrunFlag)
+	if r.SetupFlags()&want != want {
+		t.Fatalf("SetupFlags = %#x: COOP_TASKRUN|TASKRUN_FLAG (%#x) not tried", r.SetupFlags(), want)
+	}
+}
