@@ -22,6 +22,9 @@ type testServer struct {
 	gate     sync.RWMutex // handlers hold it shared per request; a test takes it to stall the server
 	corrupt  bool         // echo: flip a bit of every echo
 	status   string       // HTTP status line, default "200 OK"
+	// respond, when set, gives the bytes to answer the connection's i-th request with (at
+	// once), and whether to close the connection after them.
+	respond func(i int) (resp string, closeAfter bool)
 }
 
 const helloResponse = "Date: Sun, 22 Nov 2026 14:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!"
@@ -79,7 +82,7 @@ func (s *testServer) serveHTTP(c net.Conn) {
 	resp := []byte("HTTP/1.1 " + s.status + "\r\n" + helloResponse)
 	br := bufio.NewReader(c)
 	var out []byte
-	for {
+	for i := 0; ; {
 		// Read one request head line by line; answer when the blank line
 		// arrives, flushing only when no more input is buffered (so
 		// pipelined responses leave together).
@@ -88,6 +91,14 @@ func (s *testServer) serveHTTP(c net.Conn) {
 			return
 		}
 		if !bytes.Equal(line, []byte("\r\n")) {
+			continue
+		}
+		if s.respond != nil {
+			r, closeAfter := s.respond(i)
+			i++
+			if _, err := c.Write([]byte(r)); err != nil || closeAfter {
+				return
+			}
 			continue
 		}
 		s.gate.RLock()

@@ -1,77 +1,14 @@
 package load
 
 import (
-	"bufio"
-	"bytes"
-	"net"
-	"sync"
 	"testing"
 	"time"
 )
 
-// rawServer answers each HTTP request (found by its blank line) with
-// respond(n, conn-local request index); close reports whether to close the
-// connection after that response.
-type rawServer struct {
-	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-}
-
-func startRaw(t *testing.T, respond func(i int) (resp string, closeAfter bool)) *rawServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rawServer{ln: ln, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns[c] = struct{}{}
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for i := 0; ; {
-					line, err := br.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					if !bytes.Equal(line, []byte("\r\n")) {
-						continue
-					}
-					resp, closeAfter := respond(i)
-					i++
-					if _, err := c.Write([]byte(resp)); err != nil {
-						return
-					}
-					if closeAfter {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return s
+// startRaw starts a testServer that answers the i-th request of each connection with
+// respond(i), closing the connection after it if asked.
+func startRaw(t *testing.T, respond func(i int) (resp string, closeAfter bool)) *testServer {
+	return startServer(t, false, func(s *testServer) { s.respond = respond })
 }
 
 const goodResp = "HTTP/1.1 200 OK\r\n" + helloResponse

@@ -12,19 +12,15 @@ import (
 	"github.com/ringo-io/ringo/bench/report"
 )
 
-// A server that answers every request with 404 (no work at all) is measured
-// by wrk; the round is accepted and every error response counts as a
-// completed request in req/s and CPU per request.
-func TestWrkErrorStatusesAreNotServed(t *testing.T) {
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		t.Skip("no wrk")
-	}
+// serveFixed answers every request (found by its blank line) with resp, and
+// closes the connection after the first one if closeAfter.
+func serveFixed(t *testing.T, resp string, closeAfter bool) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -40,12 +36,26 @@ func TestWrkErrorStatusesAreNotServed(t *testing.T) {
 						return
 					}
 					if bytes.Equal(line, []byte("\r\n")) {
-						c.Write([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+						if _, err := c.Write([]byte(resp)); err != nil || closeAfter {
+							return
+						}
 					}
 				}
 			}()
 		}
 	}()
+	return ln
+}
+
+// A server that answers every request with 404 (no work at all) is measured
+// by wrk; the round is accepted and every error response counts as a
+// completed request in req/s and CPU per request.
+func TestWrkErrorStatusesAreNotServed(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("no wrk")
+	}
+	ln := serveFixed(t, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", false)
 	o := options{warmup: 0, duration: time.Second, wrk: wrk, serverCPUs: "0", loadCPUs: "0"}
 	r := &running{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}} // CPU sampled from this process
 	sc := &scenario{Scenario: report.Scenario{Key: "http-4", Kind: report.Throughput, Conns: 4}, mode: "http", useWrk: true}
@@ -69,33 +79,7 @@ func TestHoldRoundRejectsClosedConnections(t *testing.T) {
 	if out, err := exec.Command(goBin, "build", "-o", dir+"/loadgen", "../loadgen").CombinedOutput(); err != nil {
 		t.Fatalf("build loadgen: %v %s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					if bytes.Equal(line, []byte("\r\n")) {
-						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"))
-						return // close after the response
-					}
-				}
-			}()
-		}
-	}()
+	ln := serveFixed(t, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!", true)
 	o := options{binDir: dir, serverCPUs: "0", loadCPUs: "0"}
 	r := &running{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
 	sc := &scenario{Scenario: report.Scenario{Key: "idle-100", Kind: report.Idle, Conns: 100}, mode: "hold"}
