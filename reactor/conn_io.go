@@ -649,6 +649,16 @@ func (l *Loop) accepted(ln *listener, fd int, peer ipPort) {
 		unix.Close(fd)
 		return
 	}
+	if ln.tcp && peer.kind == 0 {
+		// Multishot accept reports no address: getpeername gives it, and fails
+		// (ENOTCONN) for a conn the peer reset while it was queued. Drop it, as
+		// accept(2) does with ECONNABORTED, rather than open a conn that has no
+		// remote address.
+		if peer = ipPortFrom(netpoll.PeerAddrPort(fd)); peer.kind == 0 {
+			unix.Close(fd)
+			return
+		}
+	}
 	refused := !s.admit()
 	if refused && s.refuser == nil {
 		unix.Close(fd)
@@ -660,12 +670,9 @@ func (l *Loop) accepted(ln *listener, fd int, peer ipPort) {
 	}
 	if ln.tcp {
 		// Compact addresses: nothing per conn on the heap.
-		c.peer = peer
-		if c.peer.kind == 0 {
-			c.peer = ipPortFrom(netpoll.PeerAddrPort(fd))
-		}
+		c.peer = peer // never empty (above)
 		c.local = ln.localFor(fd)
-		if c.peer.kind == 0 || c.local.kind == 0 {
+		if c.local.kind == 0 {
 			c.r() // before c is published: Local/RemoteAddr may read it
 		}
 	} else {

@@ -80,7 +80,9 @@ func (ln *listener) closeFD() {
 	if ln.shared != nil {
 		if ln.shared.refs.Add(-1) == 0 {
 			unix.Close(ln.shared.fd)
-			os.Remove(ln.shared.path)
+			if ln.shared.path != "" {
+				os.Remove(ln.shared.path)
+			}
 		}
 		return
 	}
@@ -149,7 +151,10 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 			unix.Close(fd)
 			return nil, nil, nil, err
 		}
-		sh := &sharedFD{fd: fd, path: addr}
+		sh := &sharedFD{fd: fd}
+		if addr != "" && addr[0] != '@' {
+			sh.path = addr // abstract names ("@name") have no file to remove
+		}
 		sh.refs.Store(int32(n))
 		fds := make([]int, n)
 		for i := range fds {
@@ -192,8 +197,20 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 		}
 		fds = append(fds, fd)
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-			return fail(os.NewSyscallError("setsockopt SO_REUSEPORT", err))
+		// The first socket binds without SO_REUSEPORT, so that a port another
+		// listener holds (with SO_REUSEPORT or not) fails with EADDRINUSE as
+		// with net.Listen; it takes SO_REUSEPORT after bind, before listen, so
+		// that this server's other loops can join it.
+		reuseport := func() error {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+				return os.NewSyscallError("setsockopt SO_REUSEPORT", err)
+			}
+			return nil
+		}
+		if i > 0 {
+			if err := reuseport(); err != nil {
+				return fail(err)
+			}
 		}
 		// Accepted sockets are clones of the listener and inherit
 		// TCP_NODELAY (Linux), which saves a setsockopt per conn.
@@ -217,8 +234,16 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 		if family == unix.AF_INET6 && l == unix.SizeofSockaddrInet4 {
 			return fail(errors.New("reactor: IPv4 address on an IPv6 socket"))
 		}
-		if err := bindListen(fd, &rsa, l); err != nil {
-			return fail(err)
+		if err := netpoll.Bind(fd, &rsa, l); err != nil {
+			return fail(os.NewSyscallError("bind", err))
+		}
+		if i == 0 {
+			if err := reuseport(); err != nil {
+				return fail(err)
+			}
+		}
+		if err := unix.Listen(fd, listenBacklog); err != nil {
+			return fail(os.NewSyscallError("listen", err))
 		}
 		if bound == nil {
 			a, _ := netpoll.LocalAddr(fd).(*net.TCPAddr)

@@ -36,7 +36,9 @@ type Server struct {
 
 // Listen creates a server listening on network ("tcp", "tcp4", "tcp6",
 // "unix") and addr: one SO_REUSEPORT listener per loop (unix: one shared
-// listener). The loops are started by Serve or Start.
+// listener). An address another listener holds, a ringo server's included,
+// fails with EADDRINUSE, as with net.Listen: the port's SO_REUSEPORT group
+// is this server's loops only. The loops are started by Serve or Start.
 func Listen(network, addr string, h Handler, opts ...Option) (*Server, error) {
 	s, err := newServer(h, opts)
 	if err != nil {
@@ -123,7 +125,7 @@ func (s *Server) Start() error {
 		return ErrServerClosed
 	}
 	if s.started {
-		return errors.New("reactor: server already started")
+		return errAlreadyStarted
 	}
 	s.started = true
 	for i, l := range s.loops {
@@ -159,6 +161,8 @@ func (s *Server) Start() error {
 	return nil
 }
 
+var errAlreadyStarted = errors.New("reactor: server already started")
+
 // Serve starts the loops (unless Start did) and blocks until Shutdown or
 // Close; then it returns ErrServerClosed.
 func (s *Server) Serve() error {
@@ -166,7 +170,8 @@ func (s *Server) Serve() error {
 	started := s.started
 	s.mu.Unlock()
 	if !started {
-		if err := s.Start(); err != nil {
+		// errAlreadyStarted: a Start in another goroutine came first.
+		if err := s.Start(); err != nil && err != errAlreadyStarted {
 			return err
 		}
 	}
