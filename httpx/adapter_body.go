@@ -107,7 +107,7 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	if !p.readStarted {
 		p.readStarted = true
 		if ar.expect100 && p.err == nil && len(p.buf) == p.off {
-			ar.e.t.execute(ar.sendContinue)
+			ar.t.execute(ar.sendContinue)
 		}
 	}
 	for {
@@ -161,7 +161,7 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	}
 	p.mu.Unlock()
 	if resume {
-		ar.e.t.execute(ar.resumeBody)
+		ar.t.execute(ar.resumeBody)
 	}
 	return n, nil
 }
@@ -181,7 +181,7 @@ func (p *bodyPipe) Close() error {
 		p.ar.cancel()
 	}
 	if resume {
-		p.ar.e.t.execute(p.ar.resumeBody)
+		p.ar.t.execute(p.ar.resumeBody)
 	}
 	return nil
 }

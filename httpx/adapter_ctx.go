@@ -31,7 +31,12 @@ var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); retu
 func (c *reqCtx) init(parent context.Context) {
 	c.parent = parent
 	if parent.Done() != nil {
-		c.stop = context.AfterFunc(parent, func() { c.cancel(parent.Err()) })
+		// A parent cancelled already (or now) runs the func at once on its own goroutine,
+		// which reads stop in cancel: stop is published under mu.
+		stop := context.AfterFunc(parent, func() { c.cancel(parent.Err()) })
+		c.mu.Lock()
+		c.stop = stop
+		c.mu.Unlock()
 	}
 }
 
@@ -103,11 +108,12 @@ func (c *reqCtx) cancel(err error) {
 	}
 	afters := c.afters
 	c.afters = nil
+	stop := c.stop
 	c.mu.Unlock()
 	for _, a := range afters {
 		go a.f()
 	}
-	if c.stop != nil {
-		c.stop()
+	if stop != nil {
+		stop()
 	}
 }

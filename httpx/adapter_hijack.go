@@ -377,11 +377,14 @@ func isClosed(ch <-chan struct{}) bool {
 // net.Conn. After Hijack the ResponseWriter fails with http.ErrHijacked, the request's Context
 // still ends when the handler returns, and the connection is the handler's to close.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.ar.ended.Load() {
+		return nil, nil, errHandlerReturned
+	}
 	if w.failed != nil {
 		return nil, nil, w.failed
 	}
 	ar := w.ar
-	ct, ok := ar.e.t.(*connTransport)
+	ct, ok := ar.t.(*connTransport)
 	if !ok {
 		return nil, nil, http.ErrNotSupported
 	}

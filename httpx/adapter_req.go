@@ -16,11 +16,18 @@ import (
 // asyncReq is one FromHTTP request in flight. Fields marked "loop" are touched only on the
 // connection's loop; the handler goroutine talks to the loop only through transport.execute.
 type asyncReq struct {
-	e    *engine // loop
-	a    *Adapter
-	req  *http.Request // built on the loop, then owned by the handler goroutine
-	pipe *bodyPipe     // nil when the request has no body
-	ctx  reqCtx        // the Request's Context
+	e *engine // loop
+	// t is the connection's transport (immutable): the handler goroutine reaches the loop
+	// through it, never through e.t, which is another connection's (or nil) once the request
+	// is done and the engine went back to the loop.
+	t transport
+	a *Adapter
+	// ended: the handler returned; the ResponseWriter refuses further use (its buffers go
+	// back to the loop for other requests, its engine may serve another connection).
+	ended atomic.Bool
+	req   *http.Request // built on the loop, then owned by the handler goroutine
+	pipe  *bodyPipe     // nil when the request has no body
+	ctx   reqCtx        // the Request's Context
 	// ack carries the loop's answer to a non-final deliver (nil: queued and the send queue is
 	// short). Made by the handler goroutine before its first non-final deliver (ackChan); sent
 	// to and closed only on the loop: closed by connGone, after which nothing is sent. ack and
@@ -42,6 +49,9 @@ type asyncReq struct {
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
 	hijacked  bool // loop: the handler hijacked the connection (see hijack)
+	// aborted: the handler panicked with http.ErrAbortHandler (or ended its goroutine); set
+	// before the final delivery, which then closes the connection at once (no hold).
+	aborted bool
 	// Handler goroutine: it was started by Loop.GoTask (admitInline), and it left the pool's
 	// count when it hijacked (pool.detach).
 	inline, detached bool
@@ -61,9 +71,8 @@ type asyncReq struct {
 	finClose bool
 	finSet   bool
 	parts    reqParts // the Request's URL and Header value slices (buildRequest)
-	// Spares from the loop (see loopCache): an empty header map and a response buffer for the
-	// handler goroutine, and the buffer of the final response for the loop to take back.
-	hdr      http.Header
+	// Spares from the loop (see loopCache): a response buffer for the handler goroutine, and
+	// the buffer of the final response for the loop to take back.
 	raw      []byte
 	lines    []byte
 	finalRaw []byte
@@ -74,6 +83,8 @@ var (
 	errBadBody    = errors.New("httpx: malformed request body")
 	errBodyLimit  = errors.New("httpx: request body too large")
 	errClientGone = errors.New("httpx: client disconnected")
+	// errHandlerReturned: the ResponseWriter was used after its handler returned.
+	errHandlerReturned = errors.New("httpx: ResponseWriter used after the handler returned")
 )
 
 // adapterConn is the per-connection state of FromHTTP, made at the connection's first request
@@ -95,7 +106,7 @@ func (e *engine) startAsync(req []byte) {
 		ac.base = context.WithValue(a.baseContext(), http.LocalAddrContextKey, e.t.localAddr())
 		e.ac = ac
 	}
-	ar := &asyncReq{e: e, a: a, expect100: h.expect100,
+	ar := &asyncReq{e: e, t: e.t, a: a, expect100: h.expect100,
 		mayHold: !h.expect100 && (h.chunked || h.contentLen <= maxHeldBody)}
 	// The template is filled, then copied by WithContext: one allocation for the Request.
 	r := e.tmpl
@@ -120,7 +131,7 @@ func (e *engine) startAsync(req []byte) {
 	ar.req = r.WithContext(&ar.ctx)
 	*r = http.Request{} // keep nothing of this request in the template
 	ar.keepAlive = h.keepAliveAfter() && !e.draining()
-	ar.hdr, ar.raw, ar.lines = e.lc.takeSpares()
+	ar.raw, ar.lines = e.lc.takeSpares()
 	// On a parked loop the handler runs on the loop goroutine itself (Loop.GoTask): no hand-off to a
 	// pool goroutine and back; if it blocks, the loop moves to another goroutine. Counted
 	// against the pool's bound like a worker.
@@ -486,6 +497,13 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	if ar.gone {
 		return
 	}
+	if !final && e.async != ar {
+		// A stray writer after its request ended: the engine may serve another request now.
+		if wantAck {
+			ar.ack <- errHandlerReturned
+		}
+		return
+	}
 	if final && ar.bodyErr != 0 {
 		// The body was malformed: whatever the handler answered, the client gets the error
 		// (unless the response had started), and the connection ends: the bytes after a bad
@@ -494,7 +512,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 			b = appendErrorResponse(nil, ar.bodyErr, e.lc, false)
 		}
 		closeAfter = true
-	} else if final && ar.holdable() {
+	} else if final && !ar.aborted && ar.holdable() {
 		// The handler returned before its body ended: hold the response until the body has
 		// arrived and been validated, so a malformed or cut-off body gets a 400, never the
 		// handler's 2xx (see Adapter). releaseHeld sends it.
@@ -518,13 +536,13 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	}
 }
 
-// recycle gives the loop back the response header map and buffers once the handler has returned
-// and the response was copied out (loop only). A handler must not use its ResponseWriter, Header
-// map included, after it returned (the net/http rule): the map serves another request of this
-// loop.
+// recycle gives the loop back the response buffers once the handler has returned and the
+// response was copied out (loop only). The header map is not reused: a goroutine of the handler
+// may still hold it (net/http gives every response its own map), and it would then write into
+// another connection's response.
 func (ar *asyncReq) recycle() {
 	// ar.raw and ar.lines were given to the handler goroutine but not used.
-	ar.e.lc.putSpares(ar.w.header, [2][]byte{ar.finalRaw, ar.raw}, [2][]byte{ar.w.lines, ar.lines})
+	ar.e.lc.putSpares([2][]byte{ar.finalRaw, ar.raw}, [2][]byte{ar.w.lines, ar.lines})
 	ar.w.header, ar.finalRaw, ar.raw, ar.lines, ar.w.lines = nil, nil, nil, nil, nil
 }
 
@@ -577,11 +595,18 @@ func (ar *asyncReq) ackWhenDrained(tries int) {
 	if ar.gone {
 		return // ack is closed
 	}
-	if ar.e.t.buffered() <= respHighWater || tries > 60000 {
+	if ar.e.t.buffered() <= respHighWater {
 		ar.ack <- nil
 		return
 	}
-	ar.e.t.after(time.Millisecond, func() { ar.ackWhenDrained(tries + 1) })
+	// No give-up: a client that reads nothing must not get more queued for it (the write
+	// deadline, a disconnect or Close ends the wait, which closes ack). A long stall is polled
+	// less often.
+	d := time.Millisecond
+	if tries >= 1000 {
+		d = 10 * time.Millisecond
+	}
+	ar.e.t.after(d, func() { ar.ackWhenDrained(min(tries+1, 1000)) })
 }
 
 // setDeadline records a deadline the handler set through http.ResponseController (handler

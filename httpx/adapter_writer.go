@@ -59,7 +59,7 @@ func (w *responseWriter) Header() http.Header { return w.header }
 // WriteHeader implements http.ResponseWriter; 1xx codes other than 101 are sent at once.
 // 101 (Switching Protocols) is meant to be followed by Hijack.
 func (w *responseWriter) WriteHeader(code int) {
-	if w.wroteHeader || w.failed != nil {
+	if w.ar.ended.Load() || w.wroteHeader || w.failed != nil {
 		return
 	}
 	if code < 100 || code > 999 {
@@ -142,6 +142,9 @@ func (w *responseWriter) bodyAllowed() bool { return bodyAllowed(w.status) }
 
 // Write implements http.ResponseWriter.
 func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.ar.ended.Load() {
+		return 0, errHandlerReturned
+	}
 	if w.failed != nil {
 		return 0, w.failed
 	}
@@ -200,7 +203,7 @@ func (w *responseWriter) WriteString(s string) (int, error) {
 
 // Flush implements http.Flusher.
 func (w *responseWriter) Flush() {
-	if w.failed != nil {
+	if w.ar.ended.Load() || w.failed != nil {
 		return
 	}
 	if !w.wroteHeader {
@@ -225,12 +228,15 @@ func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.setDeadli
 func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.setDeadline(t, true) }
 
 func (w *responseWriter) setDeadline(t time.Time, write bool) error {
+	if w.ar.ended.Load() {
+		return errHandlerReturned
+	}
 	if w.failed != nil {
 		return w.failed
 	}
 	ar := w.ar
 	ar.setDeadline(t, write)
-	if !ar.e.t.execute(ar.applyDeadlines) {
+	if !ar.t.execute(ar.applyDeadlines) {
 		return errClientGone
 	}
 	return nil
@@ -238,6 +244,9 @@ func (w *responseWriter) setDeadline(t time.Time, write bool) error {
 
 // FlushError is Flush with an error, used by http.ResponseController.
 func (w *responseWriter) FlushError() error {
+	if w.ar.ended.Load() {
+		return errHandlerReturned
+	}
 	w.Flush()
 	return w.failed
 }
@@ -469,7 +478,7 @@ func (w *responseWriter) send(b []byte, final bool) error {
 func (w *responseWriter) sendPart(b []byte, interim int) error {
 	ar := w.ar
 	ack := ar.ackChan()
-	if ack == nil || !ar.e.t.execute(func() {
+	if ack == nil || !ar.t.execute(func() {
 		if interim != 0 {
 			ar.deliverInterim(b, interim)
 		} else {
@@ -494,7 +503,7 @@ func (w *responseWriter) sendPart(b []byte, interim int) error {
 func (ar *asyncReq) run() {
 	defer func() {
 		if ar.finSet {
-			ar.e.t.execute(ar.deliverFinal)
+			ar.t.execute(ar.deliverFinal)
 		}
 	}()
 	ar.handle()
@@ -514,7 +523,7 @@ func (ar *asyncReq) Run() bool {
 			ar.e.cfg.pool.inlineDone()
 		}
 		if !returned && ar.finSet {
-			ar.e.t.execute(ar.deliverFinal)
+			ar.t.execute(ar.deliverFinal)
 		}
 	}()
 	ar.handle()
@@ -535,14 +544,12 @@ func (ar *asyncReq) handle() {
 		req:         r,
 		keepAlive:   keepAlive,
 		isHead:      r.Method == http.MethodHead,
-		header:      ar.hdr,
+		header:      make(http.Header, 4), // its own: a goroutine of the handler may keep it
 		declared:    -1,
 		bufferLimit: ar.a.respBuffer,
 	}
-	if w.header == nil {
-		w.header = make(http.Header, 4)
-	}
 	returned := false
+	defer ar.ended.Store(true) // after the deferred final flush below, before the loop recycles
 	defer func() {
 		if v := recover(); v != nil || !returned {
 			if v == nil {
@@ -593,6 +600,7 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 		return
 	}
 	var b []byte
+	ar.aborted = v == http.ErrAbortHandler
 	if !w.headerSent && v != http.ErrAbortHandler {
 		b = appendErrorResponse(nil, 500, nil, w.isHead)
 	}

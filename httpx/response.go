@@ -68,9 +68,9 @@ type loopCache struct {
 	preCL     int
 	preLen    int64
 
-	// FromHTTP: response header maps, response buffers and header lines buffers whose
-	// responses were delivered, for this loop's next requests (see asyncReq.recycle).
-	hdrs  []http.Header
+	// FromHTTP: response buffers and header lines buffers whose responses were delivered, for
+	// this loop's next requests (see asyncReq.recycle). Header maps are not kept: a handler's
+	// goroutine may still hold its map after the response went out.
 	raws  [][]byte
 	lines [][]byte
 }
@@ -78,32 +78,24 @@ type loopCache struct {
 // Bounds of the loop's FromHTTP spares: how many of each, and their sizes.
 const (
 	maxSpares     = 64
-	maxSpareMap   = 8       // fields: a map that held more is dropped
 	maxSpareBytes = 8 << 10 // bytes of a response buffer
 )
 
-// takeSpares returns a spare header map and two buffers, for the response and for its header
-// lines (any nil if none). Loop only.
-func (d *loopCache) takeSpares() (h http.Header, b, lines []byte) {
-	if n := len(d.hdrs); n > 0 {
-		h, d.hdrs[n-1], d.hdrs = d.hdrs[n-1], nil, d.hdrs[:n-1]
-	}
+// takeSpares returns two spare buffers, for the response and for its header lines (either nil
+// if none). Loop only.
+func (d *loopCache) takeSpares() (b, lines []byte) {
 	if n := len(d.raws); n > 0 {
 		b, d.raws[n-1], d.raws = d.raws[n-1], nil, d.raws[:n-1]
 	}
 	if n := len(d.lines); n > 0 {
 		lines, d.lines[n-1], d.lines = d.lines[n-1], nil, d.lines[:n-1]
 	}
-	return h, b, lines
+	return b, lines
 }
 
-// putSpares keeps h (cleared), the response buffers raws and the header lines buffers lines for
-// later requests, within the bounds; nil ones are skipped. Loop only.
-func (d *loopCache) putSpares(h http.Header, raws, lines [2][]byte) {
-	if h != nil && len(h) <= maxSpareMap && len(d.hdrs) < maxSpares {
-		clear(h)
-		d.hdrs = append(d.hdrs, h)
-	}
+// putSpares keeps the response buffers raws and the header lines buffers lines for later
+// requests, within the bounds; nil ones are skipped. Loop only.
+func (d *loopCache) putSpares(raws, lines [2][]byte) {
 	keepSpares(&d.raws, raws)
 	keepSpares(&d.lines, lines)
 }
