@@ -126,6 +126,9 @@ type engine struct {
 	// output is blocked (see process): the reactor keeps it and presents it again once the
 	// output drained.
 	outRest int
+	// outN is the output handed to the transport since the last outCheck (Ctx.Flush writes
+	// without going through process).
+	outN int
 }
 
 func newEngine(cfg *config, t transport, lc *loopCache) *engine {
@@ -183,16 +186,20 @@ loop:
 			if r == len(buf) || (r+1 == len(buf) && buf[r] == '\r') {
 				break loop
 			}
-			if len(e.out) >= outCheck && r >= old && e.cfg.fast != nil {
+			if len(e.out)+e.outN >= outCheck && r >= old && e.cfg.fast != nil {
 				// Pipelined requests for large responses: once the connection's output is
 				// above its high-water mark (a client that sends and does not read), the
 				// requests left go back to the reactor, which presents them again when the
 				// output drained, as net/http reads a request only after writing the last
 				// response. Else one read of small requests could queue without bound.
 				e.writeOut()
+				e.outN = 0
 				if e.t.writeBlocked() {
 					e.outRest = len(buf) - r
 					e.carry = e.carry[:0]
+					if cap(e.carry) > 64<<10 {
+						e.carry = nil // as savePartial: the engine goes back to the loop idle
+					}
 					return
 				}
 			}
@@ -432,6 +439,7 @@ func (e *engine) writeOut() {
 		return
 	}
 	e.t.write(e.out)
+	e.outN += len(e.out)
 	if cap(e.out) > 256<<10 {
 		e.out = nil
 	} else {

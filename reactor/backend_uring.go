@@ -26,6 +26,7 @@ type uringBackend struct {
 	feats ring.Features
 	cqes  []*ring.CQE
 	batch []ring.CQE // the CQEs being dispatched, copied out of the CQ
+	rest  []ring.CQE // the part of a batch not dispatched yet (see dispatch)
 
 	files uint32   // registered file slots (conns with a smaller slot use theirs)
 	fdArg [1]int32 // UpdateFiles argument
@@ -281,7 +282,24 @@ func fileSlots(n int) uint32 {
 // starvedWait bounds a wait while conns are starved (see wait).
 const starvedWait = 100 * time.Microsecond
 
+// dispatch completes the CQEs of batch in order. b.rest is what is left of
+// it while a callback runs: a callback that calls runtime.Goexit ends the
+// loop goroutine in the middle, and the loop's teardown (the next wait)
+// dispatches the rest, so no completion is lost (an accept's fd, a recv's
+// buffer, an op the teardown waits for).
+func (b *uringBackend) dispatch(batch []ring.CQE) {
+	b.rest = batch
+	for len(b.rest) > 0 {
+		cqe := &b.rest[0]
+		b.rest = b.rest[1:]
+		b.complete(cqe.UserData, cqe.Res, cqe.Flags, cqe)
+	}
+}
+
 func (b *uringBackend) wait(d time.Duration) error {
+	if len(b.rest) > 0 { // left by a Goexit (see dispatch); before b.batch is reused
+		b.dispatch(append([]ring.CQE(nil), b.rest...))
+	}
 	if b.br != nil {
 		b.topUp()
 	}
@@ -328,10 +346,7 @@ func (b *uringBackend) wait(d time.Duration) error {
 			batch[i] = *cqe
 		}
 		b.r.CQAdvance(uint32(n))
-		for i := range batch {
-			cqe := &batch[i]
-			b.complete(cqe.UserData, cqe.Res, cqe.Flags, cqe)
-		}
+		b.dispatch(batch)
 		if b.r.CQOverflowed() {
 			b.nCQOverflow++
 			continue

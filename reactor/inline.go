@@ -212,7 +212,8 @@ func (l *Loop) dropInline() {
 	}
 	clear(l.inline)
 	l.inline, l.inlineHead = nil, 0
-	if l.standbyQuit != nil {
+	if l.standbyQuit != nil && !l.quitClosed { // a teardown resumed after a Goexit
+		l.quitClosed = true
 		close(l.standbyQuit)
 	}
 }

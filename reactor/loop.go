@@ -63,6 +63,7 @@ type Loop struct {
 	standbyLive atomic.Int32  // standby goroutines alive (the owner excluded)
 	standbyCh   chan struct{} // parked loops: wakes a standby (never closed)
 	standbyQuit chan struct{} // parked loops: closed at teardown
+	quitClosed  bool          // standbyQuit was closed (loop only)
 
 	// Cross-goroutine: the task queue. mu guards tasks and closed; the
 	// waker is woken and closed under mu, so a Wake never races its Close.
@@ -279,9 +280,7 @@ func (l *Loop) serve() bool {
 		// and ends this goroutine, so the loop ends here: close its conns and listeners and
 		// let Close and Shutdown return, instead of leaving them all hanging.
 		l.logger().Error("reactor: runtime.Goexit called on the loop, closing it", "loop", l.idx)
-		l.teardown()
-		l.waitStandbys()
-		close(l.done)
+		l.endAfterGoexit()
 	}()
 	for !l.stopReq.Load() {
 		if l.mono-l.lastYield >= int64(yieldPeriod) {
@@ -301,11 +300,32 @@ func (l *Loop) serve() bool {
 			close(l.drainCh)
 		}
 	}
-	normal = true
+	// normal is set only once l.done is closed: a Goexit in a callback the
+	// teardown runs (OnClose, an Execute'd func) must still end the loop.
 	l.teardown()
 	l.waitStandbys()
+	normal = true
 	close(l.done)
 	return true
+}
+
+// endAfterGoexit ends the loop after a runtime.Goexit on it: teardown (which
+// may be resumed, when a callback it runs calls Goexit again), then l.done.
+func (l *Loop) endAfterGoexit() {
+	ok := false
+	defer func() {
+		if !ok {
+			if r := recover(); r != nil {
+				panic(r)
+			}
+			l.endAfterGoexit() // another Goexit in a callback the teardown ran
+		}
+	}()
+	l.stopReq.Store(true) // as a Close: what completes during the teardown is closed (accepted)
+	l.teardown()
+	l.waitStandbys()
+	ok = true
+	close(l.done)
 }
 
 // iterate runs everything after a wait: tasks, timers, kept input, Go funcs,
@@ -370,7 +390,18 @@ func (l *Loop) runTasks() {
 	l.tasks = l.spare[:0]
 	l.hasTasks.Store(false)
 	l.mu.Unlock()
-	for i := range ts {
+	i := 0
+	defer func() {
+		if i < len(ts) {
+			// runtime.Goexit in a task: the loop ends (serve); the tasks after
+			// it go back to the queue, which the teardown runs or fails.
+			l.mu.Lock()
+			l.tasks = append(append([]task(nil), ts[i+1:]...), l.tasks...)
+			l.hasTasks.Store(len(l.tasks) > 0)
+			l.mu.Unlock()
+		}
+	}()
+	for ; i < len(ts); i++ {
 		t := &ts[i]
 		switch t.kind {
 		case taskFunc:
@@ -410,7 +441,18 @@ func (l *Loop) closeQueue(run bool) {
 	l.tasks = nil
 	l.waker.Close()
 	l.mu.Unlock()
-	for _, t := range ts {
+	i := 0
+	defer func() {
+		if i < len(ts) {
+			// runtime.Goexit in a func: the resumed teardown (see
+			// endAfterGoexit) calls closeQueue again, which runs the rest.
+			l.mu.Lock()
+			l.tasks = append(append([]task(nil), ts[i+1:]...), l.tasks...)
+			l.mu.Unlock()
+		}
+	}()
+	for ; i < len(ts); i++ {
+		t := ts[i]
 		switch {
 		case t.kind == taskWrite && t.done != nil:
 			l.safeCall(func() { t.done(ErrClosed) })
