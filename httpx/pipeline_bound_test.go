@@ -130,40 +130,6 @@ func TestPipelinedBigResponsesShutdown(t *testing.T) {
 	})
 }
 
-// The server pauses reading while a client's responses pile up (high-water mark); a pipelined
-// request cut at the end of the last input the server read then waits in the engine, and its
-// ReadHeaderTimeout runs although the client sent the whole head long ago: the connection is
-// closed and the responses queued for it are lost. net/http starts the next request's header
-// timeout only once the previous response was written.
-func TestReadHeaderTimeoutWhileServerPaused(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
-		const respSize = 256 << 10
-		big := strings.Repeat("x", respSize)
-		addr := startServer(t, b, &Server{Handler: HandlerFunc(func(c *Ctx) {
-			c.WriteString(big)
-		}), ReadHeaderTimeout: 300 * time.Millisecond})
-		c := dial(t, addr)
-		// 1,000-byte requests: the 64 KiB input window ends inside one of them.
-		req := "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: "
-		req += strings.Repeat("p", 1000-len(req)-4) + "\r\n\r\n"
-		const nreq = 100
-		if _, err := io.WriteString(c, strings.Repeat(req, nreq)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Second) // the client reads a second later: every head was sent at once
-		br := bufio.NewReaderSize(c, 1<<20)
-		for i := 0; i < nreq; i++ {
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatalf("response %d of %d: %v", i, nreq, err)
-			}
-			if n, err := io.Copy(io.Discard, resp.Body); n != respSize || err != nil {
-				t.Fatalf("response %d of %d: %d bytes, %v", i, nreq, n, err)
-			}
-		}
-	})
-}
-
 // A fast-path handler that ends its goroutine with runtime.Goexit (t.FailNow, t.Fatal or
 // t.SkipNow inside a handler in a test) is not recovered like a panic: Goexit unwinds the loop
 // goroutine itself: the loop stops without closing anything, every connection of the loop hangs
