@@ -300,7 +300,7 @@ func (l *Loop) serve() bool {
 			close(l.drainCh)
 		}
 	}
-	// normal is set only once l.done is closed: a Goexit in a callback the
+	// normal is set only after the teardown: a Goexit in a callback the
 	// teardown runs (OnClose, an Execute'd func) must still end the loop.
 	l.teardown()
 	l.waitStandbys()
