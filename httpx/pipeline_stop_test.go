@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,44 +239,6 @@ func TestUpgradeAfterStop(t *testing.T) {
 				t.Fatalf("after the 101: %q, %v; want %q", got, err, want)
 			}
 			c.Close()
-		}
-	})
-}
-
-// A streaming handler (Ctx.Flush) hands its output to the connection itself, so the engine's
-// e.out is almost empty at every request boundary and the outCheck bound never applies: a
-// client that pipelines and reads nothing makes the server queue every response.
-func TestPipelinedFlushBounded(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
-		const respSize = 64 << 10
-		const nreq = 1000
-		big := strings.Repeat("x", respSize)
-		var served atomic.Int64
-		addr := startServer(t, b, &Server{Handler: HandlerFunc(func(c *Ctx) {
-			served.Add(1)
-			c.WriteString(big)
-			c.Flush()
-		})})
-		c := dial(t, addr)
-		req := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
-		if _, err := io.WriteString(c, strings.Repeat(req, nreq)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(1 * time.Second)
-		n := served.Load()
-		t.Logf("served %d of %d requests while the client read nothing", n, nreq)
-		if n > 200 {
-			t.Errorf("served %d requests (%d MiB buffered) for a client that reads nothing", n, n*respSize>>20)
-		}
-		br := bufio.NewReaderSize(c, 1<<20)
-		for i := 0; i < nreq; i++ {
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatalf("response %d: %v", i, err)
-			}
-			if k, err := io.Copy(io.Discard, resp.Body); k != respSize || err != nil {
-				t.Fatalf("response %d: %d bytes, %v", i, k, err)
-			}
 		}
 	})
 }

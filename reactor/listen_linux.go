@@ -147,7 +147,7 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 		if err != nil {
 			return nil, nil, nil, os.NewSyscallError("socket", err)
 		}
-		if err := bindListen(fd, &rsa, l); err != nil {
+		if err := bindListen(fd, &rsa, l, false); err != nil {
 			unix.Close(fd)
 			return nil, nil, nil, err
 		}
@@ -201,14 +201,8 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 		// listener holds (with SO_REUSEPORT or not) fails with EADDRINUSE as
 		// with net.Listen; it takes SO_REUSEPORT after bind, before listen, so
 		// that this server's other loops can join it.
-		reuseport := func() error {
-			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-				return os.NewSyscallError("setsockopt SO_REUSEPORT", err)
-			}
-			return nil
-		}
 		if i > 0 {
-			if err := reuseport(); err != nil {
+			if err := setReusePort(fd); err != nil {
 				return fail(err)
 			}
 		}
@@ -234,16 +228,8 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 		if family == unix.AF_INET6 && l == unix.SizeofSockaddrInet4 {
 			return fail(errors.New("reactor: IPv4 address on an IPv6 socket"))
 		}
-		if err := netpoll.Bind(fd, &rsa, l); err != nil {
-			return fail(os.NewSyscallError("bind", err))
-		}
-		if i == 0 {
-			if err := reuseport(); err != nil {
-				return fail(err)
-			}
-		}
-		if err := unix.Listen(fd, listenBacklog); err != nil {
-			return fail(os.NewSyscallError("listen", err))
+		if err := bindListen(fd, &rsa, l, i == 0); err != nil {
+			return fail(err)
 		}
 		if bound == nil {
 			a, _ := netpoll.LocalAddr(fd).(*net.TCPAddr)
@@ -256,12 +242,26 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 	return fds, bound, nil, nil
 }
 
-func bindListen(fd int, rsa *unix.RawSockaddrAny, l uint32) error {
+// bindListen binds fd and listens on it; with reuseAfterBind it sets
+// SO_REUSEPORT between the two (see openListeners).
+func bindListen(fd int, rsa *unix.RawSockaddrAny, l uint32, reuseAfterBind bool) error {
 	if err := netpoll.Bind(fd, rsa, l); err != nil {
 		return os.NewSyscallError("bind", err)
 	}
+	if reuseAfterBind {
+		if err := setReusePort(fd); err != nil {
+			return err
+		}
+	}
 	if err := unix.Listen(fd, listenBacklog); err != nil {
 		return os.NewSyscallError("listen", err)
+	}
+	return nil
+}
+
+func setReusePort(fd int) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		return os.NewSyscallError("setsockopt SO_REUSEPORT", err)
 	}
 	return nil
 }

@@ -392,13 +392,8 @@ func (l *Loop) runTasks() {
 	l.mu.Unlock()
 	i := 0
 	defer func() {
-		if i < len(ts) {
-			// runtime.Goexit in a task: the loop ends (serve); the tasks after
-			// it go back to the queue, which the teardown runs or fails.
-			l.mu.Lock()
-			l.tasks = append(append([]task(nil), ts[i+1:]...), l.tasks...)
-			l.hasTasks.Store(len(l.tasks) > 0)
-			l.mu.Unlock()
+		if i < len(ts) { // runtime.Goexit in a task: the loop ends (serve)
+			l.requeue(ts[i+1:])
 		}
 	}()
 	for ; i < len(ts); i++ {
@@ -418,6 +413,16 @@ func (l *Loop) runTasks() {
 		*t = task{}
 	}
 	l.spare = ts[:0]
+}
+
+// requeue puts tasks back at the head of the queue: those after a task that
+// ended the loop goroutine with runtime.Goexit, for the teardown to run or
+// fail (closeQueue).
+func (l *Loop) requeue(rest []task) {
+	l.mu.Lock()
+	l.tasks = append(append([]task(nil), rest...), l.tasks...)
+	l.hasTasks.Store(len(l.tasks) > 0)
+	l.mu.Unlock()
 }
 
 // safeCall runs f, recovering (and logging) a panic.
@@ -443,12 +448,8 @@ func (l *Loop) closeQueue(run bool) {
 	l.mu.Unlock()
 	i := 0
 	defer func() {
-		if i < len(ts) {
-			// runtime.Goexit in a func: the resumed teardown (see
-			// endAfterGoexit) calls closeQueue again, which runs the rest.
-			l.mu.Lock()
-			l.tasks = append(append([]task(nil), ts[i+1:]...), l.tasks...)
-			l.mu.Unlock()
+		if i < len(ts) { // runtime.Goexit in a func: endAfterGoexit resumes the teardown
+			l.requeue(ts[i+1:])
 		}
 	}()
 	for ; i < len(ts); i++ {
