@@ -37,6 +37,7 @@ type Loop struct {
 	dirty     []*Conn // conns whose output or close state needs a flush step
 	redeliver []*Conn // conns whose kept input is presented again
 	timers    timerHeap
+	timerSeq  uint64    // arming order of timers (timerHeap.push)
 	base      time.Time // clock origin
 	mono      int64     // monotonic nanoseconds since base, read once per iteration
 	wall      time.Time // time.Now() at wallMono (see tick)

@@ -11,13 +11,14 @@ import (
 type Timer struct {
 	l    *Loop
 	when int64  // loop clock, nanoseconds
+	seq  uint64 // arming order: timers due at the same time run in it
 	idx  int    // index in the heap, -1 when not scheduled
 	f    func() // user timer
 	c    *Conn  // conn deadline timer (f is nil)
 }
 
 // AfterFunc runs f on the loop after d (measured on the loop clock).
-// Loop only.
+// Timers due at the same time run in the order they were armed. Loop only.
 func (l *Loop) AfterFunc(d time.Duration, f func()) *Timer {
 	t := &Timer{l: l, f: f, idx: -1}
 	if d < 0 {
@@ -158,6 +159,8 @@ func (h *timerHeap) peek() *Timer {
 }
 
 func (h *timerHeap) push(t *Timer) {
+	t.l.timerSeq++
+	t.seq = t.l.timerSeq
 	t.idx = len(*h)
 	*h = append(*h, t)
 	h.up(t.idx)
@@ -178,6 +181,13 @@ func (h *timerHeap) remove(t *Timer) {
 	}
 }
 
+// less orders timers by when, then by arming order (seq): timers armed
+// for the same time run in the order they were armed.
+func (h timerHeap) less(i, j int) bool {
+	a, b := h[i], h[j]
+	return a.when < b.when || a.when == b.when && a.seq < b.seq
+}
+
 func (h timerHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].idx = i
@@ -187,7 +197,7 @@ func (h timerHeap) swap(i, j int) {
 func (h timerHeap) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if h[p].when <= h[i].when {
+		if !h.less(i, p) {
 			return
 		}
 		h.swap(i, p)
@@ -203,10 +213,10 @@ func (h timerHeap) down(i int) {
 			return
 		}
 		m := l
-		if r := l + 1; r < n && h[r].when < h[l].when {
+		if r := l + 1; r < n && h.less(r, l) {
 			m = r
 		}
-		if h[i].when <= h[m].when {
+		if !h.less(m, i) {
 			return
 		}
 		h.swap(i, m)
