@@ -503,6 +503,7 @@ func (ar *asyncReq) hijack(head []byte, h *hijackConn) error {
 	c := ct.c
 	c.SetReadDeadline(time.Time{})
 	c.SetWriteDeadline(time.Time{})
+	ct.dropMarks()
 	c.SetIdleTimeout(0)
 	c.SetBusy(true) // Shutdown does not close it as idle
 	// Reading may be paused for the request (its body pipe full, or input held behind it);

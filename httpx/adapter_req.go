@@ -49,7 +49,7 @@ type asyncReq struct {
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
 	hijacked  bool // loop: the handler hijacked the connection (see hijack)
-	// aborted: the handler panicked with http.ErrAbortHandler (or ended its goroutine); set
+	// aborted: the handler panicked (or ended its goroutine); set
 	// before the final delivery, which then closes the connection at once (no hold).
 	aborted bool
 	// Handler goroutine: it was started by Loop.GoTask (admitInline), and it left the pool's

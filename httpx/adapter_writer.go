@@ -600,7 +600,9 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 		return
 	}
 	var b []byte
-	ar.aborted = v == http.ErrAbortHandler
+	// No hold for the rest of the body: the connection closes after the 500 (at once for
+	// http.ErrAbortHandler), so there is no next request to keep it for.
+	ar.aborted = true
 	if !w.headerSent && v != http.ErrAbortHandler {
 		b = appendErrorResponse(nil, 500, nil, w.isHead)
 	}

@@ -27,9 +27,25 @@ type connTransport struct {
 	seq       uint32       // engine.seq kept while the engine is released
 	lastSeq   uint32
 	lastPhase phase
-	readDL    bool // a read deadline is set
-	handlerWD bool // the write deadline is a FromHTTP handler's (see write)
-	idleOff   bool // the idle timeout is suspended (see applyTimeouts)
+	readDL    bool        // a read deadline is set
+	handlerWD bool        // the write deadline is a FromHTTP handler's (see write)
+	idleOff   bool        // the idle timeout is suspended (see applyTimeouts)
+	wm        *writeMarks // WriteTimeout's per-write due times (see write); nil until needed
+}
+
+// writeMarks keeps WriteTimeout per queued byte: the reactor's one write deadline covers the
+// newest write, so older writes still partly queued keep their own due time here, checked by a
+// loop timer (checkWrites). Allocated on a connection's first write under a WriteTimeout.
+type writeMarks struct {
+	total int64   // bytes handed to the conn since its queue was last seen empty
+	marks []wmark // oldest first
+	timer *reactor.Timer
+}
+
+// wmark: the bytes up to end (counted in writeMarks.total) must be sent by due.
+type wmark struct {
+	end int64
+	due time.Time
 }
 
 // maxFreeEngines bounds each loop's free list of engines.
@@ -122,6 +138,7 @@ func (ct *connTransport) handOver(e *engine) {
 	c := ct.c
 	c.SetReadDeadline(time.Time{})
 	c.SetWriteDeadline(time.Time{})
+	ct.dropMarks()
 	c.SetIdleTimeout(0)
 	c.SetBusy(true) // for Shutdown, as a hijacked connection
 	c.SetContext(nil)
@@ -159,6 +176,7 @@ func (h *connHandler) OnClose(c *reactor.Conn, err error) {
 		return
 	}
 	c.SetContext(nil)
+	ct.dropMarks()
 	if h := ct.hijacker(); h != nil {
 		hijackedClose(h, err)
 	}
@@ -168,11 +186,16 @@ func (h *connHandler) OnClose(c *reactor.Conn, err error) {
 }
 
 func (ct *connTransport) write(b []byte) {
+	queued := 0
+	if ct.s.WriteTimeout > 0 {
+		queued = ct.c.Buffered()
+	}
 	_, _ = ct.c.Write(b)
 	if ar := ct.e.async; ar != nil {
 		if _, _, wd, ok := ar.deadlines(); ok {
 			ct.c.SetWriteDeadline(wd) // the handler's (see requestDeadlines)
 			ct.handlerWD = true
+			ct.dropMarks()
 			return
 		}
 	}
@@ -182,7 +205,70 @@ func (ct *connTransport) write(b []byte) {
 	ct.handlerWD = false
 	if d := ct.s.WriteTimeout; d > 0 {
 		// time.Now, not the loop clock: a handler may have run long since the iteration began.
-		ct.c.SetWriteDeadline(time.Now().Add(d))
+		due := time.Now().Add(d)
+		ct.c.SetWriteDeadline(due)
+		ct.markWrite(queued, len(b), due, d)
+	}
+}
+
+// markWrite records that the n bytes just written, behind queued bytes, are due by due. Moving
+// the reactor's deadline to due alone would let a client that reads just enough to let the next
+// write in keep every byte queued far longer than WriteTimeout (a FromHTTP handler streams in
+// pieces of a few KiB); so the older writes' due times stay here (loop only).
+func (ct *connTransport) markWrite(queued, n int, due time.Time, d time.Duration) {
+	m := ct.wm
+	if m == nil {
+		m = &writeMarks{}
+		ct.wm = m
+	}
+	if queued == 0 {
+		m.total, m.marks = 0, m.marks[:0] // all sent before this write
+	}
+	m.total += int64(n)
+	if k := len(m.marks); k > 0 && due.Sub(m.marks[k-1].due) < d/16 {
+		m.marks[k-1] = wmark{end: m.total, due: due} // merged: lenient by d/16 at most
+	} else {
+		m.marks = append(m.marks, wmark{end: m.total, due: due})
+	}
+	if len(m.marks) > 1 && m.timer == nil {
+		m.timer = ct.c.Loop().AfterFunc(time.Until(m.marks[0].due), ct.checkWrites)
+	}
+}
+
+// checkWrites closes the connection with ErrDeadline when bytes of an older write are still
+// queued past their due time (loop only; see markWrite).
+func (ct *connTransport) checkWrites() {
+	m := ct.wm
+	m.timer = nil
+	if ct.c.Context() != ct || ct.hijacker() != nil {
+		m.marks = m.marks[:0] // closed, upgraded or hijacked: the Server's timeouts are over
+		return
+	}
+	sent := m.total - int64(ct.c.Buffered())
+	i := 0
+	for i < len(m.marks) && m.marks[i].end <= sent {
+		i++
+	}
+	m.marks = m.marks[:copy(m.marks, m.marks[i:])]
+	if len(m.marks) < 2 {
+		return // nothing queued, or only the newest write, which the reactor's deadline covers
+	}
+	if !time.Now().Before(m.marks[0].due) {
+		_ = ct.c.CloseWithError(reactor.ErrDeadline)
+		return
+	}
+	m.timer = ct.c.Loop().AfterFunc(time.Until(m.marks[0].due), ct.checkWrites)
+}
+
+// dropMarks forgets the per-write due times: a handler's own write deadline replaced
+// WriteTimeout, or the connection ended or left the Server (loop only).
+func (ct *connTransport) dropMarks() {
+	if m := ct.wm; m != nil {
+		m.marks = m.marks[:0]
+		if m.timer != nil {
+			m.timer.Stop()
+			m.timer = nil
+		}
 	}
 }
 
@@ -246,6 +332,14 @@ func (ct *connTransport) applyTimeouts() {
 	// A new request re-arms its phase's timeout even when the phase did not change (a body
 	// right after another's); between requests (idle) nothing is to be done.
 	if p == ct.lastPhase && (p == phaseIdle || p == phaseClosed || seq == ct.lastSeq) {
+		if p == phaseBody && ct.idleOff && ct.e.sentCnt && ct.s.ReadTimeout <= 0 {
+			// 100 Continue went out since (FromHTTP: the handler's first Body.Read): the client
+			// no longer waits for it, so a stall in its body is bounded again.
+			if _, ok := ct.handlerReadDeadline(); !ok {
+				ct.idleOff = false
+				ct.c.SetIdleTimeout(ct.s.IdleTimeout)
+			}
+		}
 		return
 	}
 	ct.lastPhase, ct.lastSeq = p, seq
@@ -320,6 +414,7 @@ func (ct *connTransport) requestDeadlines(ar *asyncReq) {
 	if wdSet {
 		ct.c.SetWriteDeadline(wd)
 		ct.handlerWD = true
+		ct.dropMarks() // the handler's deadline now covers everything queued
 	}
 }
 

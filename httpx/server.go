@@ -28,7 +28,9 @@ import (
 //     request head when ReadHeaderTimeout is zero, and inside a body when ReadTimeout is zero
 //     (not while the client waits for 100 Continue): a stalled request is not kept for ever.
 //   - WriteTimeout: a connection whose queued response bytes are not all sent this long after
-//     they were queued is closed.
+//     they were queued is closed (each write's bytes are timed from that write, give or take
+//     WriteTimeout/16: a response streamed in pieces to a client that reads a little of each in
+//     time, while the queue never empties, is cut off too).
 //
 // A timeout closes the connection without a response. A FromHTTP handler that runs is not
 // subject to read timeouts.
