@@ -247,7 +247,7 @@ func (b *epollBackend) event(c *Conn, ev uint32) {
 	}
 	if ev&(netpoll.EventWrite|netpoll.EventErr) != 0 && c.epSendWait {
 		c.epSendWait = false
-		if c.sendBusy && c.state < stateClosed {
+		if c.sendBusy && c.state < stateClosed && !c.abortPending() {
 			b.send(c)
 		}
 	}

@@ -60,8 +60,8 @@ type Conn struct {
 	lastActive int64    // loop clock of the last read or write
 
 	// AsyncWrite bound (safe from any goroutine): bytes of AsyncWrite calls
-	// still in the loop's task queue, and the conn's queued output as the
-	// loop last published it (kept only once AsyncWrite was used).
+	// still in the loop's task queue, and the conn's queued output (from Write
+	// and AsyncWrite alike) as the loop last published it (flushConn, sent).
 	asyncQueued atomic.Int64
 	asyncOut    atomic.Int64
 
@@ -83,7 +83,6 @@ type Conn struct {
 	busy       bool // SetBusy: Shutdown waits for it to clear
 	sendBusy   bool // a send is in flight (one per conn)
 	dirty      bool // queued in l.dirty
-	asyncUsed  bool // AsyncWrite was used: publish asyncOut
 
 	// Backend state.
 	recvArmed   bool  // a recv op is in flight
@@ -194,6 +193,13 @@ func (c *Conn) writeShutApplied() bool {
 func (c *Conn) shutPending() bool {
 	r := c.rare()
 	return r != nil && r.wshut == wshutWant
+}
+
+// abortPending reports whether CloseWithError was called on c on the loop
+// and its abort task has not run yet: nothing more may be sent. Loop only.
+func (c *Conn) abortPending() bool {
+	r := c.rare()
+	return r != nil && r.aborting
 }
 
 // counted reports whether c is in Server.nconns (see connRare.refused).

@@ -142,7 +142,6 @@ func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
 		}
 		return
 	}
-	c.asyncUsed = true
 	l.queueOut(c, b)
 	c.asyncOut.Store(int64(c.Buffered()))
 	if done != nil {
@@ -196,13 +195,16 @@ func (l *Loop) flushConn(c *Conn) {
 	// A Close from another goroutine sets closeReq at once, but the close
 	// itself is its queued task (closeGraceful), behind that goroutine's
 	// earlier AsyncWrites, so the state, not closeReq, decides here.
-	if c.state != stateOpen && c.state != stateClosing || c.sendBusy {
+	if c.state != stateOpen && c.state != stateClosing {
 		return
 	}
-	if c.closeReq.Load() {
-		if r := c.rare(); r != nil && r.aborting {
-			return // its abort task drops the output
-		}
+	// What the handler's own Write queued counts for AsyncWrite's bound too.
+	c.asyncOut.Store(int64(c.Buffered()))
+	if c.sendBusy {
+		return
+	}
+	if c.closeReq.Load() && c.abortPending() {
+		return // its abort task drops the output
 	}
 	q := c.bufs
 	if q == nil || len(q.out) == 0 {
@@ -237,29 +239,28 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 		l.finish(c, err)
 		return
 	}
+	if c.abortPending() {
+		return // CloseWithError on the loop: its abort task drops the rest
+	}
 	q := c.bufs // a send was in flight: its buffer is in q
 	if rest := len(q.sendBuf) - int(q.sendOff); n > rest {
 		n = rest
 	}
 	q.sendOff += int32(n)
 	c.lastActive = l.mono
-	if c.asyncUsed {
+	if r := c.rare(); r != nil && len(r.dones) > 0 {
 		// Before the done callbacks: a goroutine that AsyncWrite refused (ErrQueueFull) retries
 		// when one reports progress, and must then see the smaller queue (else it could be
 		// refused again with no callback left to wake it).
 		c.asyncOut.Store(int64(c.Buffered()))
-	}
-	if r := c.rare(); r != nil && len(r.dones) > 0 {
 		r.sent += uint64(n)
 		l.fireDones(c, nil)
 		if c.state >= stateClosed { // a done callback closed it
 			return
 		}
 	}
-	if c.asyncUsed {
-		c.asyncOut.Store(int64(c.Buffered())) // again: the callbacks may have written
-	}
-	if int(q.sendOff) < len(q.sendBuf) { // short send: continue with the rest
+	c.asyncOut.Store(int64(c.Buffered())) // AsyncWrite's bound counts every write (again if callbacks wrote)
+	if int(q.sendOff) < len(q.sendBuf) {  // short send: continue with the rest
 		c.sendBusy = true
 		l.b.send(c)
 		return
@@ -577,11 +578,9 @@ func (l *Loop) finish(c *Conn, err error) {
 		c.state = stateClosedLinger
 	}
 	c.closeReq.Store(true)
-	if c.asyncUsed {
-		// Before the done callbacks, as in sent: nothing is pending any more, and AsyncWrite
-		// reports ErrClosed instead of ErrQueueFull.
-		c.asyncOut.Store(0)
-	}
+	// Before the done callbacks, as in sent: nothing is pending any more, and AsyncWrite
+	// reports ErrClosed instead of ErrQueueFull.
+	c.asyncOut.Store(0)
 	if x := c.ext; x != nil {
 		x.timer.Stop()
 		if x.rare != nil && len(x.rare.dones) > 0 {

@@ -73,6 +73,7 @@ type Loop struct {
 	spare    []task
 	closed   bool
 	hasTasks atomic.Bool
+	unrun    []func() // funcs of a loop that never served (closeQueue, runUnrun)
 
 	owner    atomic.Int64  // Server.caller of the loop goroutine, 0 before run
 	stopReq  atomic.Bool   // Close: tear down and exit
@@ -241,6 +242,7 @@ func (l *Loop) run(ready chan<- error) {
 		l.closeUnstarted() // its listeners too: Start closes only the loops after it
 		close(l.done)
 		ready <- err
+		l.runUnrun()
 		return
 	}
 	l.b = b
@@ -460,7 +462,20 @@ func (l *Loop) closeQueue(run bool) {
 			l.safeCall(func() { t.done(ErrClosed) })
 		case t.kind == taskFunc && run:
 			l.safeCall(t.f)
+		case t.kind == taskFunc:
+			l.unrun = append(l.unrun, t.f) // a loop that never served: runUnrun
 		}
+	}
+}
+
+// runUnrun runs the funcs Execute accepted for a loop that never served,
+// on the caller, once the server is closed (Close without Start, a failed
+// Start): Execute returned nil, so they must run.
+func (l *Loop) runUnrun() {
+	fs := l.unrun
+	l.unrun = nil
+	for _, f := range fs {
+		l.safeCall(f)
 	}
 }
 

@@ -130,17 +130,25 @@ func (s *Server) Start() error {
 	s.started = true
 	for i, l := range s.loops {
 		if err := l.start(); err != nil {
+			// closed before waiting, and the lock released meanwhile: a loop
+			// already serving may be in Close or Serve (a handler, an
+			// Execute'd func), waiting for s.mu; it must see closed and go on.
+			s.closed = true
 			for _, started := range s.loops[:i] {
 				started.stop()
 			}
+			s.mu.Unlock()
 			for _, started := range s.loops[:i] {
 				<-started.done
 			}
 			for _, rest := range s.loops[i+1:] {
 				rest.closeUnstarted()
 			}
-			s.closed = true
 			close(s.done)
+			for _, rest := range s.loops[i+1:] {
+				rest.runUnrun()
+			}
+			s.mu.Lock() // for the deferred Unlock
 			return fmt.Errorf("reactor: loop %d: %w", i, err)
 		}
 	}
@@ -232,6 +240,9 @@ func (s *Server) Close() error {
 	if !started {
 		s.closeUnstarted()
 		close(s.done)
+		for _, l := range s.loops {
+			l.runUnrun()
+		}
 		return nil
 	}
 	for _, l := range s.loops {

@@ -1,0 +1,260 @@
+//go:build linux
+
+package reactor
+
+import (
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Loop lifecycle and cross-goroutine writes (session 14 review).
+
+// TestCloseWithErrorOnLoopDropsUnsent: CloseWithError called on the loop promises
+// that nothing queued is sent meanwhile and that queued output is dropped. On
+// epoll the unsent rest of the "in-flight" send buffer is user-space memory,
+// yet an EPOLLOUT handled before the abort task runs sends it.
+func TestCloseWithErrorOnLoopDropsUnsent(t *testing.T) {
+	for _, parked := range []bool{false, true} {
+		name := "epoll"
+		if parked {
+			name = "epoll-parked"
+		}
+		t.Run(name, func(t *testing.T) {
+			bad := 0
+			for attempt := 0; attempt < 5; attempt++ {
+				if abortOnLoopOnce(t, parked) {
+					bad++
+				}
+			}
+			if bad > 0 {
+				t.Fatalf("%d/5 attempts: peer received bytes beyond those handed to the kernel before CloseWithError", bad)
+			}
+		})
+	}
+}
+
+func abortOnLoopOnce(t *testing.T, parked bool) bool {
+	const total = 8 << 20
+	data := pattern(total, 7)
+	connCh := make(chan *Conn, 1)
+	h := HandlerFuncs{
+		Open: func(c *Conn) {
+			c.Write(data)
+			connCh <- c
+		},
+	}
+	opts := []Option{WithBackend(BackendEpoll), WithLoops(1), WithLogger(quietLogger()), WithParkedLoops(parked)}
+	s, err := Listen("tcp", "127.0.0.1:0", h, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	cc, err := d.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	var sc *Conn
+	select {
+	case sc = <-connCh:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no OnOpen")
+	}
+	time.Sleep(50 * time.Millisecond) // the server's send now waits for EPOLLOUT
+	got := make(chan int64, 1)
+	go func() {
+		cc.SetReadDeadline(time.Now().Add(20 * time.Second))
+		n, _ := io.Copy(io.Discard, cc)
+		got <- n
+	}()
+	time.Sleep(5 * time.Millisecond) // the client is reading: EPOLLOUT edges flow
+	handed := make(chan int64, 1)
+	sc.Loop().Execute(func() {
+		handed <- int64(total - sc.Buffered())
+		sc.CloseWithError(errors.New("abort"))
+		// The callback takes a while (any slow callback would do): the client
+		// reads meanwhile, so the socket is writable when the loop next waits.
+		time.Sleep(50 * time.Millisecond)
+	})
+	h0 := <-handed
+	n := <-got
+	t.Logf("h0=%d n=%d", h0, n)
+	if n > h0 {
+		t.Logf("handed to the kernel before CloseWithError: %d, peer received %d (%d more)", h0, n, n-h0)
+		return true
+	}
+	return false
+}
+
+// TestStartFailWhileLoopCloses: a func Execute'd before Start runs on
+// loop 0 as soon as it serves and calls Close (Close from a loop is allowed).
+// If a later loop then fails to start, Start (holding s.mu) stops loop 0 and
+// waits for it to exit, while loop 0 waits for s.mu in Close: a deadlock.
+func TestStartFailWhileLoopCloses(t *testing.T) {
+	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil { // warm the runtime's poller
+		ln.Close()
+	}
+	s, err := NewServer(echoHandler(), WithBackend(BackendEpoll), WithLoops(2), WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	if err := s.Loops()[0].Execute(func() { closed <- s.Close() }); err != nil {
+		t.Fatal(err)
+	}
+	probe, err := unix.Dup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(probe)
+	var old unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NOFILE, &old)
+	lim := old
+	lim.Cur = uint64(probe) + 1 // room for loop 0's epoll fd only
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	startErr := make(chan error, 1)
+	go func() { startErr <- s.Start() }()
+	select {
+	case err := <-startErr:
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+		if err == nil {
+			s.Close()
+			t.Fatal("Start succeeded under an fd limit that leaves room for loop 0 only")
+		}
+		t.Logf("Start: %v", err)
+	case <-time.After(5 * time.Second):
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+		t.Fatal("Start did not return within 5s: deadlocked with loop 0's Close")
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close on loop 0: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close on loop 0 did not return")
+	}
+	s.Close()
+}
+
+// TestExecuteBeforeStartThenClose: Execute on a server not started yet
+// returns nil (the func is to run when the loop serves); Close without Start
+// must then not drop it silently: a goroutine waiting for it waits forever.
+func TestExecuteBeforeStartThenClose(t *testing.T) {
+	s, err := NewServer(echoHandler(), WithBackend(BackendEpoll), WithLoops(1), WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan struct{})
+	if err := s.Loops()[0].Execute(func() { close(ran) }); err != nil {
+		t.Fatalf("Execute before Start: %v", err)
+	}
+	s.Close()
+	select {
+	case <-ran:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Execute returned nil, yet its func never ran: Close without Start dropped it")
+	}
+}
+
+// TestAsyncWriteBoundCountsLoopWrites: AsyncWrite's doc: "when output is
+// already pending on c (queued on the conn, or AsyncWrite bytes the loop has
+// not taken yet) and b would take it over the limit, AsyncWrite returns
+// ErrQueueFull". Output queued by the handler's own Write is not seen until
+// an AsyncWrite ran: the first AsyncWrite onto MiBs of stuck output is taken.
+func TestAsyncWriteBoundCountsLoopWrites(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		const limit = 64 << 10
+		conns := make(chan *Conn, 1)
+		s := start(t, b, HandlerFuncs{Open: func(c *Conn) {
+			c.Write(pattern(16<<20, 3)) // the peer does not read: most of it stays queued
+			conns <- c
+		}}, WithAsyncWriteLimit(limit))
+		c := dial(t, s)
+		_ = c
+		sc := <-conns
+		time.Sleep(100 * time.Millisecond)
+		q := make(chan int, 1)
+		sc.Loop().Execute(func() { q <- sc.Buffered() })
+		queued := <-q
+		if queued <= limit {
+			t.Fatalf("only %d bytes queued: the kernel took the rest", queued)
+		}
+		err := sc.AsyncWrite(make([]byte, limit), nil)
+		if !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("AsyncWrite of %d bytes onto %d bytes of queued output (limit %d): %v, want ErrQueueFull", limit, queued, limit, err)
+		}
+	})
+}
+
+// TestNothingLeftWhenCloseReturns: Close's doc: "When it returns no
+// goroutine, fd or mapping of the server remains": checked at once, not
+// polled, with conns open, one lingering, one dialed, one Go func done.
+func TestNothingLeftWhenCloseReturns(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+			ln.Close()
+		}
+		runtime.GC()
+		before := snapshot()
+		for round := 0; round < 3; round++ {
+			s, err := Listen("tcp", "127.0.0.1:0", HandlerFuncs{Data: func(c *Conn, d []byte) int {
+				if string(d) == "close" {
+					c.Write(make([]byte, 1<<20))
+					c.Close() // lingers: the peer has not read
+					return len(d)
+				}
+				c.Write(d)
+				return len(d)
+			}}, legBackend(b), WithLoops(2), WithLogger(quietLogger()), leakBufRing())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var cl []net.Conn
+			for i := 0; i < 6; i++ {
+				c, err := net.Dial("tcp", s.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				echoRoundTrip(t, c, []byte("hello"))
+				cl = append(cl, c)
+			}
+			cl[0].Write([]byte("close"))
+			dialed := make(chan error, 1)
+			s.Loops()[1].Execute(func() {
+				_, err := s.Loops()[1].Dial("tcp", s.Addr().String(), HandlerFuncs{})
+				dialed <- err
+			})
+			if err := <-dialed; err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			s.Close()
+			now := snapshot()
+			if now.fds > before.fds+len(cl) || now.ringMaps > before.ringMaps || now.slabs > before.slabs {
+				t.Fatalf("round %d: right after Close: %+v, before Listen %+v (+%d client fds)", round, now, before, len(cl))
+			}
+			for _, c := range cl {
+				c.Close()
+			}
+		}
+	})
+}
