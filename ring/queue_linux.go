@@ -238,6 +238,11 @@ func (r *Ring) waitExtArg(n uint32, d time.Duration) (int, error) {
 //
 // liburing: __io_uring_submit_timeout.
 func (r *Ring) waitTimeoutSQE(n uint32, d time.Duration) (int, error) {
+	// The CQ never holds more than cqEntries: wanting more could not end
+	// the wait (the kernel caps min_complete the same way), and once the CQ
+	// is full the timeout's own CQE waits on the overflow list, where
+	// internalReady cannot see it.
+	n = min(n, r.cqEntries)
 	if r.CQReady() >= n {
 		return r.submitGetEvents()
 	}
