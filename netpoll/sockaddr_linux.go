@@ -31,13 +31,22 @@ func Addr(rsa *unix.RawSockaddrAny) net.Addr {
 		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port))
 	case unix.AF_UNIX:
 		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(rsa))
-		n := 0
+		start := 0
+		if sa.Path[0] == 0 && sa.Path[1] != 0 {
+			// An abstract address: spelled "@name", as package net does
+			// (an unnamed socket's path is all NUL and stays "").
+			start = 1
+		}
+		n := start
 		for n < len(sa.Path) && sa.Path[n] != 0 {
 			n++
 		}
 		b := make([]byte, n)
-		for i := range n {
+		for i := start; i < n; i++ {
 			b[i] = byte(sa.Path[i])
+		}
+		if start == 1 {
+			b[0] = '@'
 		}
 		return &net.UnixAddr{Name: string(b), Net: "unix"}
 	}

@@ -40,6 +40,9 @@ type Loop struct {
 	timerSeq  uint64    // arming order of timers (timerHeap.push)
 	base      time.Time // clock origin
 	mono      int64     // monotonic nanoseconds since base, read once per iteration
+	prevMono  int64     // mono of the previous iteration
+	prevEnd   int64     // when the previous iteration's work ended (see tick)
+	workEnd   int64     // when this iteration's work ended, if waitTimeout read it (else 0)
 	wall      time.Time // time.Now() at wallMono (see tick)
 	wallMono  int64
 	bufPool   [poolClasses][][]byte // free pooled buffers by size class (capacity poolBufSize<<class)
@@ -189,7 +192,16 @@ func (l *Loop) logger() *slog.Logger { return l.s.cfg.logger }
 // derives the wall time from the monotonic clock and a wall reading taken
 // at most wallResync ago, so a step of the system clock shows within that.
 func (l *Loop) tick() {
-	l.mono = int64(time.Since(l.base))
+	now := int64(time.Since(l.base))
+	// The previous iteration's work ended when waitTimeout read the clock before
+	// blocking, or, when it did not (no timer pending, or nothing to wait for),
+	// no later than now.
+	end := l.workEnd
+	if end == 0 || end > now {
+		end = now
+	}
+	l.prevMono, l.prevEnd, l.workEnd = l.mono, end, 0
+	l.mono = now
 	if l.mono-l.wallMono >= int64(wallResync) {
 		l.wall = time.Now()
 		l.wallMono = int64(l.wall.Sub(l.base))
@@ -374,7 +386,13 @@ func (l *Loop) waitTimeout() time.Duration {
 	}
 	d := time.Duration(-1)
 	if t := l.timers.peek(); t != nil {
-		d = time.Duration(t.when - l.mono)
+		// From the clock now, not l.mono: that was read before this
+		// iteration's callbacks ran, and after a slow one the loop would sleep
+		// for time that has passed already (the timer would fire late by the
+		// iteration's length).
+		now := int64(time.Since(l.base))
+		l.workEnd = now
+		d = time.Duration(t.when - now)
 		if d < 0 {
 			d = 0
 		} else if d > maxWait {

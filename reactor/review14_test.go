@@ -4,8 +4,10 @@ package reactor
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"syscall"
 	"testing"
@@ -255,6 +257,122 @@ func TestNothingLeftWhenCloseReturns(t *testing.T) {
 			for _, c := range cl {
 				c.Close()
 			}
+		}
+	})
+}
+
+// A timer due during a slow callback fires right after it. The loop used to
+// compute its wait from the clock read before the callback ran, so it slept
+// for time already passed: the timer fired late by the callback's length.
+func TestTimerNotLateAfterSlowIteration(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		s := start(t, b, echoHandler(), WithLoops(1))
+		l := s.Loops()[0]
+		fired := make(chan time.Duration, 1)
+		l.Execute(func() {
+			armed := time.Now()
+			l.AfterFunc(300*time.Millisecond, func() { fired <- time.Since(armed) - 300*time.Millisecond })
+			time.Sleep(300 * time.Millisecond) // a slow callback
+		})
+		select {
+		case late := <-fired:
+			if late > 150*time.Millisecond { // 300 ms late before the fix; slack for a loaded machine
+				t.Fatalf("timer fired %v late: the loop waited the whole delay again after the slow callback", late)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("timer never fired")
+		}
+	})
+}
+
+// A conn active in the same iteration as another conn's slow OnData is not
+// closed as idle right after: the loop dates activity to the iteration's
+// start, and a slow callback before it made that long ago. Conn b's input,
+// read in one batch after a's 450 ms OnData, used to be closed with
+// ErrIdleTimeout (150 ms) at once after b's reply.
+func TestIdleTimeoutAfterSlowHandler(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		const idle = 150 * time.Millisecond
+		var handled time.Time // b's input was handled (loop only, then read after b closed)
+		opened := make(chan *Conn, 2)
+		closed := make(chan error, 2)
+		h := HandlerFuncs{
+			Open: func(c *Conn) { opened <- c },
+			Data: func(c *Conn, d []byte) int {
+				if string(d) == "slow" {
+					time.Sleep(3 * idle)
+					return len(d)
+				}
+				handled = time.Now()
+				c.SetContext("b")
+				c.Write(d)
+				return len(d)
+			},
+			Close: func(c *Conn, err error) {
+				if c.Context() == "b" {
+					closed <- err
+				}
+			},
+		}
+		s := start(t, b, h, WithLoops(1), WithIdleTimeout(idle))
+		ca := dial(t, s)
+		<-opened
+		cb := dial(t, s)
+		<-opened
+		// Hold the loop so that both inputs arrive in one batch, a's first.
+		gate := make(chan struct{})
+		s.Loops()[0].Execute(func() { <-gate })
+		time.Sleep(10 * time.Millisecond)
+		ca.Write([]byte("slow"))
+		time.Sleep(5 * time.Millisecond)
+		cb.Write([]byte("ping"))
+		time.Sleep(10 * time.Millisecond)
+		close(gate)
+		cb.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got := make([]byte, 4)
+		if _, err := io.ReadFull(cb, got); err != nil {
+			t.Fatalf("b: %v", err)
+		}
+		var err error
+		select {
+		case err = <-closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("b never closed")
+		}
+		if quiet := time.Since(handled); quiet < idle-15*time.Millisecond {
+			t.Fatalf("b closed with %v only %v after its input was handled (idle timeout %v)", err, quiet, idle)
+		}
+	})
+}
+
+// An accepted unix conn whose client bound an abstract address reports it as
+// "@name", as package net does (it was "").
+func TestUnixAbstractPeerAddr(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		srvName := fmt.Sprintf("@ringo-srv-%d-%d", os.Getpid(), time.Now().UnixNano())
+		cliName := fmt.Sprintf("@ringo-cli-%d-%d", os.Getpid(), time.Now().UnixNano())
+		got := make(chan string, 1)
+		h := HandlerFuncs{Open: func(c *Conn) { got <- fmt.Sprint(c.RemoteAddr()) }}
+		s, err := Listen("unix", srvName, h, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		c, err := net.DialUnix("unix", &net.UnixAddr{Name: cliName, Net: "unix"}, &net.UnixAddr{Name: srvName, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		select {
+		case a := <-got:
+			if a != cliName {
+				t.Fatalf("RemoteAddr %q, want %q", a, cliName)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no OnOpen")
 		}
 	})
 }
