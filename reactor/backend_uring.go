@@ -303,6 +303,15 @@ func (b *uringBackend) wait(d time.Duration) error {
 	if b.br != nil {
 		b.topUp()
 	}
+	if !b.wakeArmed && !b.closing && !b.l.waker.Closed() {
+		// The wake-up read's SQE was not to be had when it was last re-armed
+		// (getSQE nil: the SQ stayed full, or a submit failed): try again, and
+		// until it is armed, do not sleep long without it.
+		b.armWake()
+		if !b.wakeArmed && (d < 0 || d > time.Millisecond) {
+			d = time.Millisecond
+		}
+	}
 	if b.starvedHead < len(b.starved) {
 		b.rearmStarved()
 		if b.starvedHead < len(b.starved) && (d < 0 || d > starvedWait) {

@@ -172,9 +172,10 @@ func (p *Probe) Ops() []uint8 {
 // runs, so a second pass cancels by opcode (CANCEL_OP, 6.6; older kernels
 // answer EINVAL and keep the window) each op that can take a provided buffer.
 // That wait ends only when the request's completion is posted, which on a
-// DEFER_TASKRUN ring takes an enter with GETEVENTS from this thread: so each
-// attempt waits at most cancelRetry, then runs the deferred work and tries
-// again, within cancelAllMax in all.
+// DEFER_TASKRUN ring takes an enter with GETEVENTS from this thread (until
+// then a cancelled request is found again, too): so each attempt waits at
+// most cancelRetry, then runs the deferred work and tries again, within
+// cancelAllMax in all.
 func (r *Ring) cancelAllSync() {
 	reg := syncCancelReg{fd: -1, flags: CancelAny | CancelAll, timeout: kernelTimespec{sec: -1, nsec: -1}}
 	r.register(registerSyncCancel, unsafe.Pointer(&reg), 1)
@@ -184,13 +185,13 @@ func (r *Ring) cancelAllSync() {
 			reg := syncCancelReg{fd: -1, flags: CancelOp, opcode: op,
 				timeout: kernelTimespec{nsec: int64(cancelRetry)}}
 			_, err := r.register(registerSyncCancel, unsafe.Pointer(&reg), 1)
-			if err == unix.ETIME {
-				_, _ = r.submitGetEvents() // post the completions the kernel deferred to us
-				continue
+			if err != nil && err != unix.ETIME {
+				break // ENOENT: none left; EINVAL: no CANCEL_OP
 			}
-			if err != nil {
-				break // ENOENT: none left (nil: one cancelled, look for another); EINVAL: no CANCEL_OP
-			}
+			// One cancelled (nil), or one still running (ETIME): post the completions
+			// the kernel deferred to this thread, else the same request is found
+			// again, and look for another.
+			_, _ = r.submitGetEvents()
 		}
 	}
 }
