@@ -474,7 +474,7 @@ func (ar *asyncReq) deliverInterim(b []byte, code int) {
 	}
 	e.out = append(e.out, b...)
 	e.flushOut()
-	ar.ackWhenDrained(0)
+	ar.ackWhenDrained()
 }
 
 // deliver runs on the loop with response bytes from the handler goroutine. final marks the end
@@ -532,7 +532,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 		e.flushOut()
 	}
 	if wantAck {
-		ar.ackWhenDrained(0)
+		ar.ackWhenDrained()
 	}
 }
 
@@ -591,7 +591,7 @@ func (ar *asyncReq) releaseHeld() {
 // respHighWater is the send-queue size above which a streaming handler's flush waits.
 const respHighWater = 256 << 10
 
-func (ar *asyncReq) ackWhenDrained(tries int) {
+func (ar *asyncReq) ackWhenDrained() {
 	if ar.gone {
 		return // ack is closed
 	}
@@ -600,13 +600,8 @@ func (ar *asyncReq) ackWhenDrained(tries int) {
 		return
 	}
 	// No give-up: a client that reads nothing must not get more queued for it (the write
-	// deadline, a disconnect or Close ends the wait, which closes ack). A long stall is polled
-	// less often.
-	d := time.Millisecond
-	if tries >= 1000 {
-		d = 10 * time.Millisecond
-	}
-	ar.e.t.after(d, func() { ar.ackWhenDrained(min(tries+1, 1000)) })
+	// deadline, a disconnect or Close ends the wait, which closes ack).
+	ar.e.t.whenDrained(respHighWater, ar.ackWhenDrained)
 }
 
 // setDeadline records a deadline the handler set through http.ResponseController (handler

@@ -50,17 +50,17 @@ type asyncBenchConn struct {
 	done  chan struct{}
 }
 
-func (a *asyncBenchConn) write(b []byte)                  { a.done <- struct{}{} }
-func (a *asyncBenchConn) close()                          {}
-func (a *asyncBenchConn) pauseReading()                   {}
-func (a *asyncBenchConn) resumeReading()                  {}
-func (a *asyncBenchConn) buffered() int                   { return 0 }
-func (a *asyncBenchConn) writeBlocked() bool              { return false }
-func (a *asyncBenchConn) execute(f func()) bool           { a.funcs <- f; return true }
-func (a *asyncBenchConn) after(d time.Duration, f func()) { time.AfterFunc(d, func() { a.execute(f) }) }
-func (a *asyncBenchConn) remoteAddr() net.Addr            { return memRemote }
-func (a *asyncBenchConn) localAddr() net.Addr             { return memLocal }
-func (a *asyncBenchConn) touch()                          {}
+func (a *asyncBenchConn) write(b []byte)              { a.done <- struct{}{} }
+func (a *asyncBenchConn) close()                      {}
+func (a *asyncBenchConn) pauseReading()               {}
+func (a *asyncBenchConn) resumeReading()              {}
+func (a *asyncBenchConn) buffered() int               { return 0 }
+func (a *asyncBenchConn) writeBlocked() bool          { return false }
+func (a *asyncBenchConn) execute(f func()) bool       { a.funcs <- f; return true }
+func (a *asyncBenchConn) whenDrained(n int, f func()) { f() }
+func (a *asyncBenchConn) remoteAddr() net.Addr        { return memRemote }
+func (a *asyncBenchConn) localAddr() net.Addr         { return memLocal }
+func (a *asyncBenchConn) touch()                      {}
 
 // BenchmarkFromHTTP measures one request through the net/http adapter: parse on the loop,
 // *http.Request construction, pool hand-off, handler, ResponseWriter, hand-back to the loop.

@@ -293,7 +293,13 @@ func (ct *connTransport) execute(f func()) bool {
 	return l.Execute(f) == nil
 }
 
-func (ct *connTransport) after(d time.Duration, f func()) { ct.c.Loop().AfterFunc(d, f) }
+func (ct *connTransport) whenDrained(n int, f func()) {
+	ct.c.NotifySent(n, func(err error) {
+		if err == nil {
+			f()
+		}
+	})
+}
 
 // spawn runs t with reactor.Loop.GoTask: false on a loop that cannot (locked to its thread).
 // Loop only.

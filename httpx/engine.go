@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime"
 	"sync/atomic"
-	"time"
 
 	"github.com/ringo-io/ringo/reactor"
 )
@@ -34,17 +33,17 @@ import (
 
 // transport is what the engine needs from the owner of its connection.
 type transport interface {
-	write(b []byte)                  // loop only: queue a copy of b for sending
-	close()                          // loop only: send what is queued, then close
-	pauseReading()                   // loop only
-	resumeReading()                  // loop only
-	buffered() int                   // loop only: bytes queued but not sent
-	writeBlocked() bool              // loop only: output above the high-water mark, reading paused
-	execute(f func()) bool           // safe from any goroutine: run f on the loop soon
-	after(d time.Duration, f func()) // loop only: run f on the loop after d
-	remoteAddr() net.Addr            // immutable
-	localAddr() net.Addr             // immutable
-	touch()                          // loop only: the engine may have changed phase
+	write(b []byte)              // loop only: queue a copy of b for sending
+	close()                      // loop only: send what is queued, then close
+	pauseReading()               // loop only
+	resumeReading()              // loop only
+	buffered() int               // loop only: bytes queued but not sent
+	writeBlocked() bool          // loop only: output above the high-water mark, reading paused
+	execute(f func()) bool       // safe from any goroutine: run f on the loop soon
+	whenDrained(n int, f func()) // loop only: run f once at most n bytes are queued (not if the conn closes first)
+	remoteAddr() net.Addr        // immutable
+	localAddr() net.Addr         // immutable
+	touch()                      // loop only: the engine may have changed phase
 }
 
 // config is shared by all engines of a server; immutable once serving.

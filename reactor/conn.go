@@ -5,6 +5,7 @@ package reactor
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -29,8 +30,9 @@ const (
 	stateReleased
 )
 
-// doneEntry is an AsyncWrite callback due when connExt.sent (bytes sent
-// since the oldest pending callback was queued) reaches end.
+// doneEntry is an AsyncWrite or NotifySent callback due when connExt.sent
+// (bytes sent since the oldest pending callback was queued) reaches end. The
+// entries are kept in order of end.
 type doneEntry struct {
 	end uint64
 	f   func(error)
@@ -482,6 +484,33 @@ func (c *Conn) Loop() *Loop { return c.l }
 // Fd returns the socket descriptor (for socket options). Do not read,
 // write or close it. Loop only.
 func (c *Conn) Fd() int { return int(c.fd) }
+
+// NotifySent calls f once no more than n bytes of the output queued on c
+// now are left unsent: at once (before NotifySent returns) if that is the
+// case already, or with the error that closes c (ErrClosed after a graceful
+// close) if c closes first. Output queued later does not delay it. It is how
+// a producer keeps a connection's queue short without polling: write until
+// Buffered is above a mark, then continue from f. Loop only.
+func (c *Conn) NotifySent(n int, f func(error)) {
+	l := c.l
+	if c.state != stateOpen && c.state != stateConnecting {
+		l.safeCall(func() { f(ErrClosed) })
+		return
+	}
+	n = max(n, 0)
+	q := c.Buffered()
+	if q <= n {
+		l.safeCall(func() { f(nil) })
+		return
+	}
+	x := c.r()
+	end := x.sent + uint64(q-n)
+	i := len(x.dones)
+	for i > 0 && x.dones[i-1].end > end {
+		i-- // an AsyncWrite's callback queued earlier waits for more
+	}
+	x.dones = slices.Insert(x.dones, i, doneEntry{end: end, f: f})
+}
 
 // WriteBlocked reports whether c's queued output went above the write
 // high-water mark: reading is paused until it drains to the low mark, and

@@ -159,3 +159,6 @@ func (l *Loop) Go(f func() (then func())) bool { return false }
 
 // GoTask reports false: there are no loops on this platform.
 func (l *Loop) GoTask(t Task) bool { return false }
+
+// NotifySent calls f with ErrClosed.
+func (c *Conn) NotifySent(n int, f func(error)) { f(ErrClosed) }
