@@ -317,7 +317,7 @@ func (b *epollBackend) acceptAll(ln *listener) {
 		default:
 			// EMFILE, ENFILE, ENOBUFS, ENOMEM: no progress possible now; the
 			// pending connections raise no new edge, so retry on a timer.
-			l.logger().Warn("reactor: accept", "loop", l.idx, "err", err)
+			l.acceptWarn(ln, err)
 			b.retryAccept(ln)
 			return
 		}

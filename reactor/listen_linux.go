@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/ringo-io/ringo/netpoll"
 	"golang.org/x/sys/unix"
@@ -27,6 +28,8 @@ type listener struct {
 	inflight int32               // io_uring accept ops in flight
 	armed    bool                // an accept is armed
 	backoff  *Timer              // retry after EMFILE and friends
+	warned   int64               // loop clock of the last accept warning (acceptWarn)
+	muted    int                 // accept errors not logged since
 	rsa      unix.RawSockaddrAny // single-shot accept address (kernel writes until CQE)
 	rsaLen   uint32
 }
@@ -271,4 +274,17 @@ func pinThread(cpu int) error {
 	var set unix.CPUSet
 	set.Set(cpu)
 	return unix.SchedSetaffinity(0, &set)
+}
+
+// acceptWarn logs an accept error that stops accepting for a while (EMFILE,
+// ENFILE, ENOBUFS, ENOMEM), at most once a second per listener, with the
+// count of those not logged: while fds are exhausted the retry every 10 ms
+// would otherwise log a hundred lines a second.
+func (l *Loop) acceptWarn(ln *listener, err error) {
+	if ln.warned != 0 && l.mono-ln.warned < int64(time.Second) {
+		ln.muted++
+		return
+	}
+	l.logger().Warn("reactor: accept", "loop", l.idx, "err", err, "unlogged", ln.muted)
+	ln.warned, ln.muted = max(l.mono, 1), 0
 }

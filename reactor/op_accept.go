@@ -73,7 +73,7 @@ func (b *uringBackend) acceptDone(ln *listener, res int32, flags uint32) {
 		b.armAccept(ln)
 	default:
 		// EMFILE, ENFILE, ENOBUFS, ENOMEM: retry on a timer, not in a loop.
-		l.logger().Warn("reactor: accept", "loop", l.idx, "err", ring.Errno(res))
+		l.acceptWarn(ln, ring.Errno(res))
 		b.retryAccept(ln)
 	}
 }
