@@ -329,8 +329,12 @@ func asyncWeight(b []byte) int64 { return int64(max(len(b), 1)) }
 // the peer has acknowledged all the output (TCP) or sent its EOF, for at
 // most 2 seconds, before it closes the fd: closing a socket that receives
 // input resets it, which loses output the peer has not received yet (a
-// lingering close; Shutdown waits for it). No OnData call follows a Close
-// made on the loop. Idempotent. Safe from any goroutine.
+// lingering close; Shutdown waits for it). The flush waits for the peer as
+// long as it takes: a peer that reads nothing holds the conn, its queued
+// output and its place under WithMaxConns until a write deadline or idle
+// timeout set on c ends it (CloseWithError, or Server.Close, does at once).
+// No OnData call follows a Close made on the loop. Idempotent. Safe from any
+// goroutine.
 func (c *Conn) Close() error {
 	if !c.closeReq.CompareAndSwap(false, true) {
 		return nil
