@@ -18,10 +18,10 @@ import (
 
 // Loop lifecycle and cross-goroutine writes (session 14 review).
 
-// TestCloseWithErrorOnLoopDropsUnsent: CloseWithError called on the loop promises
-// that nothing queued is sent meanwhile and that queued output is dropped. On
-// epoll the unsent rest of the "in-flight" send buffer is user-space memory,
-// yet an EPOLLOUT handled before the abort task runs sends it.
+// CloseWithError called on the loop sends nothing more: queued output is
+// dropped. On epoll the unsent rest of the current send buffer is user-space
+// memory, and an EPOLLOUT handled before the abort task ran used to send it
+// (all 8 MiB, to a peer reading through a 4 KiB buffer).
 func TestCloseWithErrorOnLoopDropsUnsent(t *testing.T) {
 	for _, parked := range []bool{false, true} {
 		name := "epoll"
@@ -101,10 +101,10 @@ func abortOnLoopOnce(t *testing.T, parked bool) bool {
 	return false
 }
 
-// TestStartFailWhileLoopCloses: a func Execute'd before Start runs on
-// loop 0 as soon as it serves and calls Close (Close from a loop is allowed).
-// If a later loop then fails to start, Start (holding s.mu) stops loop 0 and
-// waits for it to exit, while loop 0 waits for s.mu in Close: a deadlock.
+// A func Execute'd before Start runs on loop 0 as soon as it serves and calls
+// Close (allowed on a loop). When a later loop then fails to start, Start
+// stops loop 0 and waits for it: it used to do so holding s.mu, which loop 0
+// waited for in Close, a deadlock.
 func TestStartFailWhileLoopCloses(t *testing.T) {
 	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil { // warm the runtime's poller
 		ln.Close()
@@ -154,9 +154,9 @@ func TestStartFailWhileLoopCloses(t *testing.T) {
 	s.Close()
 }
 
-// TestExecuteBeforeStartThenClose: Execute on a server not started yet
-// returns nil (the func is to run when the loop serves); Close without Start
-// must then not drop it silently: a goroutine waiting for it waits forever.
+// Execute on a server not started yet returns nil (the func runs when the
+// loop serves); Close without Start runs it (it was dropped, and a goroutine
+// waiting for it waited for ever).
 func TestExecuteBeforeStartThenClose(t *testing.T) {
 	s, err := NewServer(echoHandler(), WithBackend(BackendEpoll), WithLoops(1), WithLogger(quietLogger()))
 	if err != nil {
@@ -174,11 +174,10 @@ func TestExecuteBeforeStartThenClose(t *testing.T) {
 	}
 }
 
-// TestAsyncWriteBoundCountsLoopWrites: AsyncWrite's doc: "when output is
-// already pending on c (queued on the conn, or AsyncWrite bytes the loop has
-// not taken yet) and b would take it over the limit, AsyncWrite returns
-// ErrQueueFull". Output queued by the handler's own Write is not seen until
-// an AsyncWrite ran: the first AsyncWrite onto MiBs of stuck output is taken.
+// AsyncWrite's bound counts output queued by the handler's own Write ("when
+// output is already pending on c ... and b would take it over the limit,
+// AsyncWrite returns ErrQueueFull"). It used to see that output only once an
+// AsyncWrite had run: the first one onto MiBs of stuck output was taken.
 func TestAsyncWriteBoundCountsLoopWrites(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		const limit = 64 << 10
@@ -204,9 +203,8 @@ func TestAsyncWriteBoundCountsLoopWrites(t *testing.T) {
 	})
 }
 
-// TestNothingLeftWhenCloseReturns: Close's doc: "When it returns no
-// goroutine, fd or mapping of the server remains": checked at once, not
-// polled, with conns open, one lingering, one dialed, one Go func done.
+// When Close returns no fd or mapping of the server remains: checked at
+// once, not polled, with conns open, one lingering and one dialed.
 func TestNothingLeftWhenCloseReturns(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
