@@ -85,6 +85,7 @@ type Conn struct {
 	busy       bool // SetBusy: Shutdown waits for it to clear
 	sendBusy   bool // a send is in flight (one per conn)
 	dirty      bool // queued in l.dirty
+	recvBefore bool // a recv was armed on c before (armRecv checks a re-arm for a reset first)
 
 	// Backend state.
 	recvArmed   bool  // a recv op is in flight

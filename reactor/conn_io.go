@@ -476,9 +476,12 @@ func (l *Loop) eof(c *Conn, err error) {
 		l.finish(c, err)
 		return
 	}
-	if (c.unshown || c.userPaused || c.hwPaused) && c.keptIn() > 0 && c.state == stateOpen && !c.closeReq.Load() {
+	if (c.userPaused || c.hwPaused || c.unshown && c.keptIn() > 0) && c.state == stateOpen && !c.closeReq.Load() {
 		// Kept bytes (read while reading was paused, or never shown) must
-		// reach the handler before the EOF does: runRedeliver delivers them
+		// reach the handler before the EOF does, and a paused conn sees its
+		// EOF only when reading resumes, as on epoll, which does not read
+		// while paused (an io_uring recv may complete the FIN before its
+		// cancel): runRedeliver delivers them
 		// (when reading resumes, or in this iteration if it resumed
 		// already), then finishes the EOF.
 		c.eofPending = true

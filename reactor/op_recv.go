@@ -3,6 +3,7 @@
 package reactor
 
 import (
+	"github.com/ringo-io/ringo/netpoll"
 	"github.com/ringo-io/ringo/ring"
 	"golang.org/x/sys/unix"
 )
@@ -110,6 +111,10 @@ func (b *uringBackend) rearmStarved() {
 }
 
 func (b *uringBackend) armRecv(c *Conn) {
+	if b.recvLimit > 0 && c.recvBefore && b.peerFailed(c) {
+		return // read to the error at once (peerFailed)
+	}
+	c.recvBefore = true
 	sqe := b.getSQE()
 	if sqe == nil {
 		b.l.finish(c, ring.ErrSQFull)
@@ -510,3 +515,39 @@ func (b *uringBackend) topUp() {
 	b.free = b.free[:len(b.free)-m]
 	b.lastAvail = b.avail
 }
+
+// peerFailed handles a conn whose peer reset it (its TCP state is CLOSE)
+// by the time its recv is to be armed again: reading was paused, starved
+// or moving between rings when the reset came. A capped multishot recv
+// (CapRecvLimit) armed then reads the bytes still queued and then waits
+// for a wake-up that already came: it never reports the reset, and the conn
+// stays open, OnClose not called, until the server closes. Instead the
+// queued bytes are read here, then the error, as on epoll. It returns false
+// when the peer has not reset the conn (arm the recv).
+func (b *uringBackend) peerFailed(c *Conn) bool {
+	st, err := unix.GetsockoptByte(int(c.fd), unix.IPPROTO_TCP, unix.TCP_INFO) // tcpi_state
+	if err != nil || st != tcpClose {
+		return false
+	}
+	l := b.l
+	buf := make([]byte, mainRecvMax) // rare: not a shared buffer (OnData may resume another conn)
+	for {
+		n, err := netpoll.Recv(int(c.fd), buf)
+		switch {
+		case err == unix.EAGAIN:
+			return false // nothing queued and no error: arm as usual
+		case err != nil:
+			l.eof(c, err)
+			return true
+		case n == 0:
+			l.eof(c, nil)
+			return true
+		}
+		l.input(c, buf[:n])
+		if !c.wantRead() {
+			return true // paused again or closed: the next resume comes back here
+		}
+	}
+}
+
+const tcpClose = 7 // TCP_CLOSE

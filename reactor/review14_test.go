@@ -374,3 +374,119 @@ func TestUnixAbstractPeerAddr(t *testing.T) {
 		}
 	})
 }
+
+// The peer sends 430 KiB and resets the connection (SO_LINGER 0) while the
+// handler has reading paused (after 240 KiB, resumed 50 ms later, the rest
+// queued in the socket). Once reading resumes, the queued bytes and then the
+// reset reach the conn: OnClose runs with the reset error. On io_uring with
+// capped multishot recvs (CapRecvLimit), the re-armed recv read the queued
+// bytes and never reported the reset (a kernel wake-up race): the conn stayed
+// open, OnClose never ran, until Server.Close.
+func TestResetWhilePausedClosesConn(t *testing.T) {
+	const total, at = 430 << 10, 240 << 10
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		for range 3 {
+			before := snapshot()
+			closed := make(chan error, 1)
+			pausedCh := make(chan struct{})
+			seen, paused := 0, false
+			s, err := Listen("tcp", "127.0.0.1:0", HandlerFuncs{
+				Data: func(c *Conn, d []byte) int {
+					if paused {
+						return len(d)
+					}
+					n := len(d)
+					if seen+n >= at {
+						paused = true
+						close(pausedCh)
+						n = at - seen
+						c.PauseReading()
+						c.Loop().AfterFunc(50*time.Millisecond, c.ResumeReading)
+					}
+					seen += n
+					return n
+				},
+				Close: func(c *Conn, err error) { closed <- err },
+			}, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(); err != nil {
+				t.Fatal(err)
+			}
+			nc, err := net.Dial("tcp", s.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := nc.(*net.TCPConn)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write(make([]byte, total)); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-pausedCh: // the server accepted the conn and paused
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler did not pause")
+			}
+			c.SetLinger(0)
+			c.Close() // RST
+			select {
+			case err := <-closed:
+				if !isReset(err) {
+					t.Errorf("OnClose(%v), want a reset", err)
+				}
+			case <-time.After(3 * time.Second):
+				t.Errorf("OnClose not called 3 s after the peer's reset (NumConns %d)", s.NumConns())
+			}
+			s.Close()
+			chNoLeaks(t, before)
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// chNoLeaks is checkNoLeaks without the slab count (this test uses no
+// leakBufRing; the Go heap can map 1.5 MiB too).
+func chNoLeaks(t testing.TB, before resources) {
+	t.Helper()
+	before.slabs = 1 << 30
+	checkNoLeaks(t, before)
+}
+
+// The handler takes the whole request, pauses reading and answers 20 ms later
+// from Execute; the client half-closes right after its request. A paused conn
+// sees the EOF only when reading resumes, on every backend: io_uring, whose
+// recv could complete the FIN before the pause's cancel, closed the conn under
+// the handler (the client read an empty reply) while epoll answered.
+func TestEOFWhilePausedForAsyncAnswer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		for i := range 5 {
+			s := start(t, b, HandlerFuncs{Data: func(c *Conn, d []byte) int {
+				c.PauseReading()
+				ans := append([]byte("re:"), d...)
+				go func() {
+					time.Sleep(20 * time.Millisecond)
+					c.Loop().Execute(func() {
+						c.Write(ans)
+						c.ResumeReading()
+					})
+				}()
+				return len(d)
+			}})
+			c := dial(t, s)
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("ping"))
+			c.CloseWrite()
+			got, err := io.ReadAll(c)
+			if string(got) != "re:ping" {
+				t.Fatalf("round %d: got %q (%v), want %q", i, got, err, "re:ping")
+			}
+		}
+	})
+}
