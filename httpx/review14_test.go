@@ -3,6 +3,7 @@ package httpx
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -195,6 +196,56 @@ func TestAdapterPanicNotHeldForBody(t *testing.T) {
 		}
 		if resp.StatusCode != 500 {
 			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+}
+
+// An HTTP/1.0 response made close-delimited by Flush, with a second request
+// pipelined behind it at various delays: the client reads the whole body, then
+// EOF. The reactor decided whether to linger when the close began; a request
+// arriving after that sat unread at close(2), which reset the connection, and
+// the client's read of the body failed (io_uring, where close(2) waits for the
+// cancelled ops, in 1 to 4 of 320 connections; under load on epoll too).
+func TestCloseDelimitedBodyLateRequest(t *testing.T) {
+	big := strings.Repeat("x", 3000)
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, big)
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "hello")
+		}))
+		want := big + "hello"
+		fails, runs := 0, 0
+		var first string
+		byDelay := map[time.Duration]int{}
+		for _, d := range []time.Duration{0, 20 * time.Microsecond, 50 * time.Microsecond, 100 * time.Microsecond,
+			200 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond} {
+			for range 40 {
+				runs++
+				c := dial(t, addr)
+				io.WriteString(c, "GET /s HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n\r\n")
+				if d > 0 {
+					time.Sleep(d)
+				}
+				io.WriteString(c, "GET /s HTTP/1.0\r\nHost: h\r\nConnection: close\r\n\r\n")
+				br := bufio.NewReader(c)
+				resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+				var got []byte
+				if err == nil {
+					got, err = io.ReadAll(resp.Body)
+				}
+				if err != nil || !bytes.Equal(got, []byte(want)) {
+					fails++
+					byDelay[d]++
+					if first == "" {
+						first = fmt.Sprintf("delay %v: err %v, body %d of %d bytes", d, err, len(got), len(want))
+					}
+				}
+				c.Close()
+			}
+		}
+		if fails > 0 {
+			t.Fatalf("%d of %d responses not read whole (first: %s) by delay %v", fails, runs, first, byDelay)
 		}
 	})
 }

@@ -26,7 +26,7 @@ const (
 	stateOpen
 	stateClosing
 	stateClosed
-	stateClosedLinger // stateClosed after a graceful close: the fd lingers once released (linger.go)
+	stateClosedGraceful // stateClosed after a graceful close: release decides whether the fd lingers (linger.go)
 	stateReleased
 )
 

@@ -577,8 +577,8 @@ func (l *Loop) finish(c *Conn, err error) {
 		return
 	}
 	c.state = stateClosed
-	if err == nil && l.shutWrite(c) {
-		c.state = stateClosedLinger
+	if err == nil {
+		c.state = stateClosedGraceful // release decides whether to linger
 	}
 	c.closeReq.Store(true)
 	// Before the done callbacks, as in sent: nothing is pending any more, and AsyncWrite
@@ -620,7 +620,18 @@ func (l *Loop) release(c *Conn) {
 	if c.state == stateReleased {
 		return
 	}
-	linger := c.state == stateClosedLinger
+	linger := false
+	if c.state == stateClosedGraceful {
+		// Decided here, right before close(2), not when the close began: input that arrives
+		// meanwhile (io_uring releases once the cancelled ops completed; a pipelined request)
+		// would be unread at close(2), which then resets the connection. Input can still come
+		// between this check and close(2): the FIN goes first, so that the reset it then
+		// causes reaches the peer after the end of the output (it reads the output, then EOF).
+		linger = l.shutWrite(c)
+		if !linger && c.peer.kind != 0 && !c.eofSeen {
+			_ = unix.Shutdown(int(c.fd), unix.SHUT_WR)
+		}
+	}
 	c.state = stateReleased
 	l.b.forget(c, linger)
 	if linger {
