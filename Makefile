@@ -40,11 +40,12 @@ cross:
 ## the build when it cannot, the tests that need a tool skip with the reason.
 tools:
 	@command -v python3 >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq python3 >/dev/null) || echo "python3 missing: conformance test will skip"; }
+	@command -v "$$($(GO) env CC)" >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq gcc libc6-dev >/dev/null) || echo "no C compiler: go test -race needs cgo"; }
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || echo "wrk missing: bench uses the built-in load generator"; }
 
 ## bench: the whole bench suite (QUICK=1 for a short run); results in bench/results/<date>/.
 bench: tools
-	cd bench && $(GO) run $(BENCH_LDFLAGS) ./cmd/ringobench $(if $(QUICK),-quick,)
+	cd bench && $(GO) run $(BENCH_LDFLAGS) ./cmd/ringobench $(if $(filter 1 yes true,$(QUICK)),-quick,)
 
 ## soak: the reliability suite at full size (20k conns, 5k slowloris, ...), about 5 minutes.
 ## `make test` runs the same tests at a small size.
@@ -58,7 +59,8 @@ run:
 ## fuzz: every fuzz target for a bounded time each.
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	  list=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "fuzz: cannot list the targets of $$pkg"; exit 1; }; \
+	  for f in $$(echo "$$list" | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \

@@ -44,8 +44,9 @@ type writeMarks struct {
 
 // wmark: the bytes up to end (counted in writeMarks.total) must be sent by due.
 type wmark struct {
-	end int64
-	due time.Time
+	end   int64
+	due   time.Time
+	first time.Time // due of the first write merged into this mark
 }
 
 // maxFreeEngines bounds each loop's free list of engines.
@@ -225,10 +226,12 @@ func (ct *connTransport) markWrite(queued, n int, due time.Time, d time.Duration
 		m.total, m.marks = 0, m.marks[:0] // all sent before this write
 	}
 	m.total += int64(n)
-	if k := len(m.marks); k > 0 && due.Sub(m.marks[k-1].due) < d/16 {
-		m.marks[k-1] = wmark{end: m.total, due: due} // merged: lenient by d/16 at most
+	if k := len(m.marks); k > 0 && due.Sub(m.marks[k-1].first) < d/16 {
+		// merged: lenient by d/16 at most (measured from the mark's first write, else writes
+		// less than d/16 apart would move it on for ever)
+		m.marks[k-1].end, m.marks[k-1].due = m.total, due
 	} else {
-		m.marks = append(m.marks, wmark{end: m.total, due: due})
+		m.marks = append(m.marks, wmark{end: m.total, due: due, first: due})
 	}
 	if len(m.marks) > 1 && m.timer == nil {
 		m.timer = ct.c.Loop().AfterFunc(time.Until(m.marks[0].due), ct.checkWrites)

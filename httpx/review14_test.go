@@ -249,3 +249,52 @@ func TestCloseDelimitedBodyLateRequest(t *testing.T) {
 		}
 	})
 }
+
+// A FromHTTP handler streams 1 KiB every 10 ms (less than
+// WriteTimeout/16 apart) to a client that reads nothing. Once the socket buffers are full (~0.2 s)
+// every byte stays queued, so the 1 s WriteTimeout must close the connection about 1.2 s in, not
+// only 1 s after the handler stops writing (it blocks once 256 KiB are queued, ~2.8 s in).
+func TestWriteTimeoutSteadyWriter(t *testing.T) {
+	piece := bytes.Repeat([]byte("w"), 1<<10)
+	h := FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := w.(*responseWriter).ar.t.(*connTransport)
+		syscall.SetsockoptInt(ct.c.Fd(), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4<<10)
+		w.Header().Set("Content-Length", strconv.Itoa(1<<20))
+		start := time.Now()
+		for time.Since(start) < 5*time.Second {
+			if _, err := w.Write(piece); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}))
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		s := &Server{Handler: h, WriteTimeout: time.Second}
+		addr := startServer(t, b, s)
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
+			})
+		}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		for s.NumConns() == 0 && time.Since(start) < time.Second {
+			time.Sleep(time.Millisecond)
+		}
+		for s.NumConns() > 0 && time.Since(start) < 8*time.Second {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Fatalf("a client that reads nothing was served for %v under a 1 s WriteTimeout "+
+				"(its socket buffers hold ~20 KiB, 0.2 s of the stream)", el.Round(time.Millisecond))
+		} else {
+			t.Logf("closed after %v", el.Round(time.Millisecond))
+		}
+	})
+}

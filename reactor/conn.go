@@ -498,7 +498,8 @@ func (c *Conn) Fd() int { return int(c.fd) }
 // Buffered is above a mark, then continue from f. Loop only.
 func (c *Conn) NotifySent(n int, f func(error)) {
 	l := c.l
-	if c.state != stateOpen && c.state != stateConnecting {
+	if c.state != stateOpen && c.state != stateConnecting && c.state != stateClosing {
+		// (closing: its queued output still goes out; finish reports the rest)
 		l.safeCall(func() { f(ErrClosed) })
 		return
 	}
@@ -544,6 +545,7 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 		return
 	}
 	c.x().idle = d
+	c.l.maxIdle = max(c.l.maxIdle, int64(d))
 	c.lastActive = c.l.mono
 	c.l.scheduleConnTimer(c)
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -37,13 +38,13 @@ type Loop struct {
 	dirty     []*Conn // conns whose output or close state needs a flush step
 	redeliver []*Conn // conns whose kept input is presented again
 	timers    timerHeap
-	timerSeq  uint64    // arming order of timers (timerHeap.push)
-	base      time.Time // clock origin
-	mono      int64     // monotonic nanoseconds since base, read once per iteration
-	prevMono  int64     // mono of the previous iteration
-	prevEnd   int64     // when the previous iteration's work ended (see tick)
-	workEnd   int64     // when this iteration's work ended, if waitTimeout read it (else 0)
-	wall      time.Time // time.Now() at wallMono (see tick)
+	timerSeq  uint64      // arming order of timers (timerHeap.push)
+	base      time.Time   // clock origin
+	mono      int64       // monotonic nanoseconds since base, read once per iteration
+	slowIters [4]iterSpan // the longest recent iterations whose work took 1 ms or more (see tick)
+	maxIdle   int64       // the longest idle timeout set on a conn of this loop (SetIdleTimeout)
+	workEnd   int64       // when this iteration's work ended, if waitTimeout read it (else 0)
+	wall      time.Time   // time.Now() at wallMono (see tick)
 	wallMono  int64
 	bufPool   [poolClasses][][]byte // free pooled buffers by size class (capacity poolBufSize<<class)
 	bufsPool  []*connBufs
@@ -198,9 +199,27 @@ func (l *Loop) tick() {
 	// no later than now.
 	end := l.workEnd
 	if end == 0 || end > now {
-		end = now
+		end = now - 1 // not an iteration's start: iterEnd finds no iteration for it
 	}
-	l.prevMono, l.prevEnd, l.workEnd = l.mono, end, 0
+	if span := end - l.mono; span >= int64(time.Millisecond) {
+		// Kept in place of the shortest recorded: the long iterations, the ones that
+		// matter against an idle timeout, outlive a run of short slow ones.
+		// One whose conns' idle timers have all fired (maxIdle after its end) goes first.
+		k, kspan := 0, int64(math.MaxInt64)
+		for i, it := range l.slowIters {
+			sp := it.end - it.mono
+			if now-it.end > l.maxIdle {
+				sp = -1
+			}
+			if sp < kspan {
+				k, kspan = i, sp
+			}
+		}
+		if span > kspan {
+			l.slowIters[k] = iterSpan{mono: l.mono, end: end}
+		}
+	}
+	l.workEnd = 0
 	l.mono = now
 	if l.mono-l.wallMono >= int64(wallResync) {
 		l.wall = time.Now()
@@ -375,6 +394,21 @@ func (l *Loop) iterate() bool {
 // Loop only.
 func (l *Loop) signalled() bool {
 	return l.hasTasks.Load() || l.stopReq.Load() || l.drainReq.Load() && !l.draining
+}
+
+// iterSpan is an iteration's start (its mono) and when its work ended.
+type iterSpan struct{ mono, end int64 }
+
+// iterEnd returns when the work of the iteration that started at mono ended,
+// if it was one of the last slow ones: activity in it is dated to its start,
+// and a slow callback in it may have run long after. Loop only.
+func (l *Loop) iterEnd(mono int64) (int64, bool) {
+	for _, it := range l.slowIters {
+		if it.mono == mono && it.end > mono {
+			return it.end, true
+		}
+	}
+	return 0, false
 }
 
 // maxWait bounds one wait for a timer.

@@ -490,3 +490,119 @@ func TestEOFWhilePausedForAsyncAnswer(t *testing.T) {
 		}
 	})
 }
+
+// As TestIdleTimeoutAfterSlowHandler, but a's OnData
+// takes less than the idle timeout (250 ms of 300 ms) and another iteration runs before b's idle
+// timer is due (an Execute'd func): b, handled and answered right after a's OnData, must not be
+// closed as idle 50 ms later.
+func TestIdleAfterSlowHandlerNextIteration(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		for _, reply := range []bool{true, false} {
+			const idle = 300 * time.Millisecond
+			var handled time.Time
+			hch := make(chan struct{}, 1)
+			opened := make(chan *Conn, 2)
+			closed := make(chan error, 2)
+			h := HandlerFuncs{
+				Open: func(c *Conn) { opened <- c },
+				Data: func(c *Conn, d []byte) int {
+					if string(d) == "slow" {
+						time.Sleep(250 * time.Millisecond)
+						return len(d)
+					}
+					handled = time.Now()
+					c.SetContext("b")
+					if reply {
+						c.Write(d)
+					} else {
+						hch <- struct{}{}
+					}
+					return len(d)
+				},
+				Close: func(c *Conn, err error) {
+					if c.Context() == "b" {
+						closed <- err
+					}
+				},
+			}
+			s := start(t, b, h, WithLoops(1), WithIdleTimeout(idle))
+			ca := dial(t, s)
+			<-opened
+			cb := dial(t, s)
+			<-opened
+			gate := make(chan struct{})
+			l := s.Loops()[0]
+			l.Execute(func() { <-gate })
+			time.Sleep(10 * time.Millisecond)
+			ca.Write([]byte("slow"))
+			time.Sleep(5 * time.Millisecond)
+			cb.Write([]byte("ping"))
+			time.Sleep(10 * time.Millisecond)
+			close(gate)
+			if reply {
+				cb.SetReadDeadline(time.Now().Add(5 * time.Second))
+				got := make([]byte, 4)
+				if _, err := io.ReadFull(cb, got); err != nil {
+					t.Fatalf("b: %v", err)
+				}
+			} else {
+				<-hch
+			}
+			l.Execute(func() {}) // another iteration before b's timer is due
+			var err error
+			select {
+			case err = <-closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("b never closed")
+			}
+			if quiet := time.Since(handled); quiet < idle-15*time.Millisecond {
+				t.Fatalf("reply=%v: b closed with %v only %v after its input was handled (idle timeout %v)", reply, err, quiet.Round(time.Millisecond), idle)
+			}
+			ca.Close()
+			cb.Close()
+		}
+	})
+}
+
+// NotifySent calls f "once no more than n bytes of the output
+// queued on c now are left unsent ... or with the error that closes c if c closes first". After
+// a graceful Close the queued output still goes out (the peer reads all of it here), so f must
+// report nil once it drained, as it does when NotifySent was called before the Close; it got
+// ErrClosed at once, with 4 MiB still to send.
+func TestNotifySentWhileClosing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		type result struct {
+			err      error
+			buffered int
+		}
+		results := make(chan result, 2)
+		const size = 4 << 20
+		h := HandlerFuncs{Open: func(c *Conn) {
+			syscall.SetsockoptInt(c.Fd(), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 32<<10)
+			c.Write(pattern(size, 1))
+			c.Close()
+			c.Loop().Execute(func() { // after the close task: the conn is closing, its output queued
+				q := c.Buffered()
+				c.NotifySent(0, func(err error) { results <- result{err, q} })
+			})
+		}}
+		s := start(t, b, h)
+		c := dial(t, s)
+		defer c.Close()
+		time.Sleep(100 * time.Millisecond)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := io.Copy(io.Discard, c)
+		if n != size || err != nil {
+			t.Fatalf("peer read %d of %d bytes: %v", n, size, err)
+		}
+		var r result
+		select {
+		case r = <-results:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no callback")
+		}
+		if r.err != nil {
+			t.Fatalf("NotifySent(0) on a closing conn with %d bytes queued: %v, though all of them were then sent", r.buffered, r.err)
+		}
+	})
+}

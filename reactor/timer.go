@@ -120,11 +120,11 @@ func (l *Loop) connTimerFired(c *Conn) {
 	case x.writeDL > 0 && now >= x.writeDL && c.Buffered() > 0:
 		l.finish(c, ErrDeadline)
 	case x.idle > 0 && now >= c.idleDue():
-		if c.lastActive == l.prevMono && l.prevEnd > c.lastActive {
-			// Active in the previous iteration, which dates activity to its
-			// start: a slow callback in it (another conn's OnData) may have
-			// run longer than the timeout since. Its end bounds the activity.
-			c.lastActive = l.prevEnd
+		if end, ok := l.iterEnd(c.lastActive); ok {
+			// Active in a slow iteration, which dates activity to its start: a
+			// slow callback in it (another conn's OnData) may have run longer
+			// than the timeout since. Its end bounds the activity.
+			c.lastActive = end
 			l.scheduleConnTimer(c)
 			return
 		}
