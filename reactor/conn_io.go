@@ -198,8 +198,7 @@ func (l *Loop) flushConn(c *Conn) {
 	if c.state != stateOpen && c.state != stateClosing {
 		return
 	}
-	// What the handler's own Write queued counts for AsyncWrite's bound too.
-	c.asyncOut.Store(int64(c.Buffered()))
+	c.publishOut() // what the handler's own Write queued counts for AsyncWrite's bound too
 	if c.sendBusy {
 		return
 	}
@@ -259,8 +258,8 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 			return
 		}
 	}
-	c.asyncOut.Store(int64(c.Buffered())) // AsyncWrite's bound counts every write (again if callbacks wrote)
-	if int(q.sendOff) < len(q.sendBuf) {  // short send: continue with the rest
+	c.publishOut()                       // again if callbacks wrote
+	if int(q.sendOff) < len(q.sendBuf) { // short send: continue with the rest
 		c.sendBusy = true
 		l.b.send(c)
 		return
@@ -772,3 +771,19 @@ func (l *Loop) redeliverBeforeEOF(c *Conn) {
 		l.finishEOF(c)
 	}
 }
+
+// publishOut updates asyncOut, AsyncWrite's view of c's queued output, with
+// what Write and AsyncWrite queued. A queue under asyncQuiet(limit) is not
+// published unless a larger one was: the usual small response in flight then
+// costs no atomic store per flush and per send, and AsyncWrite's bound is off
+// by less than that much. Loop only.
+func (c *Conn) publishOut() {
+	b, old := int64(c.Buffered()), c.asyncOut.Load()
+	if b != old && (b >= asyncQuiet(c.l.s.cfg.asyncLimit) || old != 0) {
+		c.asyncOut.Store(b)
+	}
+}
+
+// asyncQuiet is the queue size below which publishOut need not publish:
+// 64 KiB, or a quarter of a smaller AsyncWrite limit.
+func asyncQuiet(limit int64) int64 { return min(64<<10, limit/4) }
