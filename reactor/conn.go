@@ -299,8 +299,10 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 // AsyncWrite bytes the loop has not taken yet) and b would take it over the
 // limit, AsyncWrite returns ErrQueueFull at once without taking b, and done
 // is not called. It never blocks. A write into an empty queue is always
-// taken, whatever its size. Retry after a done callback reported progress
-// (or later); a peer that does not read keeps the queue full.
+// taken, whatever its size. Output queued on the loop with Write counts once
+// it reaches 64 KiB (or a quarter of a smaller limit): below, the loop does
+// not publish it. Retry after a done callback reported progress (or later);
+// a peer that does not read keeps the queue full.
 func (c *Conn) AsyncWrite(b []byte, done func(error)) error {
 	n := asyncWeight(b)
 	q := c.asyncQueued.Add(n)
