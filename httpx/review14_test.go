@@ -61,16 +61,7 @@ func TestWriteTimeoutTrickleReader(t *testing.T) {
 				minQueued.Store(1 << 40)
 				s := &Server{Handler: tc.h, WriteTimeout: 300 * time.Millisecond}
 				addr := startServer(t, b, s)
-				d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-					return rc.Control(func(fd uintptr) {
-						syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
-					})
-				}}
-				c, err := d.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
+				c := dialSmallRcvbuf(t, addr)
 				io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 				br := bufio.NewReaderSize(c, 4<<10)
 				if _, err := http.ReadResponse(br, nil); err != nil {
@@ -99,6 +90,22 @@ func TestWriteTimeoutTrickleReader(t *testing.T) {
 			})
 		}
 	})
+}
+
+// dialSmallRcvbuf connects to addr with a 4 KiB receive buffer, so that what the client does
+// not read stays in the server's queue; closed when the test ends.
+func dialSmallRcvbuf(t *testing.T, addr string) net.Conn {
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
+		})
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // smallSndbuf gives the server's socket the send buffer of a typical WAN connection (loopback
@@ -272,16 +279,7 @@ func TestWriteTimeoutSteadyWriter(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
 		s := &Server{Handler: h, WriteTimeout: time.Second}
 		addr := startServer(t, b, s)
-		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) {
-				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
-			})
-		}}
-		c, err := d.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dialSmallRcvbuf(t, addr)
 		start := time.Now()
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		for s.NumConns() == 0 && time.Since(start) < time.Second {

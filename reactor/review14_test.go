@@ -285,62 +285,88 @@ func TestTimerNotLateAfterSlowIteration(t *testing.T) {
 
 // A conn active in the same iteration as another conn's slow OnData is not
 // closed as idle right after: the loop dates activity to the iteration's
-// start, and a slow callback before it made that long ago. Conn b's input,
-// read in one batch after a's 450 ms OnData, used to be closed with
-// ErrIdleTimeout (150 ms) at once after b's reply.
+// start, and the slow callback made that long ago. Conn b's input, read in one
+// batch after a's 450 ms OnData, used to be closed with ErrIdleTimeout (150
+// ms) at once after b's reply; and with a 250 ms OnData and a 300 ms idle
+// timeout, a first fix still closed b 50 ms after its input when another
+// iteration ran before b's timer was due (extra), replying or not.
 func TestIdleTimeoutAfterSlowHandler(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b Backend) {
-		const idle = 150 * time.Millisecond
-		var handled time.Time // b's input was handled (loop only, then read after b closed)
-		opened := make(chan *Conn, 2)
-		closed := make(chan error, 2)
-		h := HandlerFuncs{
-			Open: func(c *Conn) { opened <- c },
-			Data: func(c *Conn, d []byte) int {
-				if string(d) == "slow" {
-					time.Sleep(3 * idle)
-					return len(d)
+	for _, tc := range []struct {
+		name        string
+		slow, idle  time.Duration
+		reply, more bool
+	}{
+		{"slow-over-idle", 450 * time.Millisecond, 150 * time.Millisecond, true, false},
+		{"next-iteration", 250 * time.Millisecond, 300 * time.Millisecond, true, true},
+		{"next-iteration-no-reply", 250 * time.Millisecond, 300 * time.Millisecond, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b Backend) {
+				var handled time.Time // b's input was handled (loop only, then read after b closed)
+				hch := make(chan struct{}, 1)
+				opened := make(chan *Conn, 2)
+				closed := make(chan error, 2)
+				h := HandlerFuncs{
+					Open: func(c *Conn) { opened <- c },
+					Data: func(c *Conn, d []byte) int {
+						if string(d) == "slow" {
+							time.Sleep(tc.slow)
+							return len(d)
+						}
+						handled = time.Now()
+						c.SetContext("b")
+						if tc.reply {
+							c.Write(d)
+						} else {
+							hch <- struct{}{}
+						}
+						return len(d)
+					},
+					Close: func(c *Conn, err error) {
+						if c.Context() == "b" {
+							closed <- err
+						}
+					},
 				}
-				handled = time.Now()
-				c.SetContext("b")
-				c.Write(d)
-				return len(d)
-			},
-			Close: func(c *Conn, err error) {
-				if c.Context() == "b" {
-					closed <- err
+				s := start(t, b, h, WithLoops(1), WithIdleTimeout(tc.idle))
+				l := s.Loops()[0]
+				ca := dial(t, s)
+				<-opened
+				cb := dial(t, s)
+				<-opened
+				// Hold the loop so that both inputs arrive in one batch, a's first.
+				gate := make(chan struct{})
+				l.Execute(func() { <-gate })
+				time.Sleep(10 * time.Millisecond)
+				ca.Write([]byte("slow"))
+				time.Sleep(5 * time.Millisecond)
+				cb.Write([]byte("ping"))
+				time.Sleep(10 * time.Millisecond)
+				close(gate)
+				if tc.reply {
+					cb.SetReadDeadline(time.Now().Add(5 * time.Second))
+					got := make([]byte, 4)
+					if _, err := io.ReadFull(cb, got); err != nil {
+						t.Fatalf("b: %v", err)
+					}
+				} else {
+					<-hch
 				}
-			},
-		}
-		s := start(t, b, h, WithLoops(1), WithIdleTimeout(idle))
-		ca := dial(t, s)
-		<-opened
-		cb := dial(t, s)
-		<-opened
-		// Hold the loop so that both inputs arrive in one batch, a's first.
-		gate := make(chan struct{})
-		s.Loops()[0].Execute(func() { <-gate })
-		time.Sleep(10 * time.Millisecond)
-		ca.Write([]byte("slow"))
-		time.Sleep(5 * time.Millisecond)
-		cb.Write([]byte("ping"))
-		time.Sleep(10 * time.Millisecond)
-		close(gate)
-		cb.SetReadDeadline(time.Now().Add(5 * time.Second))
-		got := make([]byte, 4)
-		if _, err := io.ReadFull(cb, got); err != nil {
-			t.Fatalf("b: %v", err)
-		}
-		var err error
-		select {
-		case err = <-closed:
-		case <-time.After(5 * time.Second):
-			t.Fatal("b never closed")
-		}
-		if quiet := time.Since(handled); quiet < idle-15*time.Millisecond {
-			t.Fatalf("b closed with %v only %v after its input was handled (idle timeout %v)", err, quiet, idle)
-		}
-	})
+				if tc.more {
+					l.Execute(func() {}) // another iteration before b's timer is due
+				}
+				var err error
+				select {
+				case err = <-closed:
+				case <-time.After(5 * time.Second):
+					t.Fatal("b never closed")
+				}
+				if quiet := time.Since(handled); quiet < tc.idle-15*time.Millisecond {
+					t.Fatalf("b closed with %v only %v after its input was handled (idle timeout %v)", err, quiet.Round(time.Millisecond), tc.idle)
+				}
+			})
+		})
+	}
 }
 
 // An accepted unix conn whose client bound an abstract address reports it as
@@ -487,79 +513,6 @@ func TestEOFWhilePausedForAsyncAnswer(t *testing.T) {
 			if string(got) != "re:ping" {
 				t.Fatalf("round %d: got %q (%v), want %q", i, got, err, "re:ping")
 			}
-		}
-	})
-}
-
-// As TestIdleTimeoutAfterSlowHandler, but a's OnData
-// takes less than the idle timeout (250 ms of 300 ms) and another iteration runs before b's idle
-// timer is due (an Execute'd func): b, handled and answered right after a's OnData, must not be
-// closed as idle 50 ms later.
-func TestIdleAfterSlowHandlerNextIteration(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b Backend) {
-		for _, reply := range []bool{true, false} {
-			const idle = 300 * time.Millisecond
-			var handled time.Time
-			hch := make(chan struct{}, 1)
-			opened := make(chan *Conn, 2)
-			closed := make(chan error, 2)
-			h := HandlerFuncs{
-				Open: func(c *Conn) { opened <- c },
-				Data: func(c *Conn, d []byte) int {
-					if string(d) == "slow" {
-						time.Sleep(250 * time.Millisecond)
-						return len(d)
-					}
-					handled = time.Now()
-					c.SetContext("b")
-					if reply {
-						c.Write(d)
-					} else {
-						hch <- struct{}{}
-					}
-					return len(d)
-				},
-				Close: func(c *Conn, err error) {
-					if c.Context() == "b" {
-						closed <- err
-					}
-				},
-			}
-			s := start(t, b, h, WithLoops(1), WithIdleTimeout(idle))
-			ca := dial(t, s)
-			<-opened
-			cb := dial(t, s)
-			<-opened
-			gate := make(chan struct{})
-			l := s.Loops()[0]
-			l.Execute(func() { <-gate })
-			time.Sleep(10 * time.Millisecond)
-			ca.Write([]byte("slow"))
-			time.Sleep(5 * time.Millisecond)
-			cb.Write([]byte("ping"))
-			time.Sleep(10 * time.Millisecond)
-			close(gate)
-			if reply {
-				cb.SetReadDeadline(time.Now().Add(5 * time.Second))
-				got := make([]byte, 4)
-				if _, err := io.ReadFull(cb, got); err != nil {
-					t.Fatalf("b: %v", err)
-				}
-			} else {
-				<-hch
-			}
-			l.Execute(func() {}) // another iteration before b's timer is due
-			var err error
-			select {
-			case err = <-closed:
-			case <-time.After(5 * time.Second):
-				t.Fatal("b never closed")
-			}
-			if quiet := time.Since(handled); quiet < idle-15*time.Millisecond {
-				t.Fatalf("reply=%v: b closed with %v only %v after its input was handled (idle timeout %v)", reply, err, quiet.Round(time.Millisecond), idle)
-			}
-			ca.Close()
-			cb.Close()
 		}
 	})
 }
