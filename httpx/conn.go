@@ -234,8 +234,14 @@ func (ct *connTransport) markWrite(queued, n int, due time.Time, d time.Duration
 		m.marks = append(m.marks, wmark{end: m.total, due: due, first: due})
 	}
 	if len(m.marks) > 1 && m.timer == nil {
-		m.timer = ct.c.Loop().AfterFunc(time.Until(m.marks[0].due), ct.checkWrites)
+		ct.armWriteCheck()
 	}
+}
+
+// armWriteCheck runs checkWrites when the oldest mark is due (loop only).
+func (ct *connTransport) armWriteCheck() {
+	m := ct.wm
+	m.timer = ct.c.Loop().AfterFunc(time.Until(m.marks[0].due), ct.checkWrites)
 }
 
 // checkWrites closes the connection with ErrDeadline when bytes of an older write are still
@@ -260,7 +266,7 @@ func (ct *connTransport) checkWrites() {
 		_ = ct.c.CloseWithError(reactor.ErrDeadline)
 		return
 	}
-	m.timer = ct.c.Loop().AfterFunc(time.Until(m.marks[0].due), ct.checkWrites)
+	ct.armWriteCheck()
 }
 
 // dropMarks forgets the per-write due times: a handler's own write deadline replaced
