@@ -59,10 +59,13 @@ func (c *Ctx) Status() int { return c.status }
 
 // SetContentType sets the Content-Type field (loop only; before the first Flush).
 func (c *Ctx) SetContentType(v string) {
-	// A value equal to the type of the loop's cached response head (loopCache.preType: a copy
-	// of a value accepted here before) is not checked again.
-	if string(c.e.lc.preType) != v && !validFieldValueString(v) {
-		return
+	// The value accepted last on this loop is not checked again. Handlers pass the same
+	// constant each time, and comparing a string with itself stops at the pointers.
+	if lc := c.e.lc; v != lc.okType {
+		if !validFieldValueString(v) {
+			return
+		}
+		lc.okType = v
 	}
 	c.ctype = append(c.ctype[:0], v...)
 }

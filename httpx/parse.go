@@ -119,7 +119,12 @@ func (h *reqHead) parseHead(b []byte, lim *limits) int {
 				h.headLen = h.pos
 				return h.finish(b, lim)
 			}
-			if f, end, ok := fastFieldLine(b, h.pos); ok {
+			f, end, host := fastHostLine(b, h.pos)
+			ok := host
+			if !ok {
+				f, end, ok = fastFieldLine(b, h.pos)
+			}
+			if ok {
 				h.lineNo++
 				h.hdrSize += end - h.pos
 				h.pos = end
@@ -127,7 +132,13 @@ func (h *reqHead) parseHead(b []byte, lim *limits) int {
 					return 431
 				}
 				h.fields = append(h.fields, f)
-				if st := h.knownField(b, f); st != statusOK {
+				st := statusOK
+				if host {
+					st = h.hostField(b, f)
+				} else {
+					st = h.knownField(b, f)
+				}
+				if st != statusOK {
 					return st
 				}
 				continue
@@ -213,6 +224,30 @@ func fastFieldLine(b []byte, p int) (f hfield, end int, ok bool) {
 		e--
 	}
 	return hfield{name: span{int32(p), int32(i)}, value: span{int32(j), int32(e)}}, k + 2, true
+}
+
+// hostLine is "Host: " as the low six bytes of a little-endian word.
+var hostLine = binary.LittleEndian.Uint64([]byte("Host: \x00\x00"))
+
+// fastHostLine is fastFieldLine for a line that starts "Host: " (the spelling of nearly every
+// client), which needs no name scan and is known to be Host.
+func fastHostLine(b []byte, p int) (f hfield, end int, ok bool) {
+	if len(b)-p < 8 || binary.LittleEndian.Uint64(b[p:])&(1<<48-1) != hostLine {
+		return hfield{}, 0, false
+	}
+	j := p + len("Host: ")
+	for j < len(b) && isOWS(b[j]) {
+		j++
+	}
+	k := j + ctlIndex(b[j:])
+	if k+1 >= len(b) || b[k] != '\r' || b[k+1] != '\n' {
+		return hfield{}, 0, false
+	}
+	e := k
+	for e > j && isOWS(b[e-1]) {
+		e--
+	}
+	return hfield{name: span{int32(p), int32(p + len("Host"))}, value: span{int32(j), int32(e)}}, k + 2, true
 }
 
 // SWAR (eight bytes in a word) scans. In each mask below, the lowest flagged byte is exact: a
@@ -522,6 +557,16 @@ func (h *reqHead) hostValid(v []byte) bool {
 // hostName is "host" as a little-endian word.
 var hostName = binary.LittleEndian.Uint32([]byte("host"))
 
+// hostField records a Host field line.
+func (h *reqHead) hostField(b []byte, f hfield) int {
+	h.hostCount++
+	h.host = f.value
+	if !h.hostValid(f.value.get(b)) {
+		return 400 // RFC 9112 3.2: MUST 400 for an invalid Host
+	}
+	return statusOK
+}
+
 // knownField records the fields that change how the request is framed or answered.
 func (h *reqHead) knownField(b []byte, f hfield) int {
 	name := f.name.get(b)
@@ -531,11 +576,7 @@ func (h *reqHead) knownField(b []byte, f hfield) int {
 		// Field names are tokens (no CR), so OR-ing 0x20 into each byte lower-cases
 		// exactly the upper-case letters: a word compare is eqFold(name, "host").
 		if binary.LittleEndian.Uint32(name)|0x20202020 == hostName {
-			h.hostCount++
-			h.host = f.value
-			if !h.hostValid(val) {
-				return 400 // RFC 9112 3.2: MUST 400 for an invalid Host
-			}
+			return h.hostField(b, f)
 		}
 	case 6:
 		if eqFold(name, "expect") {

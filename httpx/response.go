@@ -61,6 +61,8 @@ type loopCache struct {
 	// including its Content-Length line: status line, Date, Content-Type (preType),
 	// "Content-Length: " (which ends at preCL) and preLen with CRLF. It was built for
 	// preStatus at second preSec. Most handlers answer alike, so one append replaces six.
+	okType string // the last value SetContentType accepted
+
 	pre       []byte
 	preType   []byte
 	preStatus int
