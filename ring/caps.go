@@ -30,6 +30,7 @@ const (
 	CapSocket                          // IORING_OP_SOCKET (5.19)
 	CapCancelFd                        // IORING_ASYNC_CANCEL_FD (5.19)
 	CapRecvLimit                       // sqe len caps each CQE of a multishot recv (older kernels refuse it: EINVAL)
+	CapMinWait                         // IORING_FEAT_MIN_TIMEOUT: min_wait_usec in io_uring_getevents_arg (6.12)
 
 	capEnd // one past the last capability
 )
@@ -39,7 +40,7 @@ var capNames = [...]string{
 	"incremental-buf", "send-zc", "msg-ring", "ext-arg", "fast-poll",
 	"nodrop", "single-issuer", "defer-taskrun", "coop-taskrun",
 	"no-sqarray", "submit-all", "registered-ring", "socket", "cancel-fd",
-	"recv-limit",
+	"recv-limit", "min-wait",
 }
 
 // String names the capabilities in c, separated by '|'.

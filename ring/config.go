@@ -22,4 +22,8 @@ type Config struct {
 	// reproducing pre-5.11 behaviour on a newer kernel. FeatFlags still
 	// reports what the kernel offers; UsesExtArg reports the choice.
 	DisableExtArg bool
+	// DisableMinWait makes the ring behave as if the kernel lacked
+	// IORING_FEAT_MIN_TIMEOUT (6.12): SubmitAndWaitMin then waits for one
+	// CQE, as SubmitAndWaitTimeout(1, d) does. Implied by DisableExtArg.
+	DisableMinWait bool
 }

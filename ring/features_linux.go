@@ -65,6 +65,7 @@ func capsFromFlags(setup, feat uint32) Cap {
 		cap Cap
 	}{
 		{feat&FeatExtArg != 0, CapExtArg},
+		{feat&FeatMinTimeout != 0 && feat&FeatExtArg != 0, CapMinWait},
 		{feat&FeatFastPoll != 0, CapFastPoll},
 		{feat&FeatNoDrop != 0, CapNoDrop},
 		{setup&SetupSingleIssuer != 0, CapSingleIssuer},

@@ -209,12 +209,57 @@ func (r *Ring) setWaitTs(d time.Duration) {
 	r.waitTs = kernelTimespec{sec: int64(d / time.Second), nsec: int64(d % time.Second)}
 }
 
+// noTimeout stands for no timeout where the kernel needs one: a day.
+const noTimeout = 24 * time.Hour
+
+// SubmitAndWaitMin submits the prepared SQEs and waits for a batch: until n
+// CQEs are ready, or until minWait has passed since the call and at least
+// one is (after minWait, the first CQE ends the wait), or until d has passed
+// (d < 0: no limit). A d not longer than minWait waits up to d for the n.
+// It returns as SubmitAndWaitTimeout does. Loop only.
+//
+// This trades up to minWait of latency for fewer wake-ups: with
+// DEFER_TASKRUN the kernel then runs the completions gathered meanwhile in
+// one go, rather than waking the task for each. Without UsesMinWait (before
+// 6.12) it is SubmitAndWaitTimeout(1, d): no batching, no added latency.
+//
+// liburing: io_uring_submit_and_wait_min_timeout.
+func (r *Ring) SubmitAndWaitMin(n uint32, minWait, d time.Duration) (int, error) {
+	switch {
+	case r.closed:
+		return 0, ErrClosed
+	case !r.UsesMinWait() || n <= 1 || minWait <= 0:
+		return r.SubmitAndWaitTimeout(1, d)
+	case d == 0:
+		return r.submitGetEvents()
+	case d > 0 && d <= minWait:
+		return r.waitExtArg(min(n, r.cqEntries), d)
+	case d < 0:
+		// Without a general timeout the kernel ends the whole wait when
+		// min_wait_usec expires, CQEs or not: an idle loop would wake
+		// every minWait. With one, it then waits for the first CQE.
+		d = noTimeout
+	}
+	usec := uint32(min(minWait/time.Microsecond, 1<<31))
+	return r.enterExtArg(min(n, r.cqEntries), d, max(usec, 1))
+}
+
 // waitExtArg waits with IORING_ENTER_EXT_ARG (5.11).
 func (r *Ring) waitExtArg(n uint32, d time.Duration) (int, error) {
-	r.setWaitTs(d)
-	// The Ring lives on the heap and does not move: the kernel reads
-	// waitArg and, through it, waitTs during this call only.
-	r.waitArg = getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&r.waitTs)))}
+	return r.enterExtArg(n, d, 0)
+}
+
+// enterExtArg waits with IORING_ENTER_EXT_ARG for n CQEs, at most d (d < 0:
+// no timeout), with min_wait_usec minUsec (FEAT_MIN_TIMEOUT; 0: none).
+func (r *Ring) enterExtArg(n uint32, d time.Duration, minUsec uint32) (int, error) {
+	var ts uint64
+	if d >= 0 {
+		r.setWaitTs(d)
+		// The Ring lives on the heap and does not move: the kernel reads
+		// waitArg and, through it, waitTs during this call only.
+		ts = uint64(uintptr(unsafe.Pointer(&r.waitTs)))
+	}
+	r.waitArg = getEventsArg{ts: ts, minWaitUsec: minUsec}
 	ret, errno := sysEnter(r.enterFd, r.flushSQ(), n, r.enterFlags|EnterGetEvents|EnterExtArg,
 		unsafe.Pointer(&r.waitArg), unsafe.Sizeof(r.waitArg))
 	runtime.KeepAlive(r)

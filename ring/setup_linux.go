@@ -42,6 +42,7 @@ type Ring struct {
 	enterFlags uint32 // EnterRegisteredRing once the ring fd is registered
 	closed     bool
 	useExtArg  bool // FEAT_EXT_ARG and not Config.DisableExtArg
+	useMinWait bool // FEAT_MIN_TIMEOUT, useExtArg and not Config.DisableMinWait
 
 	// Wait arguments, kept in the Ring (heap, never moves) so that
 	// SubmitAndWaitTimeout does not allocate. The kernel reads them during
@@ -126,6 +127,7 @@ func newWithHooks(cfg Config, hooks setupHooks) (*Ring, error) {
 		return nil, err
 	}
 	r.useExtArg = r.features&FeatExtArg != 0 && !cfg.DisableExtArg
+	r.useMinWait = r.useExtArg && r.features&FeatMinTimeout != 0 && !cfg.DisableMinWait
 	return r, nil
 }
 
@@ -133,6 +135,10 @@ func newWithHooks(cfg Config, hooks setupHooks) (*Ring, error) {
 // io_uring_enter's EXT_ARG (FEAT_EXT_ARG and not Config.DisableExtArg);
 // otherwise it uses an internal TIMEOUT SQE. Loop only.
 func (r *Ring) UsesExtArg() bool { return r.useExtArg && !r.testNoExtArg }
+
+// UsesMinWait reports whether SubmitAndWaitMin can batch completions
+// (FEAT_MIN_TIMEOUT with EXT_ARG, and not Config.DisableMinWait). Loop only.
+func (r *Ring) UsesMinWait() bool { return r.useMinWait && !r.testNoExtArg }
 
 // ringSizes validates and defaults the SQ and CQ sizes.
 func ringSizes(cfg Config) (sq, cq uint32, err error) {
