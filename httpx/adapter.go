@@ -73,8 +73,11 @@ import (
 // Bodies: a handler that returns before reading its whole body gets its response held on the
 // loop until the rest of the body has arrived (and is discarded), so a malformed body is still
 // answered with an error status, never the handler's 2xx, and the connection can carry the next
-// request. This holds for chunked bodies and for Content-Length up to 256 KiB, unless the client
-// waits for "100 Continue"; otherwise the response goes out at once with "Connection: close".
+// request. This holds for chunked bodies (up to 256 KiB more after the handler returned; then the
+// response goes out and the connection closes) and for Content-Length up to 256 KiB, unless the
+// client waits for "100 Continue"; otherwise the response goes out at once with "Connection:
+// close". A response that started before its handler returned is ended at once, and the rest of
+// the body is discarded the same way before the next request.
 // A body whose framing turns out malformed while the handler runs makes Body.Read fail, and the
 // client gets the error status unless the handler had already sent part of its response.
 //

@@ -13,6 +13,10 @@ type bodyPipe struct {
 	ar   *asyncReq
 	high int // bytes buffered at which the loop pauses reading
 
+	// extra raises high once the response has started with body bytes unread (loop only, under
+	// mu): see asyncReq.responseStarted.
+	extra int
+
 	mu          sync.Mutex // guards everything below
 	buf         []byte     // data not yet read (buf[off:])
 	off         int
@@ -69,7 +73,8 @@ func (p *bodyPipe) push(b []byte, rest int64) bool {
 	}
 	p.buf, p.off = appendUnread(p.buf, p.off, b)
 	held := len(p.buf) - p.off
-	full := held >= p.high && (rest < 0 || int64(held)+rest > 2*int64(p.high))
+	lim := p.high + p.extra
+	full := held >= lim && (rest < 0 || int64(held)+rest > 2*int64(p.high)+int64(p.extra))
 	if full {
 		p.wantResume = true
 	}

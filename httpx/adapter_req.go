@@ -42,6 +42,8 @@ type asyncReq struct {
 	holding     bool  // loop: the handler returned; its response waits for the body's end
 	held        []byte
 	heldClose   bool
+	heldSkip    int64 // loop: chunked body bytes discarded while holding (bounded by maxHeldBody)
+	heldSent    bool  // loop: holding, with the whole response sent already (held is nil)
 	bodyErr     int  // loop: the body was malformed (its error status), 0 if not
 	expect100   bool // immutable
 	// mayHold (immutable): the loop may hold the final response until the body ends (see
@@ -386,6 +388,15 @@ func (e *engine) asyncBody(req []byte) int {
 		full := false
 		if len(data) > 0 {
 			full = ar.pipe.push(data, -1)
+			if ar.holding {
+				// As net/http, discard at most maxHeldBody of a body the handler left
+				// unread, then send its response and close: a client streaming a long
+				// body and waiting for the answer must get it.
+				if ar.heldSkip += int64(len(data)); ar.heldSkip > maxHeldBody {
+					ar.heldClose = true
+					return statusHeldTooLong
+				}
+			}
 		}
 		switch st {
 		case statusOK:
@@ -520,10 +531,26 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 		ar.cancel()
 		e.flushOut()
 		return
+	} else if final && !ar.aborted && ar.respStarted && e.state == stAsyncBody && ar.mayHold {
+		// The response went out in part (flushed) and its handler returned before its body
+		// ended: the response's end goes out now, and the rest of the body is read and
+		// discarded before the next request, as net/http does after its handler, instead of
+		// ending a connection the response did not say it would end. (A malformed rest
+		// closes it; releaseHeld.)
+		e.out = append(e.out, b...)
+		ar.recycle()
+		ar.holding, ar.held, ar.heldClose, ar.heldSent = true, nil, closeAfter, true
+		ar.cancel()
+		e.flushOut()
+		return
 	}
 	if len(b) > 0 {
+		started := !ar.respStarted && !final
 		ar.respStarted = true
 		e.out = append(e.out, b...)
+		if started {
+			ar.responseStarted()
+		}
 	}
 	if final {
 		ar.recycle()
@@ -533,6 +560,25 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	}
 	if wantAck {
 		ar.ackWhenDrained()
+	}
+}
+
+// responseStarted runs when the first bytes of a response go out while its body is still
+// arriving (loop only). net/http reads up to 256 KiB of a body its handler left unread before it
+// sends the response header (golang/go#15527): a client that sends its whole request before it
+// reads the response would otherwise wait on a paused connection while the handler waits for
+// it to read. FromHTTP handlers may still read the body after writing (full duplex), so the body
+// is not discarded: the pipe takes up to maxHeldBody more before reading pauses again.
+func (ar *asyncReq) responseStarted() {
+	e := ar.e
+	if ar.pipe == nil || e.state != stAsyncBody || !e.head.chunked && ar.clRem > maxHeldBody {
+		return
+	}
+	ar.pipe.mu.Lock()
+	ar.pipe.extra = maxHeldBody
+	ar.pipe.mu.Unlock()
+	if ar.bodyPaused {
+		ar.resumeBody()
 	}
 }
 
@@ -563,6 +609,10 @@ func (ar *asyncReq) deliverFinal() {
 // held (see holdable).
 const maxHeldBody = 256 << 10
 
+// statusHeldTooLong is asyncBody's answer when a held response's chunked body went on past
+// maxHeldBody: the response goes out and the connection closes (not an error status).
+const statusHeldTooLong = -3
+
 // holdable reports whether the final response of a handler that returned now is held until
 // the body ends: nothing of the response was sent, the body is not complete, the client is not
 // waiting for 100 Continue before sending it, and not much of it remains (loop only).
@@ -578,7 +628,9 @@ func (ar *asyncReq) releaseHeld() {
 	e := ar.e
 	ar.holding = false
 	if ar.bodyErr != 0 {
-		e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc, false)
+		if !ar.heldSent {
+			e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc, false)
+		}
 		ar.done(true)
 		return
 	}

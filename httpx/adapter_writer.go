@@ -94,7 +94,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.hasTrailers = announced
 	for _, v := range vs {
 		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k != "" {
+			// As net/http's declareTrailer: fields not allowed in a trailer section (RFC 9110
+			// 6.5.1; httpguts.ValidTrailerHeader) are not sent there.
+			if k = strings.TrimSpace(k); k != "" && validTrailerName(http.CanonicalHeaderKey(k)) {
 				w.trailers = append(w.trailers, http.CanonicalHeaderKey(k))
 			}
 		}
@@ -107,7 +109,10 @@ func (w *responseWriter) WriteHeader(code int) {
 	te := w.header["Transfer-Encoding"]
 	w.hasTE = len(te) > 0 && te[0] != ""
 	w.teSet = w.hasTE && te[0] != "identity"
-	w.noSniff = hasType || w.hasTE // a Content-Type even empty (net/http's way to turn sniffing off)
+	// A Content-Type even empty (net/http's way to turn sniffing off); and, as net/http, no
+	// sniffing of an encoded body (a Content-Encoding set, not blank: golang/go#31753).
+	ce := w.header["Content-Encoding"]
+	w.noSniff = hasType || w.hasTE || len(ce) > 0 && ce[0] != ""
 	if len(w.header) > 0 {
 		buf := w.ar.lines
 		w.ar.lines = nil
@@ -610,4 +615,20 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 		_ = ar.pipe.Close()
 	}
 	ar.setFinal(b, true)
+}
+
+// validTrailerName reports whether the canonical field name k may be sent in a trailer section
+// (net/http: httpguts.ValidTrailerHeader).
+func validTrailerName(k string) bool {
+	if strings.HasPrefix(k, "If-") {
+		return false
+	}
+	switch k {
+	case "Authorization", "Cache-Control", "Connection", "Content-Encoding", "Content-Length",
+		"Content-Range", "Content-Type", "Expect", "Host", "Keep-Alive", "Max-Forwards", "Pragma",
+		"Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Range", "Realm", "Te",
+		"Trailer", "Transfer-Encoding", "Www-Authenticate":
+		return false
+	}
+	return true
 }

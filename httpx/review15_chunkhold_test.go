@@ -1,0 +1,69 @@
+package httpx
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringo-io/ringo/reactor"
+)
+
+// A handler that rejects a request without reading its chunked body: a client that streams the
+// body and waits for the answer gets it from net/http once 256 KiB were discarded; FromHTTP
+// holds the response until the body ends.
+func TestFromHTTPChunkedUnreadBodyHeldForever(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "denied", http.StatusUnauthorized)
+	})
+	check := func(t *testing.T, addr string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
+		chunk := fmt.Sprintf("%x\r\n%s\r\n", 16<<10, strings.Repeat("u", 16<<10))
+		got := make(chan string, 1)
+		go func() {
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				got <- "error: " + err.Error()
+				return
+			}
+			got <- resp.Status
+		}()
+		// Stream 1 MiB, then keep the upload open (no last chunk) and wait for the answer.
+		for i := 0; i < 64; i++ {
+			if _, err := io.WriteString(c, chunk); err != nil {
+				break
+			}
+		}
+		select {
+		case s := <-got:
+			if !strings.HasPrefix(s, "401") {
+				t.Fatalf("response: %s", s)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("no response 3s after 1 MiB of an unread chunked body")
+		}
+	}
+	t.Run("net/http", func(t *testing.T) {
+		ts := httptest.NewUnstartedServer(h)
+		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+		ts.Start()
+		defer ts.Close()
+		check(t, ts.Listener.Addr().String())
+	})
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, h)
+		check(t, addr)
+	})
+}
