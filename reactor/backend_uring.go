@@ -28,6 +28,9 @@ type uringBackend struct {
 	batch []ring.CQE // the CQEs being dispatched, copied out of the CQ
 	rest  []ring.CQE // the part of a batch not dispatched yet (see dispatch)
 
+	cqPeak      int // the most CQEs one drain found since the loop last slept (WithBatchWait)
+	nBatchWaits int // waits for a batch (tests)
+
 	files uint32   // registered file slots (conns with a smaller slot use theirs)
 	fdArg [1]int32 // UpdateFiles argument
 
@@ -122,6 +125,7 @@ func newUring(l *Loop) (backend, error) {
 	// Without EXT_ARG (before 5.11, or masked) waits with a timeout use the
 	// ring's internal TIMEOUT SQE.
 	cfg.DisableExtArg = !f.Has(ring.CapExtArg)
+	cfg.DisableMinWait = !f.Has(ring.CapMinWait)
 	r, err := ring.New(cfg)
 	if err != nil {
 		return nil, err
@@ -355,6 +359,7 @@ func (b *uringBackend) wait(d time.Duration) error {
 			batch[i] = *cqe
 		}
 		b.r.CQAdvance(uint32(n))
+		b.cqPeak = max(b.cqPeak, n)
 		b.dispatch(batch)
 		if b.r.CQOverflowed() {
 			b.nCQOverflow++
@@ -366,6 +371,15 @@ func (b *uringBackend) wait(d time.Duration) error {
 	}
 	return nil
 }
+
+// WithBatchWait: a loop that found batchBusy CQEs ready at once since it
+// last slept sleeps until batchCQEs are ready or the batch wait has passed.
+// Many completions at once mean many conns active; one conn's ping-pong,
+// however fast, completes a recv and a send at a time.
+const (
+	batchBusy = 8
+	batchCQEs = 32
+)
 
 // enter submits what is queued and waits up to d (<0 forever, 0 not at all)
 // for a completion.
@@ -383,7 +397,14 @@ func (b *uringBackend) wait(d time.Duration) error {
 func (b *uringBackend) enter(d time.Duration) error {
 	_, err := b.r.SubmitAndWaitTimeout(0, 0)
 	if err == nil && d != 0 && b.r.CQReady() == 0 {
-		_, err = b.r.SubmitAndWaitTimeout(1, d)
+		// A busy loop sleeps until a batch is ready (WithBatchWait).
+		if w := b.l.s.cfg.batchWait; w > 0 && b.cqPeak >= batchBusy {
+			b.nBatchWaits++
+			_, err = b.r.SubmitAndWaitMin(batchCQEs, w, d)
+		} else {
+			_, err = b.r.SubmitAndWaitTimeout(1, d)
+		}
+		b.cqPeak = 0
 	}
 	if err != nil {
 		switch {

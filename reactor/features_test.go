@@ -23,16 +23,16 @@ var kernelGenerations = []struct {
 	{"5.7", ring.CapMultishotAccept | ring.CapMultishotRecv | ring.CapBufRing | ring.CapRecvBundle |
 		ring.CapIncrementalBuf | ring.CapSendZC | ring.CapMsgRing | ring.CapExtArg | ring.CapSingleIssuer |
 		ring.CapDeferTaskrun | ring.CapCoopTaskrun | ring.CapNoSQArray | ring.CapSubmitAll |
-		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd | ring.CapRecvLimit},
+		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd | ring.CapRecvLimit | ring.CapMinWait},
 	{"5.11", ring.CapMultishotAccept | ring.CapMultishotRecv | ring.CapBufRing | ring.CapRecvBundle |
 		ring.CapIncrementalBuf | ring.CapSendZC | ring.CapMsgRing | ring.CapSingleIssuer |
 		ring.CapDeferTaskrun | ring.CapCoopTaskrun | ring.CapNoSQArray | ring.CapSubmitAll |
-		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd | ring.CapRecvLimit},
+		ring.CapRegisteredRing | ring.CapSocket | ring.CapCancelFd | ring.CapRecvLimit | ring.CapMinWait},
 	{"5.19", ring.CapMultishotRecv | ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapSendZC |
-		ring.CapSingleIssuer | ring.CapDeferTaskrun | ring.CapNoSQArray | ring.CapRecvLimit},
-	{"6.0", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapDeferTaskrun | ring.CapNoSQArray | ring.CapRecvLimit},
-	{"6.1", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapNoSQArray | ring.CapRecvLimit},
-	{"6.10", ring.CapIncrementalBuf | ring.CapRecvLimit},
+		ring.CapSingleIssuer | ring.CapDeferTaskrun | ring.CapNoSQArray | ring.CapRecvLimit | ring.CapMinWait},
+	{"6.0", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapDeferTaskrun | ring.CapNoSQArray | ring.CapRecvLimit | ring.CapMinWait},
+	{"6.1", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapNoSQArray | ring.CapRecvLimit | ring.CapMinWait},
+	{"6.10", ring.CapIncrementalBuf | ring.CapRecvLimit | ring.CapMinWait},
 	{"6.12", ring.CapRecvLimit}, // incremental buffers, but no length cap on multishot recv: no big ring
 	{"full", 0},
 }
@@ -55,13 +55,13 @@ func TestEchoUnderFeatureMasks(t *testing.T) {
 			l := s.Loops()[0]
 			l.Execute(func() {
 				b := l.b.(*uringBackend)
-				info <- fmt.Sprintf("%v %v %v %v %#x", b.multiAccept, b.multiRecv, b.bundle, b.r.UsesExtArg(), b.r.SetupFlags())
+				info <- fmt.Sprintf("%v %v %v %v %v %#x", b.multiAccept, b.multiRecv, b.bundle, b.r.UsesExtArg(), b.r.UsesMinWait(), b.r.SetupFlags())
 			})
-			var ma, mr, bu, ext bool
+			var ma, mr, bu, ext, minWait bool
 			var flags uint32
-			fmt.Sscanf(<-info, "%t %t %t %t %x", &ma, &mr, &bu, &ext, &flags)
-			if ext != want.Has(ring.CapExtArg) {
-				t.Fatalf("ring waits with EXT_ARG=%v for caps %s", ext, want.Caps)
+			fmt.Sscanf(<-info, "%t %t %t %t %t %x", &ma, &mr, &bu, &ext, &minWait, &flags)
+			if ext != want.Has(ring.CapExtArg) || minWait != want.Has(ring.CapMinWait) {
+				t.Fatalf("ring waits with EXT_ARG=%v, min-wait=%v for caps %s", ext, minWait, want.Caps)
 			}
 			// A loop timer makes the loop wait with a timeout (EXT_ARG, or
 			// the TIMEOUT SQE when masked): it must fire.

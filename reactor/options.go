@@ -26,6 +26,8 @@ type config struct {
 	maxPending  int
 	asyncLimit  int64
 	parked      bool
+	batchWait   time.Duration
+	batchSet    bool
 	featureMask ring.Cap // test only: caps removed from the detected set
 	ringSQ      uint32   // test only: io_uring SQ entries (0: uringSQEntries)
 	ringCQ      uint32   // test only: io_uring CQ entries (0: uringCQEntries)
@@ -53,6 +55,9 @@ const (
 	// DefaultAsyncWriteLimit bounds the output pending on one conn for
 	// AsyncWrite (see WithAsyncWriteLimit).
 	DefaultAsyncWriteLimit = 4 << 20
+	// DefaultBatchWait is how long a busy io_uring loop may gather
+	// completions before it wakes (see WithBatchWait).
+	DefaultBatchWait = 20 * time.Microsecond
 )
 
 var errBadOption = errors.New("reactor: invalid option")
@@ -231,6 +236,32 @@ func WithAsyncWriteLimit(n int) Option {
 			return errBadOption
 		}
 		c.asyncLimit = int64(n)
+		return nil
+	}
+}
+
+// WithBatchWait sets how long a busy io_uring loop may gather completions
+// before it wakes (default DefaultBatchWait, 20 µs; 0 turns batching off;
+// at most 1 ms).
+//
+// A loop that has handled at least 8 completions since it last slept is
+// busy. When it runs out of work it then sleeps until 32 completions are
+// ready or d has passed since it began to wait, whichever comes first (after
+// d, the first completion wakes it, and timers still fire on time). A loop
+// with less traffic wakes at its first completion. Waking once per batch
+// rather than once per arriving packet saves the wake-ups, and the
+// contention of receiving on a socket the sender's CPU still holds: about a
+// tenth of the server CPU per request under pipelined load. The price is up
+// to d of added latency per request, under load only.
+//
+// It needs IORING_FEAT_MIN_TIMEOUT (Linux 6.12); the epoll backend and
+// older kernels ignore it.
+func WithBatchWait(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || d > time.Millisecond {
+			return errBadOption
+		}
+		c.batchWait, c.batchSet = d, true
 		return nil
 	}
 }

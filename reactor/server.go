@@ -102,6 +102,9 @@ func newServer(h Handler, opts []Option) (*Server, error) {
 	if c.readBufSize == 0 {
 		c.readBufSize = DefaultReadBufferSize
 	}
+	if !c.batchSet {
+		c.batchWait = DefaultBatchWait
+	}
 	if err := s.resolveBackend(); err != nil {
 		return nil, err
 	}
