@@ -89,6 +89,8 @@ type uringBackend struct {
 	wakeBuf   *[8]byte
 	wakeArmed bool
 	closing   bool
+
+	recancels map[*Conn]bool // shut-down conns with a cancel retry scheduled (recancel)
 }
 
 // Ring sizes: the CQ is sized for the worst iteration (every provided
@@ -435,6 +437,15 @@ func (b *uringBackend) complete(ud uint64, res int32, flags uint32, cqe *ring.CQ
 		}
 		return
 	case opCancel:
+		if res == -int32(unix.ENOENT) {
+			// The cancel found nothing, but an op of the conn may still be in
+			// flight: one the kernel was re-issuing as the cancel came (a connect
+			// whose poll fired, retried, then blocked in io-wq) is in none of the
+			// lists a cancel searches. Cancel again shortly, until it completes.
+			if c := l.lookup(slot, gen); c != nil && c.state >= stateClosed && c.inflight > 0 {
+				b.recancel(c)
+			}
+		}
 		return
 	}
 	c := l.lookup(slot, gen)
@@ -486,4 +497,38 @@ func (b *uringBackend) close() error {
 	// receive can be copying into a slab when it is unmapped (closing them
 	// here first would skip that wait).
 	return b.r.Close()
+}
+
+// recancel cancels the ops still in flight on a shut-down conn again, after
+// a millisecond (at once during the teardown, which runs no timers): a
+// cancel that found nothing (-ENOENT) while an op was in flight.
+func (b *uringBackend) recancel(c *Conn) {
+	l := b.l
+	again := func() {
+		delete(b.recancels, c)
+		if c.state < stateClosed || c.state == stateReleased || c.inflight == 0 {
+			return
+		}
+		if c.recvArmed {
+			b.cancel(c, recvOp(c))
+		}
+		if c.sendBusy {
+			b.cancel(c, opSend)
+		}
+		if c.connArmed {
+			b.cancel(c, opConnect)
+		}
+	}
+	if l.tornDown {
+		again()
+		return
+	}
+	if b.recancels[c] {
+		return
+	}
+	if b.recancels == nil {
+		b.recancels = make(map[*Conn]bool)
+	}
+	b.recancels[c] = true
+	l.AfterFunc(time.Millisecond, again)
 }
