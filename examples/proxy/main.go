@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -52,14 +53,18 @@ func main() {
 // one side is passed on as a half-close of the other (CloseWrite: FIN after
 // the bytes already queued), so a client that sends its request and then
 // shuts down its write side still gets the whole response; once both sides
-// have sent EOF, or either closes, both close (after their queued output).
+// have sent EOF, or either closes, both close (after their queued output); a
+// side that fails (a reset, a failed dial) resets the other once its queued
+// output is sent, so a cut transfer never looks like a clean EOF.
 func frontHandler(upstream string) reactor.Handler { return front{upstream} }
 
 // pair is one proxied connection: the client's conn and the upstream conn.
 // Loop only (both conns live on one loop).
 type pair struct {
-	front, back       *reactor.Conn // back is nil until Dial returned
-	frontEOF, backEOF bool
+	front, back         *reactor.Conn // back is nil until Dial returned
+	frontEOF, backEOF   bool
+	frontGone, backGone bool // OnClose ran (the conn's fd may be closed and reused)
+	aborting            bool // one side closed with an error: the other is reset once its queue is sent
 }
 
 // other returns the conn on the other side of c, or nil.
@@ -71,7 +76,7 @@ func (p *pair) other(c *reactor.Conn) *reactor.Conn {
 }
 
 func (p *pair) data(c *reactor.Conn, data []byte) int {
-	if to := p.other(c); to != nil {
+	if to := p.other(c); to != nil && !p.aborting {
 		forward(c, to, data)
 	}
 	return len(data)
@@ -79,6 +84,9 @@ func (p *pair) data(c *reactor.Conn, data []byte) int {
 
 // eof records that from sent EOF and passes it on to the other side.
 func (p *pair) eof(from *reactor.Conn) {
+	if p.aborting {
+		return // the reset ends it
+	}
 	if from == p.front {
 		p.frontEOF = true
 	} else {
@@ -97,10 +105,36 @@ func (p *pair) eof(from *reactor.Conn) {
 	}
 }
 
-func (p *pair) closed(c *reactor.Conn) {
-	if to := p.other(c); to != nil {
-		to.Close()
+// closed passes c's close on to the other side: a graceful close as a
+// graceful close (after the queued output), an error (the peer's reset, a
+// failed dial) as a reset once the queued output is sent, so that the other
+// peer does not take the end of a cut transfer for a clean EOF.
+func (p *pair) closed(c *reactor.Conn, err error) {
+	toGone := &p.backGone
+	if c == p.front {
+		p.frontGone = true
+	} else {
+		p.backGone = true
+		toGone = &p.frontGone
 	}
+	to := p.other(c)
+	if to == nil || *toGone {
+		return
+	}
+	if err == nil || p.aborting {
+		to.Close()
+		return
+	}
+	p.aborting = true
+	to.PauseReading() // what its peer still sends has nowhere to go
+	to.NotifySent(0, func(e error) {
+		if e != nil {
+			return // closed first
+		}
+		// SO_LINGER 0: close(2) sends RST instead of FIN.
+		unix.SetsockoptLinger(to.Fd(), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+		to.CloseWithError(err)
+	})
 }
 
 // front handles client conns, whose context is their pair; back handles the
@@ -140,9 +174,9 @@ func (front) OnReadEOF(c *reactor.Conn) {
 	c.Close()
 }
 
-func (front) OnClose(c *reactor.Conn, _ error) {
+func (front) OnClose(c *reactor.Conn, err error) {
 	if p, ok := c.Context().(*pair); ok {
-		p.closed(c)
+		p.closed(c, err)
 	}
 }
 
@@ -151,7 +185,7 @@ type back struct{ p *pair }
 func (back) OnOpen(*reactor.Conn)                      {}
 func (b back) OnData(c *reactor.Conn, data []byte) int { return b.p.data(c, data) }
 func (b back) OnReadEOF(c *reactor.Conn)               { b.p.eof(c) }
-func (b back) OnClose(c *reactor.Conn, _ error)        { b.p.closed(c) }
+func (b back) OnClose(c *reactor.Conn, err error)      { b.p.closed(c, err) }
 
 // Flow control: a conn's own water marks pause reading from that conn; a
 // proxy must instead pause the source while the destination's queue is
