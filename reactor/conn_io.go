@@ -264,7 +264,10 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 		l.b.send(c)
 		return
 	}
-	q.sendOff = 0
+	// All sent: until the next flush swaps the buffers, Buffered must not
+	// count these bytes again (io_uring runs tasks, timers and other CQEs,
+	// OnData included, in between).
+	q.sendOff, q.sendBuf = 0, q.sendBuf[:0]
 	more := len(q.out) > 0
 	if !more {
 		// Nothing queued: return both buffers to the pool so idle conns
