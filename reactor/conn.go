@@ -153,8 +153,9 @@ type connRare struct {
 
 	// AsyncWrite callbacks, oldest first; sent counts the bytes sent since
 	// the first of them was queued (reset when none is left).
-	dones []doneEntry
-	sent  uint64
+	dones    []doneEntry
+	doneHead int // dones[:doneHead] ran already (fireDones is running, or was left by a runtime.Goexit)
+	sent     uint64
 
 	dial *dialState // a dial in progress
 
@@ -166,6 +167,9 @@ type connRare struct {
 	// not counted in Server.nconns. Set before c is published.
 	refused bool
 }
+
+// donesPending reports whether AsyncWrite or NotifySent callbacks wait.
+func (r *connRare) donesPending() bool { return len(r.dones) > r.doneHead }
 
 // wshutState is how far CloseWrite has come on a conn.
 type wshutState uint8
@@ -399,18 +403,22 @@ func (c *Conn) CloseWrite() error {
 }
 
 // CloseWithError closes c at once: queued output is dropped and OnClose
-// gets err (ErrClosed if err is nil). Idempotent with Close; the first wins.
-// A graceful close the loop began itself (at the peer's EOF, or Shutdown's
-// close of an idle conn) does not count: CloseWithError still aborts it.
+// gets err (ErrClosed if err is nil). After Close it ends the flush Close
+// waits for (OnClose gets err), as it aborts a graceful close the loop began
+// itself (at the peer's EOF, or Shutdown's close of an idle conn); a Close
+// after it does nothing, and of two CloseWithError calls the first wins.
 // Safe from any goroutine.
 func (c *Conn) CloseWithError(err error) error {
 	if err == nil {
 		err = ErrClosed
 	}
-	if !c.closeReq.CompareAndSwap(false, true) {
-		return nil
-	}
+	// No compare-and-swap: a Close before it may be flushing for ever (a peer
+	// that reads nothing). A second abort task finds c closed and does nothing.
+	c.closeReq.Store(true)
 	if c.l.onLoop() {
+		if c.state >= stateClosed {
+			return nil
+		}
 		// Its task runs later in this iteration; nothing queued is sent
 		// meanwhile (the epoll backend flushes right after OnData).
 		c.r().aborting = true
@@ -514,7 +522,7 @@ func (c *Conn) NotifySent(n int, f func(error)) {
 	x := c.r()
 	end := x.sent + uint64(q-n)
 	i := len(x.dones)
-	for i > 0 && x.dones[i-1].end > end {
+	for i > x.doneHead && x.dones[i-1].end > end {
 		i-- // an AsyncWrite's callback queued earlier waits for more
 	}
 	x.dones = slices.Insert(x.dones, i, doneEntry{end: end, f: f})

@@ -79,7 +79,13 @@ func (l *Loop) queueOut(c *Conn, b []byte) {
 	}
 	q.out = append(l.growBuf(q.out, len(b)), b...)
 	l.markDirty(c)
-	if !c.hwPaused && c.Buffered() > l.s.cfg.high {
+	// AsyncWrite's bound: what was queued since the last publication counts
+	// at once from asyncQuiet on, not at the end of the iteration (flushConn).
+	n := c.Buffered()
+	if int64(n)-c.asyncOut.Load() >= asyncQuiet(l.s.cfg.asyncLimit) {
+		c.asyncOut.Store(int64(n))
+	}
+	if !c.hwPaused && n > l.s.cfg.high {
 		c.hwPaused = true
 		l.readStateChanged(c)
 	}
@@ -131,19 +137,28 @@ func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
 	// closeReq is not checked: a Close from another goroutine sets it at
 	// once but is queued behind that goroutine's earlier AsyncWrites, which
 	// are still sent (per-caller order); closeGraceful then ends the state.
-	c.asyncQueued.Add(-asyncWeight(b))
 	if c.state != stateOpen && c.state != stateConnecting || c.writeShutApplied() {
+		c.asyncQueued.Add(-asyncWeight(b))
 		if done != nil {
 			err := ErrClosed
 			if c.state == stateOpen || c.state == stateConnecting {
 				err = ErrWriteClosed
+			}
+			if r := c.rare(); r != nil && c.state < stateClosed && r.donesPending() {
+				// Behind the callbacks of earlier writes still being flushed (a
+				// closing conn, or one whose write side shuts down after them): in order.
+				r.dones = append(r.dones, doneEntry{end: r.sent + uint64(c.Buffered()), f: func(error) { done(err) }})
+				return
 			}
 			l.safeCall(func() { done(err) })
 		}
 		return
 	}
 	l.queueOut(c, b)
+	// b counts in asyncOut before it leaves asyncQueued: between the two, an
+	// AsyncWrite from another goroutine would see neither (a whole write over the bound).
 	c.asyncOut.Store(int64(c.Buffered()))
+	c.asyncQueued.Add(-asyncWeight(b))
 	if done != nil {
 		x := c.r()
 		// Due once everything queued now is sent: counted from x.sent.
@@ -156,20 +171,27 @@ func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
 
 // fireDones runs the AsyncWrite callbacks whose bytes were all sent, or all
 // of them with err when err is not nil.
+//
+// Each entry is taken off the queue (doneHead) before its callback runs: a
+// callback may close c (ResumeReading on io_uring reads a reset at once), whose
+// finish runs this again, nested, for what is left; and after a runtime.Goexit
+// in one the teardown's finish runs what is left. Neither runs one twice.
 func (l *Loop) fireDones(c *Conn, err error) {
 	x := c.ext.rare
-	i := 0
-	for ; i < len(x.dones); i++ {
-		d := x.dones[i]
+	for x.doneHead < len(x.dones) {
+		d := x.dones[x.doneHead]
 		if err == nil && d.end > x.sent {
 			break
 		}
+		x.dones[x.doneHead] = doneEntry{}
+		x.doneHead++
 		l.safeCall(func() { d.f(err) })
 	}
-	if i > 0 {
-		n := copy(x.dones, x.dones[i:])
+	if h := x.doneHead; h > 0 {
+		n := copy(x.dones, x.dones[h:])
 		clear(x.dones[n:])
 		x.dones = x.dones[:n]
+		x.doneHead = 0
 	}
 	if len(x.dones) == 0 {
 		x.sent = 0 // the next callback counts from here
@@ -247,15 +269,15 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	}
 	q.sendOff += int32(n)
 	c.lastActive = l.mono
-	if r := c.rare(); r != nil && len(r.dones) > 0 {
+	if r := c.rare(); r != nil && r.donesPending() {
 		// Before the done callbacks: a goroutine that AsyncWrite refused (ErrQueueFull) retries
 		// when one reports progress, and must then see the smaller queue (else it could be
 		// refused again with no callback left to wake it).
 		c.asyncOut.Store(int64(c.Buffered()))
 		r.sent += uint64(n)
 		l.fireDones(c, nil)
-		if c.state >= stateClosed { // a done callback closed it
-			return
+		if c.state >= stateClosed || c.abortPending() {
+			return // a done callback closed it, or called CloseWithError: its abort task drops the rest
 		}
 	}
 	c.publishOut()                       // again if callbacks wrote
@@ -588,14 +610,24 @@ func (l *Loop) finish(c *Conn, err error) {
 	c.asyncOut.Store(0)
 	if x := c.ext; x != nil {
 		x.timer.Stop()
-		if x.rare != nil && len(x.rare.dones) > 0 {
+		if x.rare != nil && x.rare.donesPending() {
 			derr := err
 			if derr == nil {
 				derr = ErrClosed
 			}
+			// Deferred: a runtime.Goexit in a callback must not skip OnClose and
+			// the backend's shutdown (the state says closed: the teardown skips c).
+			defer l.finishRest(c, err)
 			l.fireDones(c, derr)
+			return
 		}
 	}
+	l.finishRest(c, err)
+}
+
+// finishRest is finish after the done callbacks: buffers, count, OnClose,
+// the backend's shutdown.
+func (l *Loop) finishRest(c *Conn, err error) {
 	if q := c.bufs; q != nil {
 		if q.out != nil {
 			l.putBuf(q.out)

@@ -511,6 +511,11 @@ func (l *Loop) closeQueue(run bool) {
 		t := ts[i]
 		switch {
 		case t.kind == taskWrite && t.done != nil:
+			if run && t.c.state < stateClosed {
+				// The callbacks of what the loop took earlier for this conn run
+				// first, as the teardown would run them next.
+				l.finish(t.c, ErrServerClosed)
+			}
 			l.safeCall(func() { t.done(ErrClosed) })
 		case t.kind == taskFunc && run:
 			l.safeCall(t.f)
