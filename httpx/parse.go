@@ -227,7 +227,7 @@ func fastFieldLine(b []byte, p int) (f hfield, end int, ok bool) {
 }
 
 // hostLine is "Host: " as the low six bytes of a little-endian word.
-var hostLine = binary.LittleEndian.Uint64([]byte("Host: \x00\x00"))
+const hostLine = 0x0000_203a_7473_6f48
 
 // fastHostLine is fastFieldLine for a line that starts "Host: " (the spelling of nearly every
 // client), which needs no name scan and is known to be Host.
@@ -292,13 +292,14 @@ func targetEnd(b []byte) int {
 }
 
 // version11Lo and version11Hi are " HTTP/1.1\r\n" as two little-endian loads: bytes 0..7 and 7..10.
-var (
-	version11Lo = binary.LittleEndian.Uint64([]byte(" HTTP/1."))
-	version11Hi = binary.LittleEndian.Uint32([]byte(".1\r\n"))
+// (These word constants are checked against their strings by TestWordConstants.)
+const (
+	version11Lo = 0x2e31_2f50_5454_4820
+	version11Hi = 0x0a0d_312e
 )
 
 // methodGET is "GET " as a little-endian word.
-var methodGET = binary.LittleEndian.Uint32([]byte("GET "))
+const methodGET = 0x2054_4547
 
 // fastRequestLine parses the request-line at b[h.pos:] when it is complete, within the limit,
 // and reads `token SP target SP HTTP/1.1 CRLF` with a target of visible ASCII. It returns false,
@@ -317,8 +318,10 @@ func (h *reqHead) fastRequestLine(b []byte, lim *limits) (st int, ok bool) {
 		}
 	}
 	j := i + 1 + targetEnd(b[i+1:])
-	if j == i+1 || len(b)-j < len(" HTTP/1.1\r\n") ||
-		binary.LittleEndian.Uint64(b[j:]) != version11Lo || binary.LittleEndian.Uint32(b[j+7:]) != version11Hi {
+	if j == i+1 || len(b)-j < len(" HTTP/1.1\r\n") {
+		return 0, false
+	}
+	if v := b[j : j+len(" HTTP/1.1\r\n")]; binary.LittleEndian.Uint64(v) != version11Lo || binary.LittleEndian.Uint32(v[7:]) != version11Hi {
 		return 0, false
 	}
 	end := j + len(" HTTP/1.1\r\n")
@@ -444,19 +447,22 @@ func (h *reqHead) parseTarget(t []byte, base int32, method []byte) int {
 // parsePathQuery validates path-abempty [ "?" query ] and records path and query (without '?').
 func (h *reqHead) parsePathQuery(t []byte, base int32) int {
 	i := 0
-	for i < len(t) && t[i] != '?' {
+	for i < len(t) {
 		c := t[i]
-		if c == '%' {
-			if i+2 >= len(t) || charClass[t[i+1]]&clsHex == 0 || charClass[t[i+2]]&clsHex == 0 {
-				return 400
-			}
-			i += 3
+		if charClass[c]&clsPath != 0 { // neither '?' nor '%'
+			i++
 			continue
 		}
-		if charClass[c]&clsPath == 0 {
+		if c == '?' {
+			break
+		}
+		if c != '%' {
 			return 400 // '#', '"', '\\', '|', '{', ... are not allowed by RFC 3986
 		}
-		i++
+		if i+2 >= len(t) || charClass[t[i+1]]&clsHex == 0 || charClass[t[i+2]]&clsHex == 0 {
+			return 400
+		}
+		i += 3
 	}
 	h.path = span{base, base + int32(i)}
 	if i == len(t) {
@@ -555,7 +561,7 @@ func (h *reqHead) hostValid(v []byte) bool {
 }
 
 // hostName is "host" as a little-endian word.
-var hostName = binary.LittleEndian.Uint32([]byte("host"))
+const hostName = 0x7473_6f68
 
 // hostField records a Host field line.
 func (h *reqHead) hostField(b []byte, f hfield) int {

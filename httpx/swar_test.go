@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -79,6 +80,26 @@ func TestHeadPrefixCache(t *testing.T) {
 		want += fmt.Sprintf("Content-Length: %d\r\n", s.length)
 		if got := string(d.headPrefix(s.status, []byte(s.ctype), s.length)); got != want {
 			t.Fatalf("step %d: head %q, want %q", i, got, want)
+		}
+	}
+}
+
+// The parser's word constants are their strings as little-endian loads.
+func TestWordConstants(t *testing.T) {
+	le64 := func(s string) uint64 { return binary.LittleEndian.Uint64([]byte(s)) }
+	le32 := func(s string) uint32 { return binary.LittleEndian.Uint32([]byte(s)) }
+	for _, c := range []struct {
+		name      string
+		got, want uint64
+	}{
+		{"hostLine", hostLine, le64("Host: \x00\x00")},
+		{"version11Lo", version11Lo, le64(" HTTP/1.")},
+		{"version11Hi", version11Hi, uint64(le32(".1\r\n"))},
+		{"methodGET", methodGET, uint64(le32("GET "))},
+		{"hostName", hostName, uint64(le32("host"))},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %#x, want %#x", c.name, c.got, c.want)
 		}
 	}
 }
