@@ -202,6 +202,16 @@ func TestDialUnixEcho(t *testing.T) {
 				t.Fatalf("got %q", g)
 			}
 		case err := <-rec.ch:
+			// The handler sends on got and then closes: both may be ready
+			// when this select runs, and select picks either.
+			select {
+			case g := <-got:
+				if g != "hello" || err != nil {
+					t.Fatalf("got %q, OnClose(%v)", g, err)
+				}
+				return
+			default:
+			}
 			t.Fatalf("closed: %v", err)
 		case <-time.After(5 * time.Second):
 			t.Fatal("timeout")
