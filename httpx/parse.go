@@ -210,20 +210,26 @@ func fastFieldLine(b []byte, p int) (f hfield, end int, ok bool) {
 	if i == p || i >= len(b) || b[i] != ':' {
 		return hfield{}, 0, false
 	}
-	j := i + 1
+	value, end, ok := fastValue(b, i+1)
+	return hfield{name: span{int32(p), int32(i)}, value: value}, end, ok
+}
+
+// fastValue parses the rest of a field line after its colon, at b[j:]: OWS, a value without
+// CTLs, OWS, CRLF. It returns the value's span and the offset after the CRLF, or ok false.
+func fastValue(b []byte, j int) (value span, end int, ok bool) {
 	for j < len(b) && isOWS(b[j]) {
 		j++
 	}
 	k := j + ctlIndex(b[j:])
 	// A CR (or any other CTL) stops the value; only CRLF ends a good line.
 	if k+1 >= len(b) || b[k] != '\r' || b[k+1] != '\n' {
-		return hfield{}, 0, false
+		return span{}, 0, false
 	}
 	e := k
 	for e > j && isOWS(b[e-1]) {
 		e--
 	}
-	return hfield{name: span{int32(p), int32(i)}, value: span{int32(j), int32(e)}}, k + 2, true
+	return span{int32(j), int32(e)}, k + 2, true
 }
 
 // hostLine is "Host: " as the low six bytes of a little-endian word.
@@ -235,19 +241,8 @@ func fastHostLine(b []byte, p int) (f hfield, end int, ok bool) {
 	if len(b)-p < 8 || binary.LittleEndian.Uint64(b[p:])&(1<<48-1) != hostLine {
 		return hfield{}, 0, false
 	}
-	j := p + len("Host: ")
-	for j < len(b) && isOWS(b[j]) {
-		j++
-	}
-	k := j + ctlIndex(b[j:])
-	if k+1 >= len(b) || b[k] != '\r' || b[k+1] != '\n' {
-		return hfield{}, 0, false
-	}
-	e := k
-	for e > j && isOWS(b[e-1]) {
-		e--
-	}
-	return hfield{name: span{int32(p), int32(p + len("Host"))}, value: span{int32(j), int32(e)}}, k + 2, true
+	value, end, ok := fastValue(b, p+len("Host: "))
+	return hfield{name: span{int32(p), int32(p + len("Host"))}, value: value}, end, ok
 }
 
 // SWAR (eight bytes in a word) scans. In each mask below, the lowest flagged byte is exact: a
