@@ -44,8 +44,8 @@ type asyncReq struct {
 	heldClose   bool
 	heldSkip    int64 // loop: chunked body bytes discarded while holding (bounded by maxHeldBody)
 	heldSent    bool  // loop: holding, with the whole response sent already (held is nil)
-	bodyErr     int  // loop: the body was malformed (its error status), 0 if not
-	expect100   bool // immutable
+	bodyErr     int   // loop: the body was malformed (its error status), 0 if not
+	expect100   bool  // immutable
 	// mayHold (immutable): the loop may hold the final response until the body ends (see
 	// holdable), so a handler returning before the body is complete does not need to close.
 	mayHold   bool

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
-	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -131,8 +130,7 @@ func (p *pair) closed(c *reactor.Conn, err error) {
 		if e != nil {
 			return // closed first
 		}
-		// SO_LINGER 0: close(2) sends RST instead of FIN.
-		unix.SetsockoptLinger(to.Fd(), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+		lingerZero(to.Fd()) // close(2) sends RST instead of FIN
 		to.CloseWithError(err)
 	})
 }
