@@ -36,6 +36,7 @@ type uringBackend struct {
 
 	// Receive strategy, from the features.
 	multiAccept bool   // multishot accept (5.19)
+	batchWait   bool   // WithBatchWait can apply (min-wait with DEFER_TASKRUN)
 	multiRecv   bool   // multishot recv into the buffer ring (6.0)
 	bundle      bool   // recv bundles (6.10)
 	recvLimit   uint32 // bytes each multishot recv CQE on the main ring is capped at (0: no cap)
@@ -90,7 +91,8 @@ type uringBackend struct {
 	wakeArmed bool
 	closing   bool
 
-	recancels map[*Conn]bool // shut-down conns with a cancel retry scheduled (recancel)
+	recancels  map[*Conn]bool // shut-down conns with a cancel retry scheduled (recancel)
+	recancelAt time.Time      // the teardown's last cancel retries (tornRecancels)
 }
 
 // Ring sizes: the CQ is sized for the worst iteration (every provided
@@ -151,6 +153,12 @@ func newUring(l *Loop) (backend, error) {
 	}
 	b := &uringBackend{l: l, r: r, feats: f, files: files, cqes: make([]*ring.CQE, 256), batch: make([]ring.CQE, 256), wakeBuf: new([8]byte)}
 	b.multiAccept = f.Has(ring.CapMultishotAccept)
+	// Batch waits only with DEFER_TASKRUN, where every completion reaches the
+	// CQ through the loop's own task work. Without it, a CQE an io-wq worker
+	// posts directly after min_wait may not end the wait on kernels that
+	// lack a later upstream fix to min_wait wake-ups (reported by a review;
+	// not reproduced on this 6.18).
+	b.batchWait = b.r.UsesMinWait() && b.r.SetupFlags()&ring.SetupDeferTaskrun != 0
 	b.multiRecv = f.Has(ring.CapMultishotRecv | ring.CapBufRing)
 	b.bundle = b.multiRecv && f.Has(ring.CapRecvBundle)
 	if b.multiRecv && f.Has(ring.CapRecvLimit) {
@@ -318,6 +326,9 @@ func (b *uringBackend) wait(d time.Duration) error {
 			d = time.Millisecond
 		}
 	}
+	if b.l.tornDown && len(b.recancels) > 0 {
+		d = b.tornRecancels(d)
+	}
 	if b.starvedHead < len(b.starved) {
 		b.rearmStarved()
 		if b.starvedHead < len(b.starved) && (d < 0 || d > starvedWait) {
@@ -400,7 +411,7 @@ func (b *uringBackend) enter(d time.Duration) error {
 	_, err := b.r.SubmitAndWaitTimeout(0, 0)
 	if err == nil && d != 0 && b.r.CQReady() == 0 {
 		// A busy loop sleeps until a batch is ready (WithBatchWait).
-		if w := b.l.s.cfg.batchWait; w > 0 && b.cqPeak >= batchBusy {
+		if w := b.l.s.cfg.batchWait; w > 0 && b.batchWait && b.cqPeak >= batchBusy {
 			b.nBatchWaits++
 			_, err = b.r.SubmitAndWaitMin(batchCQEs, w, d)
 		} else {
@@ -499,30 +510,12 @@ func (b *uringBackend) close() error {
 	return b.r.Close()
 }
 
-// recancel cancels the ops still in flight on a shut-down conn again, after
-// a millisecond (at once during the teardown, which runs no timers): a
-// cancel that found nothing (-ENOENT) while an op was in flight.
+// recancel cancels the ops still in flight on a shut-down conn again, a
+// millisecond later: a cancel that found nothing (-ENOENT) while an op was in
+// flight. During the teardown, which runs no timers, wait re-issues it, also
+// at most once a millisecond (each cancel's own CQE ends a wait, so at once
+// would spin through the teardown's wait budget while a connect runs on).
 func (b *uringBackend) recancel(c *Conn) {
-	l := b.l
-	again := func() {
-		delete(b.recancels, c)
-		if c.state < stateClosed || c.state == stateReleased || c.inflight == 0 {
-			return
-		}
-		if c.recvArmed {
-			b.cancel(c, recvOp(c))
-		}
-		if c.sendBusy {
-			b.cancel(c, opSend)
-		}
-		if c.connArmed {
-			b.cancel(c, opConnect)
-		}
-	}
-	if l.tornDown {
-		again()
-		return
-	}
 	if b.recancels[c] {
 		return
 	}
@@ -530,5 +523,40 @@ func (b *uringBackend) recancel(c *Conn) {
 		b.recancels = make(map[*Conn]bool)
 	}
 	b.recancels[c] = true
-	l.AfterFunc(time.Millisecond, again)
+	if !b.l.tornDown {
+		b.l.AfterFunc(time.Millisecond, func() { b.cancelAgain(c) })
+	}
+}
+
+// cancelAgain is recancel's retry.
+func (b *uringBackend) cancelAgain(c *Conn) {
+	delete(b.recancels, c)
+	if c.state < stateClosed || c.state == stateReleased || c.inflight == 0 {
+		return
+	}
+	if c.recvArmed {
+		b.cancel(c, recvOp(c))
+	}
+	if c.sendBusy {
+		b.cancel(c, opSend)
+	}
+	if c.connArmed {
+		b.cancel(c, opConnect)
+	}
+}
+
+// tornRecancels runs the teardown's pending cancel retries once a
+// millisecond has passed since the last ones, and returns the wait to use
+// meanwhile (at most until then).
+func (b *uringBackend) tornRecancels(d time.Duration) time.Duration {
+	if now := time.Now(); now.Sub(b.recancelAt) >= time.Millisecond {
+		b.recancelAt = now
+		for c := range b.recancels {
+			b.cancelAgain(c)
+		}
+	}
+	if len(b.recancels) > 0 && (d < 0 || d > time.Millisecond) {
+		d = time.Millisecond
+	}
+	return d
 }

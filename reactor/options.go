@@ -244,8 +244,8 @@ func WithAsyncWriteLimit(n int) Option {
 // before it wakes (default DefaultBatchWait, 20 µs; 0 turns batching off;
 // at most 1 ms).
 //
-// A loop that has handled at least 8 completions since it last slept is
-// busy. When it runs out of work it then sleeps until 32 completions are
+// A loop that has found at least 8 completions ready at once since it last
+// slept is busy. When it runs out of work it then sleeps until 32 completions are
 // ready or d has passed since it began to wait, whichever comes first (after
 // d, the first completion wakes it, and timers still fire on time). A loop
 // with less traffic wakes at its first completion. Waking once per batch
@@ -254,8 +254,8 @@ func WithAsyncWriteLimit(n int) Option {
 // tenth of the server CPU per request under pipelined load. The price is up
 // to d of added latency per request, under load only.
 //
-// It needs IORING_FEAT_MIN_TIMEOUT (Linux 6.12); the epoll backend and
-// older kernels ignore it.
+// It needs IORING_FEAT_MIN_TIMEOUT (Linux 6.12) and a ring with
+// DEFER_TASKRUN; the epoll backend and older kernels ignore it.
 func WithBatchWait(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 || d > time.Millisecond {
