@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -394,6 +395,7 @@ func (e *engine) asyncBody(req []byte) int {
 				// body and waiting for the answer must get it.
 				if ar.heldSkip += int64(len(data)); ar.heldSkip > maxHeldBody {
 					ar.heldClose = true
+					ar.held = withConnClose(ar.held)
 					return statusHeldTooLong
 				}
 			}
@@ -608,6 +610,30 @@ func (ar *asyncReq) deliverFinal() {
 // maxHeldBody bounds the body bytes still to come for which a finished handler's response is
 // held (see holdable).
 const maxHeldBody = 256 << 10
+
+// withConnClose returns the response resp (head and body) with "Connection: close" in its head,
+// in place of "Connection: keep-alive" if it has that: a held response that now ends its
+// connection says so, as net/http does (loop only; rare).
+func withConnClose(resp []byte) []byte {
+	end := bytes.Index(resp, []byte("\r\n\r\n"))
+	if end < 0 {
+		return resp
+	}
+	head := resp[:end+2] // lines after the status line each follow a CRLF
+	if bytes.Contains(head, []byte(crlf+connCloseLine)) {
+		return resp
+	}
+	out := make([]byte, 0, len(resp)+len(connCloseLine))
+	if i := bytes.Index(head, []byte(crlf+connKeepLine)); i >= 0 {
+		i += len(crlf)
+		out = append(out, resp[:i]...)
+		out = append(out, connCloseLine...)
+		return append(out, resp[i+len(connKeepLine):]...)
+	}
+	out = append(out, head...)
+	out = append(out, connCloseLine...)
+	return append(out, resp[end+2:]...)
+}
 
 // statusHeldTooLong is asyncBody's answer when a held response's chunked body went on past
 // maxHeldBody: the response goes out and the connection closes (not an error status).

@@ -38,6 +38,10 @@ func TestFromHTTPChunkedUnreadBodyHeldForever(t *testing.T) {
 				got <- "error: " + err.Error()
 				return
 			}
+			if !resp.Close {
+				got <- resp.Status + " without Connection: close"
+				return
+			}
 			got <- resp.Status
 		}()
 		// Stream 1 MiB, then keep the upload open (no last chunk) and wait for the answer.
@@ -48,7 +52,7 @@ func TestFromHTTPChunkedUnreadBodyHeldForever(t *testing.T) {
 		}
 		select {
 		case s := <-got:
-			if !strings.HasPrefix(s, "401") {
+			if !strings.HasPrefix(s, "401") || strings.Contains(s, "without") {
 				t.Fatalf("response: %s", s)
 			}
 		case <-time.After(3 * time.Second):
@@ -66,4 +70,16 @@ func TestFromHTTPChunkedUnreadBodyHeldForever(t *testing.T) {
 		_, addr := adapterServer(t, b, h)
 		check(t, addr)
 	})
+}
+
+func TestWithConnClose(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"HTTP/1.1 401 Unauthorized\r\nX: Connection: keep-alive\r\n\r\nbody", "HTTP/1.1 401 Unauthorized\r\nX: Connection: keep-alive\r\nConnection: close\r\n\r\nbody"},
+		{"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nA: b\r\n\r\n", "HTTP/1.0 200 OK\r\nConnection: close\r\nA: b\r\n\r\n"},
+		{"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nx\r\n\r\n", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nx\r\n\r\n"},
+	} {
+		if got := string(withConnClose([]byte(c.in))); got != c.want {
+			t.Errorf("withConnClose(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
 }
