@@ -616,8 +616,14 @@ func (l *Loop) finish(c *Conn, err error) {
 				derr = ErrClosed
 			}
 			// Deferred: a runtime.Goexit in a callback must not skip OnClose and
-			// the backend's shutdown (the state says closed: the teardown skips c).
-			defer l.finishRest(c, err)
+			// the backend's shutdown (the state says closed: the teardown skips c),
+			// nor the callbacks after it: the loop's teardown runs those.
+			defer func() {
+				if x.rare.donesPending() {
+					l.leftDones = append(l.leftDones, leftDone{c, derr})
+				}
+				l.finishRest(c, err)
+			}()
 			l.fireDones(c, derr)
 			return
 		}

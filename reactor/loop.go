@@ -55,6 +55,7 @@ type Loop struct {
 	lingerT   *Timer     // polls lingers
 	lingerBuf []byte     // what lingering fds receive is read into it and dropped
 	tornDown  bool       // teardown has begun
+	leftDones []leftDone // closed conns whose done callbacks a runtime.Goexit in one cut short (finish): the teardown runs them
 
 	// Loop.Go (parked loops). inline, inlineHead, inlineSeq and nTakeovers
 	// belong to the owner goroutine; see runInline for the rest.
@@ -501,20 +502,24 @@ func (l *Loop) closeQueue(run bool) {
 	l.tasks = nil
 	l.waker.Close()
 	l.mu.Unlock()
-	i := 0
+	i, next := 0, 0
 	defer func() {
 		if i < len(ts) { // runtime.Goexit in a func: endAfterGoexit resumes the teardown
-			l.requeue(ts[i+1:])
+			l.requeue(ts[next:])
 		}
 	}()
 	for ; i < len(ts); i++ {
 		t := ts[i]
+		next = i + 1
 		switch {
 		case t.kind == taskWrite && t.done != nil:
 			if run && t.c.state < stateClosed {
 				// The callbacks of what the loop took earlier for this conn run
-				// first, as the teardown would run them next.
+				// first, as the teardown would run them next. A Goexit in one of
+				// them leaves this task to the resumed teardown (c is closed then).
+				next = i
 				l.finish(t.c, ErrServerClosed)
+				next = i + 1
 			}
 			l.safeCall(func() { t.done(ErrClosed) })
 		case t.kind == taskFunc && run:
@@ -666,4 +671,11 @@ func (l *Loop) freeSlot(c *Conn) {
 	s.gen = (s.gen + 1) & genMask
 	l.free = append(l.free, c.slot)
 	l.nconns--
+}
+
+// leftDone is a closed conn's done callbacks left by a runtime.Goexit in one
+// that its finish ran, and the error they get.
+type leftDone struct {
+	c   *Conn
+	err error
 }

@@ -363,6 +363,11 @@ func (l *Loop) closeUnstarted() {
 // teardown (on the loop, at exit) closes every conn and listener, waits
 // (bounded) for the ops in flight, and frees the backend.
 func (l *Loop) teardown() {
+	for len(l.leftDones) > 0 { // a Goexit in one: the rest run on the next try
+		d := l.leftDones[0]
+		l.fireDones(d.c, d.err)
+		l.leftDones = l.leftDones[1:]
+	}
 	l.closeQueue(l.b != nil)
 	l.tornDown = true
 	l.dropInline()
