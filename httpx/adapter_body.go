@@ -28,6 +28,8 @@ type bodyPipe struct {
 	readAll     bool // Read returned io.EOF
 	cancelAtEOF bool // the client sent EOF: cancel the Context once the body is read or closed
 
+	got int64 // body bytes the loop pushed so far
+
 	wake chan struct{} // capacity 1: data, error or close arrived
 }
 
@@ -67,6 +69,7 @@ func notify(ch chan struct{}) {
 // is paused; the reactor does not present those after the EOF).
 func (p *bodyPipe) push(b []byte, rest int64) bool {
 	p.mu.Lock()
+	p.got += int64(len(b))
 	if p.closed || p.err != nil {
 		p.mu.Unlock()
 		return false
@@ -96,6 +99,13 @@ func (p *bodyPipe) finish(trailer http.Header, err error) {
 	}
 	p.mu.Unlock()
 	p.signal()
+}
+
+// received returns how many body bytes have arrived so far (any goroutine).
+func (p *bodyPipe) received() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.got
 }
 
 // complete reports whether the whole body arrived (any goroutine).

@@ -533,7 +533,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 		ar.cancel()
 		e.flushOut()
 		return
-	} else if final && !ar.aborted && ar.respStarted && e.state == stAsyncBody && ar.mayHold {
+	} else if final && !ar.aborted && ar.respStarted && e.state == stAsyncBody && ar.restDiscardable() {
 		// The response went out in part (flushed) and its handler returned before its body
 		// ended: the response's end goes out now, and the rest of the body is read and
 		// discarded before the next request, as net/http does after its handler, instead of
@@ -647,6 +647,13 @@ func (ar *asyncReq) holdable() bool {
 	return e.state == stAsyncBody && !ar.respStarted && ar.mayHold
 }
 
+// restDiscardable reports whether the rest of the body of a request whose handler returned is
+// read and discarded before the next request, as net/http does for up to 256 KiB still to come
+// (loop only). Else the connection closes after the response.
+func (ar *asyncReq) restDiscardable() bool {
+	return !ar.expect100 && (ar.e.head.chunked || ar.clRem <= maxHeldBody)
+}
+
 // releaseHeld ends a held request once its body has ended (loop only): the handler's response
 // goes out if the body was good, else an error response; then the connection closes or goes on
 // (see done).
@@ -661,6 +668,11 @@ func (ar *asyncReq) releaseHeld() {
 		return
 	}
 	ar.respStarted = true
+	if e.draining() {
+		// Shutdown began while the response was held: it was built for keep-alive, and the
+		// connection closes after it (done), so it says so (see Server.Shutdown).
+		ar.held = withConnClose(ar.held)
+	}
 	e.out = append(e.out, ar.held...)
 	ar.held = nil
 	ar.done(ar.heldClose)

@@ -17,6 +17,9 @@ type responseWriter struct {
 	req       *http.Request
 	keepAlive bool // the request allows another one on this connection
 	isHead    bool
+	// fullDuplex: the handler called EnableFullDuplex (it reads its body after writing), so a
+	// response that starts with much of the body to come does not announce a close (net/http).
+	fullDuplex bool
 
 	header      http.Header
 	status      int
@@ -220,7 +223,10 @@ func (w *responseWriter) Flush() {
 // EnableFullDuplex is what http.ResponseController.EnableFullDuplex calls. FromHTTP handlers
 // may always interleave Body reads with writes (the loop never consumes the body before the
 // response starts, as net/http's HTTP/1 server does by default), so it only reports success.
-func (w *responseWriter) EnableFullDuplex() error { return nil }
+func (w *responseWriter) EnableFullDuplex() error {
+	w.fullDuplex = true
+	return nil
+}
 
 // SetReadDeadline is what http.ResponseController.SetReadDeadline calls: t replaces the
 // Server's ReadTimeout for the rest of this request's body (the zero time: no deadline). When
@@ -372,6 +378,19 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 	if !w.keepAlive || w.ar.e.cfg.draining.Load() {
 		w.closeAfter = true
 	}
+	if !final && w.ar.expect100 && w.ar.pipe != nil && !w.ar.pipe.complete() {
+		// As net/http: a response that starts before the body of a client that waited for 100
+		// Continue has arrived ends the connection (the loop does not hold for such a body: a
+		// handler that returns before it ended closes), so it says so.
+		w.closeAfter = true
+	}
+	if !final && !w.fullDuplex && w.req.ContentLength > 0 && w.ar.pipe != nil &&
+		w.req.ContentLength-w.ar.pipe.received() > maxHeldBody {
+		// As net/http: more than 256 KiB of the body still to come when the response starts
+		// is not discarded after the handler (see asyncReq.restDiscardable): a handler that
+		// returns before it arrived closes the connection, so the response says so.
+		w.closeAfter = true
+	}
 	if w.closeAfter {
 		b = append(b, connCloseLine...)
 	} else if w.req.ProtoMinor == 0 {
@@ -396,9 +415,10 @@ func (w *responseWriter) computedLength() bool {
 
 // flush sends the header (if not yet sent) and the buffered body; final ends the response.
 func (w *responseWriter) flush(final bool) error {
-	if final && w.ar.pipe != nil && !w.ar.mayHold && !w.ar.pipe.complete() {
+	if final && !w.headerSent && w.ar.pipe != nil && !w.ar.mayHold && !w.ar.pipe.complete() {
 		// The rest of the body was not received and the loop will not wait for it: close.
-		// (When it may hold, the loop sends this response once the body has ended.)
+		// (When it may hold, the loop sends this response once the body has ended. When the
+		// header went out already, the loop decides: see deliver.)
 		w.closeAfter = true
 	}
 	var b []byte
