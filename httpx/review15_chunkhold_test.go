@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ringo-io/ringo/reactor"
 )
 
 // A handler that rejects a request without reading its chunked body: a client that streams the
@@ -59,17 +55,7 @@ func TestFromHTTPChunkedUnreadBodyHeldForever(t *testing.T) {
 			t.Fatalf("no response 3s after 1 MiB of an unread chunked body")
 		}
 	}
-	t.Run("net/http", func(t *testing.T) {
-		ts := httptest.NewUnstartedServer(h)
-		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-		ts.Start()
-		defer ts.Close()
-		check(t, ts.Listener.Addr().String())
-	})
-	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
-		_, addr := adapterServer(t, b, h)
-		check(t, addr)
-	})
+	bothServers(t, h, check)
 }
 
 func TestWithConnClose(t *testing.T) {

@@ -3,14 +3,10 @@ package httpx
 import (
 	"bufio"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/ringo-io/ringo/reactor"
 )
 
 // A handler that flushes its response and returns before its (small) body arrived: net/http
@@ -50,15 +46,5 @@ func TestFromHTTPFlushedResponseUnreadBodyKeepAlive(t *testing.T) {
 			t.Fatalf("second response %d", resp.StatusCode)
 		}
 	}
-	t.Run("net/http", func(t *testing.T) {
-		ts := httptest.NewUnstartedServer(h)
-		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-		ts.Start()
-		defer ts.Close()
-		check(t, ts.Listener.Addr().String())
-	})
-	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
-		_, addr := adapterServer(t, b, h)
-		check(t, addr)
-	})
+	bothServers(t, h, check)
 }

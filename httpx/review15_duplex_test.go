@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ringo-io/ringo/reactor"
 )
 
 // A client that sends its whole request before it reads the response (Python's http.client,
@@ -53,15 +49,5 @@ func TestFromHTTPSequentialClientLargeResponseUnreadBody(t *testing.T) {
 			t.Fatalf("read %d of %d: %v", n, respSize, err)
 		}
 	}
-	t.Run("net/http", func(t *testing.T) {
-		ts := httptest.NewUnstartedServer(h)
-		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-		ts.Start()
-		defer ts.Close()
-		check(t, ts.Listener.Addr().String())
-	})
-	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
-		_, addr := adapterServer(t, b, h)
-		check(t, addr)
-	})
+	bothServers(t, h, check)
 }

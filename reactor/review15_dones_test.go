@@ -23,13 +23,7 @@ func TestDonesTeardownDoneOrder(t *testing.T) {
 			c.Write(pattern(4<<20, 1)) // the peer reads nothing
 			opened <- c
 		}}
-		s, err := Listen("tcp", "127.0.0.1:0", h, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
+		s := start(t, b, h, WithLoops(1))
 		defer s.Close()
 		cl := dial(t, s)
 		defer cl.Close()
@@ -87,13 +81,7 @@ func TestDonesGoexitInNotifySentRunsOthersOnce(t *testing.T) {
 			c.NotifySent(q-1, func(err error) { mu.Lock(); calls = append(calls, err); mu.Unlock() })
 			c.NotifySent(q-2, func(err error) { runtime.Goexit() })
 		}}
-		s, err := Listen("tcp", "127.0.0.1:0", h, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
+		s := start(t, b, h, WithLoops(1))
 		cl := dial(t, s)
 		cl.SetReadDeadline(time.Now().Add(10 * time.Second))
 		go io.Copy(io.Discard, cl)
@@ -271,13 +259,7 @@ func TestDonesGoexitInClosingCallbackKeepsOnClose(t *testing.T) {
 			},
 			Close: func(c *Conn, err error) { closes <- err },
 		}
-		s, err := Listen("tcp", "127.0.0.1:0", h, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
+		s := start(t, b, h, WithLoops(1))
 		cl := dial(t, s)
 		defer cl.Close()
 		select {

@@ -30,13 +30,7 @@ func TestDonesGoexitInClosingCallbackRunsTheRest(t *testing.T) {
 				c.CloseWithError(errors.New("x"))
 			},
 		}
-		s, err := Listen("tcp", "127.0.0.1:0", h, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
+		s := start(t, b, h, WithLoops(1))
 		cl := dial(t, s)
 		defer cl.Close()
 		select {
@@ -68,13 +62,7 @@ func TestDonesGoexitInTeardownFinishKeepsQueuedDone(t *testing.T) {
 			})
 			opened <- c
 		}}
-		s, err := Listen("tcp", "127.0.0.1:0", h, legBackend(b), WithLoops(1), WithLogger(quietLogger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
+		s := start(t, b, h, WithLoops(1))
 		defer s.Close()
 		cl := dial(t, s)
 		defer cl.Close()
