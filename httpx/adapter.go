@@ -77,7 +77,9 @@ import (
 // response goes out and the connection closes) and for Content-Length up to 256 KiB, unless the
 // client waits for "100 Continue"; otherwise the response goes out at once with "Connection:
 // close". A response that started before its handler returned is ended at once, and the rest of
-// the body is discarded the same way before the next request.
+// the body is discarded the same way before the next request when 256 KiB or less of it remains;
+// a response that starts with more still to come, or after "100 Continue" before the body
+// arrived, says "Connection: close" (unless the handler called EnableFullDuplex), as net/http's.
 // A body whose framing turns out malformed while the handler runs makes Body.Read fail, and the
 // client gets the error status unless the handler had already sent part of its response.
 //

@@ -395,7 +395,6 @@ func (e *engine) asyncBody(req []byte) int {
 				// body and waiting for the answer must get it.
 				if ar.heldSkip += int64(len(data)); ar.heldSkip > maxHeldBody {
 					ar.heldClose = true
-					ar.held = withConnClose(ar.held)
 					return statusHeldTooLong
 				}
 			}
@@ -668,9 +667,10 @@ func (ar *asyncReq) releaseHeld() {
 		return
 	}
 	ar.respStarted = true
-	if e.draining() {
-		// Shutdown began while the response was held: it was built for keep-alive, and the
-		// connection closes after it (done), so it says so (see Server.Shutdown).
+	if ar.heldClose || e.draining() {
+		// The connection closes after it (done), and the response may have been built for
+		// keep-alive (Shutdown began, or the unread body went past maxHeldBody while it was
+		// held): it says so (see Server.Shutdown).
 		ar.held = withConnClose(ar.held)
 	}
 	e.out = append(e.out, ar.held...)
