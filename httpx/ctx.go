@@ -56,26 +56,25 @@ type Ctx struct {
 	upgrade reactor.Handler // set by Upgrade: the connection's handler after a 101
 }
 
-func (c *Ctx) reset(e *engine, req, body []byte, h *reqHead, trailers []hfield, keepAlive bool) {
-	c.e = e
+// reset readies c for the next request. c.e and c.h are the engine's for good (newEngine), and
+// release cleared the previous request's references.
+func (c *Ctx) reset(req, body []byte, trailers []hfield, keepAlive bool) {
 	c.req = req
-	c.h = h
 	c.body = body
 	c.trailers = trailers
 	c.status = 200
 	c.ctype = c.ctype[:0]
 	c.hdr = c.hdr[:0]
 	c.resp = c.resp[:0]
-	c.ref = nil
 	c.useRef = false
-	c.isHead = string(h.method.get(req)) == "HEAD"
+	c.isHead = string(c.h.method.get(req)) == "HEAD"
 	c.keepAlive = keepAlive
 	c.streaming = false
 	c.chunkedOut = false
-	c.upgrade = nil
 }
 
-// release drops references to input and to the handler's SetBody slice (loop only).
+// release drops references to input, to the handler's SetBody slice and to its Upgrade
+// handler (loop only). It ends every request reset began.
 func (c *Ctx) release() {
 	c.req = nil
 	c.body = nil

@@ -107,6 +107,8 @@ type engine struct {
 	bodyPos int    // next unparsed body byte, relative to the request start
 	sentCnt bool   // 100 Continue sent for the current request
 	ctx     Ctx
+	// inHandler: a fast-path handler is running (see recoverHandler).
+	inHandler bool
 
 	seq        uint32        // requests started (a new head phase restarts the header timer)
 	blank      int           // empty lines before the current request-line
@@ -133,6 +135,7 @@ type engine struct {
 func newEngine(cfg *config, t transport, lc *loopCache) *engine {
 	e := &engine{cfg: cfg, t: t, lc: lc}
 	e.head.memo = lc
+	e.ctx.e, e.ctx.h = e, &e.head
 	e.head.reset()
 	e.head.fields = make([]hfield, 0, 16)
 	return e
@@ -167,6 +170,7 @@ const outCheck = 64 << 10
 // process parses and serves as many requests as buf holds, then saves what is left. buf[:old]
 // is input held from earlier calls (carry), which cannot be given back to the reactor.
 func (e *engine) process(buf []byte, inCarry bool, old int) {
+	defer e.recoverHandler()
 	r := 0 // start of the current request in buf
 loop:
 	for !e.closing && e.state != stClosed && e.upgradeTo == nil {
@@ -349,18 +353,21 @@ func (e *engine) maybeContinue() {
 // serve runs the fast-path handler for one complete request and appends its response.
 func (e *engine) serve(req, body []byte, trailers []hfield) {
 	c := &e.ctx
-	c.reset(e, req, body, &e.head, trailers, e.head.keepAliveAfter() && !e.draining())
-	if e.callFast(c) {
-		e.finishResponse(c)
-		if c.upgrading() {
-			e.upgradeTo = c.upgrade
-		}
-	} else if !c.streaming {
-		e.out = appendErrorResponse(e.out, 500, e.lc, string(c.Method()) == http.MethodHead)
-		c.keepAlive = false
-	} else {
-		c.keepAlive = false // the response is cut short; closing tells the client
+	c.reset(req, body, trailers, e.head.keepAliveAfter() && !e.draining())
+	// A panic in the handler is recovered by process (one deferred call per batch of
+	// requests, not one per request), which then calls handlerPanicked.
+	e.inHandler = true
+	e.cfg.fast(c)
+	e.inHandler = false
+	e.finishResponse(c)
+	if c.upgrading() {
+		e.upgradeTo = c.upgrade
 	}
+	e.served(c)
+}
+
+// served ends the request c answered.
+func (e *engine) served(c *Ctx) {
 	if !c.keepAlive {
 		e.closing = true
 	}
@@ -370,15 +377,30 @@ func (e *engine) serve(req, body []byte, trailers []hfield) {
 	}
 }
 
-// callFast runs the handler and reports whether it returned normally.
-func (e *engine) callFast(c *Ctx) (ok bool) {
-	defer func() {
-		if !ok {
-			e.logPanic(recover())
-		}
-	}()
-	e.cfg.fast(c)
-	return true
+// recoverHandler is deferred by process: a panic in a fast-path handler (and only there) is
+// recovered and ends its request with handlerPanicked. runtime.Goexit is not a panic: the
+// loop deals with it.
+func (e *engine) recoverHandler() {
+	if !e.inHandler {
+		return
+	}
+	e.inHandler = false
+	if v := recover(); v != nil {
+		e.handlerPanicked(v)
+	}
+}
+
+// handlerPanicked answers the request whose handler panicked with v: a 500 unless the response
+// had started (then it is cut short, which the close tells the client), and the connection
+// closes.
+func (e *engine) handlerPanicked(v any) {
+	c := &e.ctx
+	e.logPanic(v)
+	if !c.streaming {
+		e.out = appendErrorResponse(e.out, 500, e.lc, string(c.Method()) == http.MethodHead)
+	}
+	c.keepAlive = false
+	e.served(c)
 }
 
 func (e *engine) logPanic(v any) {

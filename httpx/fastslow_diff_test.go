@@ -11,9 +11,13 @@ func TestParseFastSlowDifferential(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	hosts := []string{"Host: a", "Host: ", "Host:", "Host:a", "Host:  a ", "Host: \ta", "Host: a\t", "Host: \t", "Host: a b",
 		"Host: [::1]:80", "Host: a:", "Host: a:x", "Host: %41", "Host: %4", "HOST: a", "host: a", "Host : a", "Host: a\x00",
-		"Host: a\r", "Host: \x7f", "Host: é", "Host: a,b", "Host: " + strings.Repeat("h", 60), "Host: " + strings.Repeat("h", 47) + "x"}
+		"Host: a\r", "Host: \x7f", "Host: é", "Host: a,b", "Host: " + strings.Repeat("h", 60), "Host: " + strings.Repeat("h", 47) + "x",
+		"Host: a ", "Host: ab", "Host: " + strings.Repeat("h", 56)}
 	others := []string{"X: y", " folded", "\tfolded", "Content-Length: 1", "Transfer-Encoding: chunked", "Connection: close", "Expect: 100-continue", "A:", "Hostx: a", "Hos: a"}
-	lines := []string{"GET / HTTP/1.1", "GET /a%41?x HTTP/1.1", "GET /a%4 HTTP/1.1", "GET /?%zz HTTP/1.0", "GET http://a/b?c HTTP/1.1", "OPTIONS * HTTP/1.1", "GET /a#b HTTP/1.1"}
+	lines := []string{"GET / HTTP/1.1", "GET /a%41?x HTTP/1.1", "GET /a%4 HTTP/1.1", "GET /?%zz HTTP/1.0", "GET http://a/b?c HTTP/1.1", "OPTIONS * HTTP/1.1", "GET /a#b HTTP/1.1",
+		// near-copies of others, for the loop's memo of the last line (sameRequestLine)
+		"GET /a HTTP/1.1", "GET /ab HTTP/1.1", "GET / HTTP/1.1 ", "GET  / HTTP/1.1", "POST / HTTP/1.1",
+		"GET /" + strings.Repeat("p", 60) + " HTTP/1.1", "GET /" + strings.Repeat("p", 44) + " HTTP/1.1"}
 	seps := []string{"\r\n", "\r\n", "\r\n", "\n", "\r", ""}
 	lims := []limits{
 		{requestLine: 256, headerBytes: 1024, headerCount: 16, body: 1 << 16},

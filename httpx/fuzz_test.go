@@ -83,7 +83,7 @@ func FuzzParse(f *testing.F) {
 // sameHead reports whether two parse results are equal, besides the test-only switch.
 func sameHead(a, b *reqHead) bool {
 	x, y := *a, *b
-	x.fields, y.fields, x.slow, y.slow = nil, nil, false, false
+	x.fields, y.fields, x.slow, y.slow, x.memo, y.memo = nil, nil, false, false, nil, nil
 	return reflect.DeepEqual(x, y) && slices.Equal(a.fields, b.fields)
 }
 

@@ -26,6 +26,7 @@ type span struct{ s, e int32 }
 
 func (sp span) get(b []byte) []byte { return b[sp.s:sp.e] }
 func (sp span) len() int            { return int(sp.e - sp.s) }
+func (sp span) add(d int32) span    { return span{sp.s + d, sp.e + d} }
 
 // hfield is one field line: name and value (OWS trimmed) as offsets into the request buffer.
 type hfield struct{ name, value span }
@@ -106,10 +107,15 @@ func (h *reqHead) parseHead(b []byte, lim *limits) int {
 		if h.slow {
 			// Tests only: skip the fast paths to compare the two.
 		} else if h.lineNo == 0 {
+			p := h.pos
+			if h.memo.sameRequestLine(h, b, lim) {
+				continue
+			}
 			if st, ok := h.fastRequestLine(b, lim); ok {
 				if st != statusOK {
 					return st
 				}
+				h.memo.keepRequestLine(h, b[p:h.pos], int32(p))
 				continue
 			}
 		} else {
@@ -119,23 +125,34 @@ func (h *reqHead) parseHead(b []byte, lim *limits) int {
 				h.headLen = h.pos
 				return h.finish(b, lim)
 			}
-			f, end, host := fastHostLine(b, h.pos)
+			start := h.pos
+			f, end, known := h.memo.sameHostLine(b, start)
+			host := known
+			if !host {
+				f, end, host = fastHostLine(b, start)
+			}
 			ok := host
 			if !ok {
-				f, end, ok = fastFieldLine(b, h.pos)
+				f, end, ok = fastFieldLine(b, start)
 			}
 			if ok {
 				h.lineNo++
-				h.hdrSize += end - h.pos
+				h.hdrSize += end - start
 				h.pos = end
 				if h.hdrSize > lim.headerBytes || len(h.fields) >= lim.headerCount {
 					return 431
 				}
 				h.fields = append(h.fields, f)
 				st := statusOK
-				if host {
-					st = h.hostField(b, f)
-				} else {
+				switch {
+				case known:
+					h.hostCount++
+					h.host = f.value
+				case host:
+					if st = h.hostField(b, f); st == statusOK {
+						h.memo.keepHostLine(b[start:end], f.value, start)
+					}
+				default:
 					st = h.knownField(b, f)
 				}
 				if st != statusOK {
@@ -553,6 +570,79 @@ func (h *reqHead) hostValid(v []byte) bool {
 		m.hostLen = uint8(copy(m.host[:], v))
 	}
 	return true
+}
+
+// sameHostLine reports whether the line at b[p:] is the loop's last valid Host line (see
+// loopCache.hostLine), and returns its field and the offset after it. A nil cache matches
+// nothing.
+func (m *loopCache) sameHostLine(b []byte, p int) (f hfield, end int, ok bool) {
+	if m == nil {
+		return hfield{}, 0, false
+	}
+	n := int(m.hostLineLen)
+	if n == 0 || len(b)-p < n || !eqWords(b[p:p+n], m.hostLine[:n]) {
+		return hfield{}, 0, false
+	}
+	v := span{int32(p) + int32(m.hostVal[0]), int32(p) + int32(m.hostVal[1])}
+	return hfield{name: span{int32(p), int32(p + len("Host"))}, value: v}, p + n, true
+}
+
+// sameRequestLine reports whether the request line at b[h.pos:] is the loop's last one (see
+// loopCache.reqLine), and if so records it in h as fastRequestLine would have. A nil cache
+// matches nothing.
+func (m *loopCache) sameRequestLine(h *reqHead, b []byte, lim *limits) bool {
+	if m == nil {
+		return false
+	}
+	p, n := h.pos, int(m.reqLineLen)
+	// The kept line ends with its CRLF and has no CR or LF before it, so a prefix of b equal
+	// to it is a whole line.
+	if n == 0 || len(b)-p < n || n-2 > lim.requestLine || !eqWords(b[p:p+n], m.reqLine[:n]) {
+		return false
+	}
+	base := int32(p)
+	h.method, h.target = m.reqSpans[0].add(base), m.reqSpans[1].add(base)
+	h.path, h.query = m.reqSpans[2].add(base), m.reqSpans[3].add(base)
+	h.form, h.minor, h.wireMinor = formOrigin, 1, 1
+	h.lineNo++
+	h.pos = p + n
+	return true
+}
+
+// keepRequestLine remembers line, the request line fastRequestLine just recorded in h, which
+// starts at offset base, when it is an origin-form one that fits.
+func (m *loopCache) keepRequestLine(h *reqHead, line []byte, base int32) {
+	if m == nil || h.form != formOrigin || len(line) > len(m.reqLine) || len(line) < 8 {
+		return
+	}
+	m.reqLineLen = uint8(copy(m.reqLine[:], line))
+	m.reqSpans = [4]span{h.method.add(-base), h.target.add(-base), h.path.add(-base), h.query.add(-base)}
+}
+
+// eqWords reports whether a and b, of the same length (8 or more), are equal, a word at a
+// time (the last word overlapping the one before). Cheaper than a call to memequal for the
+// short lines it compares.
+func eqWords(a, b []byte) bool {
+	n := len(a)
+	if n != len(b) || n < 8 {
+		return false
+	}
+	for i := 0; i < n-8; i += 8 {
+		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint64(a[n-8:]) == binary.LittleEndian.Uint64(b[n-8:])
+}
+
+// keepHostLine remembers line, a valid Host field line starting at offset p with its value at
+// v, when it fits (nil cache: nothing).
+func (m *loopCache) keepHostLine(line []byte, v span, p int) {
+	if m == nil || len(line) > len(m.hostLine) || len(line) < 8 {
+		return
+	}
+	m.hostLineLen = uint8(copy(m.hostLine[:], line))
+	m.hostVal = [2]uint8{uint8(int(v.s) - p), uint8(int(v.e) - p)}
 }
 
 // hostName is "host" as a little-endian word.

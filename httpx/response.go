@@ -57,6 +57,21 @@ type loopCache struct {
 	hostLen uint8
 	host    [48]byte
 
+	// hostLine[:hostLineLen] is the last "Host: " field line (CRLF included) the fast path
+	// parsed and found valid, its value at hostVal within it. A line equal to it byte for
+	// byte parses to the same field, so one compare replaces the scan and the check.
+	hostLineLen uint8
+	hostVal     [2]uint8
+	hostLine    [64]byte
+
+	// reqLine[:reqLineLen] is the last origin-form HTTP/1.1 request line (CRLF included) the
+	// fast path parsed and accepted; reqSpans are its method, target, path and query,
+	// relative to its start. Keep-alive clients often repeat a request, and a line equal to
+	// it byte for byte parses to the same spans.
+	reqLineLen uint8
+	reqSpans   [4]span
+	reqLine    [64]byte
+
 	// pre is the last fast-path response head with a body of known length, up to and
 	// including its Content-Length line: status line, Date, Content-Type (preType),
 	// "Content-Length: " (which ends at preCL) and preLen with CRLF. It was built for
@@ -142,8 +157,8 @@ func (d *loopCache) appendHeadStart(b []byte, status int, ctype []byte) []byte {
 }
 
 // headPrefix returns the head of a response with this status, Content-Type and
-// Content-Length, up to and including the Content-Length line. The result is valid until
-// the next call.
+// Content-Length, up to and including the Content-Length line, then the CRLF that ends a
+// head with no other lines. The result is valid until the next call.
 func (d *loopCache) headPrefix(status int, ctype []byte, length int64) []byte {
 	if status != d.preStatus || d.preSec != d.sec || !sameBytes(ctype, d.preType) {
 		d.pre = append(d.appendHeadStart(d.pre[:0], status, ctype), "Content-Length: "...)
@@ -154,7 +169,7 @@ func (d *loopCache) headPrefix(status int, ctype []byte, length int64) []byte {
 	}
 	if length != d.preLen {
 		d.pre = strconv.AppendInt(d.pre[:d.preCL], length, 10)
-		d.pre = append(d.pre, crlf...)
+		d.pre = append(d.pre, crlf+crlf...)
 		d.preLen = length
 	}
 	return d.pre
@@ -195,8 +210,12 @@ func appendErrorResponse(out []byte, status int, date *loopCache, head bool) []b
 func (e *engine) appendHead(c *Ctx, length int64) {
 	out := e.out
 	if length >= 0 && bodyAllowed(c.status) && len(c.ctype) <= maxCachedType {
-		out = append(out, e.lc.headPrefix(c.status, c.ctype, length)...)
-		e.out = e.appendHeadEnd(c, out)
+		pre := e.lc.headPrefix(c.status, c.ctype, length)
+		if c.keepAlive && c.h.minor == 1 && len(c.hdr) == 0 {
+			e.out = append(out, pre...) // the whole head: nothing goes between
+			return
+		}
+		e.out = e.appendHeadEnd(c, append(out, pre[:len(pre)-len(crlf)]...))
 		return
 	}
 	out = e.lc.appendHeadStart(out, c.status, c.ctype)

@@ -77,7 +77,7 @@ func TestHeadPrefixCache(t *testing.T) {
 		if s.ctype != "" {
 			want += "Content-Type: " + s.ctype + "\r\n"
 		}
-		want += fmt.Sprintf("Content-Length: %d\r\n", s.length)
+		want += fmt.Sprintf("Content-Length: %d\r\n\r\n", s.length)
 		if got := string(d.headPrefix(s.status, []byte(s.ctype), s.length)); got != want {
 			t.Fatalf("step %d: head %q, want %q", i, got, want)
 		}
