@@ -84,6 +84,12 @@ func (c *Ctx) release() {
 	if cap(c.resp) > 256<<10 {
 		c.resp = nil // do not keep a large response buffer on an idle connection
 	}
+	if cap(c.hdr) > 256<<10 {
+		c.hdr = nil // nor large header lines (the engine goes back to its loop's free list)
+	}
+	if cap(c.ctype) > 256<<10 {
+		c.ctype = nil
+	}
 }
 
 // Method returns the request method, e.g. "GET" (loop only; valid until the handler returns).

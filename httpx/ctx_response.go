@@ -160,8 +160,15 @@ func (c *Ctx) managedHeader(name, value string) bool {
 	return false
 }
 
-// DelHeader removes every response field line named name (loop only).
+// DelHeader removes every response field line named name, Content-Type included (loop only).
 func (c *Ctx) DelHeader(name string) {
+	if c.streaming {
+		return // the head is sent
+	}
+	if len(name) == 12 && strEqFold(name, "content-type") {
+		c.ctype = c.ctype[:0]
+		return
+	}
 	h := c.hdr
 	out := h[:0]
 	for len(h) > 0 {
@@ -184,9 +191,10 @@ func (c *Ctx) DelHeader(name string) {
 }
 
 // SetConnectionClose makes the connection close after this response; after Upgrade it does
-// nothing (loop only).
+// nothing. After Flush the head went out without "Connection: close": the connection still
+// closes once the response is complete (loop only).
 func (c *Ctx) SetConnectionClose() {
-	if !c.streaming && c.upgrade == nil {
+	if c.upgrade == nil {
 		c.keepAlive = false
 	}
 }

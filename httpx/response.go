@@ -221,6 +221,7 @@ func (e *engine) appendHead(c *Ctx, length int64) {
 	out = e.lc.appendHeadStart(out, c.status, c.ctype)
 	switch {
 	case !bodyAllowed(c.status):
+	case length == headUnknown: // a HEAD response whose handler wrote nothing: no framing
 	case length >= 0:
 		out = append(out, "Content-Length: "...)
 		out = strconv.AppendInt(out, length, 10)
@@ -233,6 +234,11 @@ func (e *engine) appendHead(c *Ctx, length int64) {
 	}
 	e.out = e.appendHeadEnd(c, out)
 }
+
+// headUnknown is appendHead's length for a HEAD response whose handler wrote no body: it may
+// have left out the body GET would send, so no Content-Length is announced (RFC 9110 8.6; as
+// net/http does), and none is needed: a HEAD response ends with its head.
+const headUnknown = -2
 
 // maxCachedType bounds the Content-Type values headPrefix keeps.
 const maxCachedType = 128
@@ -270,7 +276,11 @@ func (e *engine) finishResponse(c *Ctx) {
 	}
 	sendBody := bodyAllowed(c.status) && !c.isHead
 	if !c.streaming {
-		e.appendHead(c, int64(len(body)))
+		n := int64(len(body))
+		if c.isHead && n == 0 {
+			n = headUnknown
+		}
+		e.appendHead(c, n)
 		if sendBody {
 			e.out = append(e.out, body...)
 		}
