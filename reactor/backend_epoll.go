@@ -125,6 +125,18 @@ func (b *epollBackend) send(c *Conn) {
 			break
 		}
 		if err != nil {
+			if total > 0 {
+				// The bytes the earlier sends took count first (done callbacks,
+				// NotifySent, Buffered), as an io_uring send completion reports
+				// them before the next send fails. epSendWait makes the core's
+				// call for the rest return at once: the error ends c here.
+				c.epSendWait = true
+				b.l.sent(c, total, nil)
+				c.epSendWait = false
+				if c.state >= stateClosed || !c.sendBusy {
+					return // a callback closed c, or aborted it (its task ends c)
+				}
+			}
 			b.l.sent(c, 0, err)
 			return
 		}

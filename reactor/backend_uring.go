@@ -69,9 +69,10 @@ type uringBackend struct {
 	// starvedHead, waiting for free buffers (op_recv.go, Exhaustion).
 	starved     []*Conn
 	starvedHead int
-	starveDiv   int // re-arm one starved conn per starveDiv free buffers
-	rearmed     int // conns re-armed by the last rearmStarved
-	enobufsMark int // nENOBUFS at that time
+	starveDiv   int     // re-arm one starved conn per starveDiv free buffers
+	resumed     []*Conn // conns whose recv resume deferred to the next wait (armResumed)
+	rearmed     int     // conns re-armed by the last rearmStarved
+	enobufsMark int     // nENOBUFS at that time
 
 	rbufs [][]byte // single-shot recv buffers (no buffer ring), free
 
@@ -313,6 +314,15 @@ func (b *uringBackend) dispatch(batch []ring.CQE) {
 func (b *uringBackend) wait(d time.Duration) error {
 	if len(b.rest) > 0 { // left by a Goexit (see dispatch); before b.batch is reused
 		b.dispatch(append([]ring.CQE(nil), b.rest...))
+	}
+	if len(b.resumed) > 0 {
+		b.armResumed()
+		// What the reads of a reset did (OnData's writes, kept input, tasks) is
+		// the next iteration's: do not sleep before it.
+		l := b.l
+		if l.signalled() || len(l.dirty) > 0 || len(l.redeliver) > 0 || len(l.inline) > l.inlineHead || len(b.resumed) > 0 {
+			d = 0
+		}
 	}
 	if b.br != nil {
 		b.topUp()

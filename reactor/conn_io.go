@@ -650,8 +650,10 @@ func (l *Loop) finishRest(c *Conn, err error) {
 	if c.counted() {
 		l.s.nconns.Add(-1)
 	}
+	// Deferred: a runtime.Goexit in OnClose must not skip it (the state says
+	// closed, so the loop's teardown skips c and would wait for its release).
+	defer l.b.shutdown(c)
 	l.callClose(c, err)
-	l.b.shutdown(c)
 }
 
 // release is called by the backend when no op is in flight on a finished

@@ -50,7 +50,35 @@ const mainRecvMax = 64 << 10
 
 func (b *uringBackend) resume(c *Conn) {
 	if !c.recvArmed && !c.recvStarved && c.wantRead() {
+		if b.recvLimit > 0 && c.recvBefore {
+			// armRecv may read a reset at once (peerFailed): input and OnData, or
+			// OnClose. resume runs inside the caller of ResumeReading, often a
+			// handler callback of c itself, which must not see c's OnData or
+			// OnClose nested in it: armed at the next wait, before its submit.
+			// (A conn paused and resumed again before then is queued again, unless
+			// it is the last one queued; armResumed arms it once.)
+			if n := len(b.resumed); n == 0 || b.resumed[n-1] != c {
+				b.resumed = append(b.resumed, c)
+			}
+			return
+		}
 		b.armRecv(c)
+	}
+}
+
+// armResumed arms the recvs resume deferred (from wait, before the submit,
+// outside any handler callback).
+func (b *uringBackend) armResumed() {
+	cs := b.resumed
+	b.resumed = nil
+	for i, c := range cs {
+		cs[i] = nil
+		if !c.recvArmed && !c.recvStarved && c.wantRead() {
+			b.armRecv(c)
+		}
+	}
+	if b.resumed == nil {
+		b.resumed = cs[:0]
 	}
 }
 
