@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringo-io/ringo/reactor"
@@ -53,6 +54,8 @@ type hijackConn struct {
 	progress chan struct{} // capacity 1: the loop sent queued bytes, or the connection ended
 	done     chan struct{} // closed by Close or when the connection ends
 	wrote    func(error)   // AsyncWrite's callback (made once)
+	inflight atomic.Int64  // AsyncWrites queued whose callback has not run yet
+	drained  func()        // runs on the loop: notify progress once the conn's queue is sent
 	resume   func()        // runs on the loop: resume reading (made once)
 
 	wmu    sync.Mutex // one Write at a time, so pieces of two Writes do not interleave
@@ -64,7 +67,8 @@ func newHijackConn(ct *connTransport, high int) *hijackConn {
 		wake: make(chan struct{}, 1), progress: make(chan struct{}, 1), done: make(chan struct{})}
 	h.rd.init()
 	h.wd.init()
-	h.wrote = func(error) { notify(h.progress) }
+	h.wrote = func(error) { h.inflight.Add(-1); notify(h.progress) }
+	h.drained = func() { h.c.NotifySent(0, func(error) { notify(h.progress) }) }
 	h.resume = func() {
 		if ct.hijacker() == h {
 			ct.c.ResumeReading()
@@ -171,8 +175,18 @@ func (h *hijackConn) Write(b []byte) (int, error) {
 			return n, os.ErrDeadlineExceeded
 		}
 		piece := b[n:min(len(b), n+hijackChunk)]
+		h.inflight.Add(1)
 		err := h.c.AsyncWrite(append([]byte(nil), piece...), h.wrote)
+		if err != nil {
+			h.inflight.Add(-1)
+		}
 		if err == reactor.ErrQueueFull {
+			if h.inflight.Load() == 0 {
+				// The queue is full of output none of this conn's Writes queued (the
+				// response written before Hijack): no callback of ours will report
+				// progress, so ask the loop to report when that output is sent.
+				h.ct.execute(h.drained)
+			}
 			select {
 			case <-h.progress:
 			case <-h.done:
