@@ -762,6 +762,16 @@ func (ar *asyncReq) done(closeAfter bool) {
 		e.flushOut()
 		return
 	}
+	if len(e.carry) > 0 && e.t.writeBlocked() {
+		// Pipelined requests and a client that does not read: the next request waits until
+		// the output drained, as net/http reads a request only once it wrote the last
+		// response (and as the fast path does, see process). Else every request in carry
+		// was answered at once: 16 MiB queued for one connection in a test.
+		e.state = stDrainWait
+		e.flushOut()
+		e.t.whenDrained(respHighWater, e.afterDrain)
+		return
+	}
 	e.state = stIdle
 	if e.holdPaused {
 		e.holdPaused = false
@@ -770,6 +780,26 @@ func (ar *asyncReq) done(closeAfter bool) {
 	if len(e.carry) > 0 {
 		e.process(e.carry, true, len(e.carry))
 	}
+	e.flushOut()
+}
+
+// afterDrain serves the pipelined requests that waited for the output to drain (see done;
+// loop only).
+func (e *engine) afterDrain() {
+	if e.state != stDrainWait {
+		return // closed meanwhile
+	}
+	e.state = stIdle
+	if e.draining() {
+		e.closing = true // Shutdown began: no more requests
+		e.flushOut()
+		return
+	}
+	if e.holdPaused {
+		e.holdPaused = false
+		e.t.resumeReading()
+	}
+	e.process(e.carry, true, len(e.carry))
 	e.flushOut()
 }
 

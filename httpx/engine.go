@@ -73,6 +73,7 @@ const (
 	stBody             // inside a request body (fast path: buffered until complete)
 	stAsyncBody        // a FromHTTP handler runs; its body is streamed to it
 	stAsyncWait        // a FromHTTP handler runs; its body is complete
+	stDrainWait        // FromHTTP: the next pipelined request waits for the output to drain (afterDrain)
 	stHijacked         // a FromHTTP handler hijacked the connection: the engine is out of it
 	stClosed           // closed or closing: input is discarded
 )
@@ -149,7 +150,7 @@ func (e *engine) feed(data []byte) int {
 		return len(data)
 	}
 	e.outRest = 0
-	if len(e.carry) > 0 || e.state == stAsyncBody || e.state == stAsyncWait {
+	if len(e.carry) > 0 || e.state == stAsyncBody || e.state == stAsyncWait || e.state == stDrainWait {
 		old := len(e.carry)
 		e.carry = append(e.carry, data...)
 		e.process(e.carry, true, old)
@@ -276,7 +277,7 @@ loop:
 			// response; the rest of the input is meaningless.
 			r = len(buf)
 			e.state = stAsyncWait
-		case stAsyncWait:
+		case stAsyncWait, stDrainWait:
 			break loop
 		}
 	}
@@ -337,7 +338,7 @@ func (e *engine) savePartial(buf []byte, r int, inCarry bool) {
 	}
 	// Input after a FromHTTP request waits in carry until its response is done; bound it.
 	// (Body bytes waiting for the handler are bounded by the body pipe, see asyncBody.)
-	if e.state == stAsyncWait && len(e.carry) > e.cfg.holdMax && !e.holdPaused {
+	if (e.state == stAsyncWait || e.state == stDrainWait) && len(e.carry) > e.cfg.holdMax && !e.holdPaused {
 		e.holdPaused = true
 		e.t.pauseReading()
 	}
@@ -437,7 +438,7 @@ func (e *engine) flushOut() {
 		ar.releaseHeld() // calls flushOut again
 		return
 	}
-	if e.eof && !e.closing {
+	if e.eof && !e.closing && e.state != stDrainWait { // (afterDrain serves what is left first)
 		if e.async == nil {
 			e.inputEnded()
 		} else if e.state == stAsyncBody && !e.async.bodyPaused {
@@ -557,7 +558,7 @@ func (e *engine) phase() phase {
 			return phaseHandler
 		}
 		return phaseBody
-	case stAsyncWait:
+	case stAsyncWait, stDrainWait:
 		return phaseHandler
 	}
 	return phaseClosed
