@@ -21,7 +21,7 @@ func TestBuildRequestURLMatchesParse(t *testing.T) {
 			t.Fatalf("%s: parse status %d", target, st)
 		}
 		var r http.Request
-		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5", new(reqParts)) {
+		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5", new(reqParts), nil) {
 			t.Fatalf("%s: not built", target)
 		}
 		want := &url.URL{Path: "*"}
@@ -73,7 +73,7 @@ func TestBuildRequestMatchesNetHTTP(t *testing.T) {
 			t.Fatalf("%q: parse status %d", raw, st)
 		}
 		var r http.Request
-		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5", new(reqParts)) {
+		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5", new(reqParts), nil) {
 			t.Fatalf("%q: not built", raw)
 		}
 		if r.Method != want.Method || !reflect.DeepEqual(r.URL, want.URL) || r.Proto != want.Proto ||
@@ -105,7 +105,7 @@ func FuzzBuildRequest(f *testing.F) {
 			return
 		}
 		var r http.Request
-		if !buildRequest(&r, raw, &m.e.head, "1.2.3.4:5", new(reqParts)) {
+		if !buildRequest(&r, raw, &m.e.head, "1.2.3.4:5", new(reqParts), nil) {
 			return // answered 400
 		}
 		want, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
@@ -123,4 +123,45 @@ func FuzzBuildRequest(f *testing.F) {
 				want.Method, want.URL, want.Proto, want.Header, want.Host, want.ContentLength, want.TransferEncoding, want.Trailer, want.Close)
 		}
 	})
+}
+
+// buildRequest reuses the loop's last joined string of target and field values only for a
+// request that repeats them exactly: requests of the same lengths, or with the parts split
+// differently between target and fields, get their own.
+func TestBuildRequestReusesOnlySameParts(t *testing.T) {
+	cfg := testConfig(HandlerFunc(helloHandler))
+	var last string
+	for i, c := range []struct{ target, host, accept string }{
+		{"/ab", "cd", "ef"}, {"/ab", "cd", "ef"}, {"/ab", "cd", "eg"}, {"/ab", "ce", "eg"},
+		{"/xb", "ce", "eg"}, {"/abc", "d", "ef"}, {"/ab", "cde", "f"}, {"/ab", "cd", "ef"},
+	} {
+		m := newMemConn(cfg)
+		raw := "GET " + c.target + " HTTP/1.1\r\nHost: " + c.host + "\r\nAccept: " + c.accept + "\r\n\r\n"
+		if st := m.e.head.parseHead([]byte(raw), &cfg.lim); st != statusOK {
+			t.Fatalf("%d: parse status %d", i, st)
+		}
+		var r http.Request
+		before := last
+		if !buildRequest(&r, []byte(raw), &m.e.head, "1.2.3.4:5", new(reqParts), &last) {
+			t.Fatalf("%d: not built", i)
+		}
+		if r.URL.Path != c.target || r.RequestURI != c.target || r.Host != c.host || r.Header.Get("Accept") != c.accept {
+			t.Errorf("%d: path %q URI %q host %q accept %q, want %+v", i, r.URL.Path, r.RequestURI, r.Host, r.Header.Get("Accept"), c)
+		}
+		if want := c.target + c.host + c.accept; last != want {
+			t.Errorf("%d: kept %q, want %q (before %q)", i, last, want, before)
+		}
+	}
+	// A repeat saves the string's allocation (the Header map's remain).
+	m := newMemConn(cfg)
+	raw := []byte("GET /ab HTTP/1.1\r\nHost: cd\r\nAccept: ef\r\n\r\n")
+	m.e.head.parseHead(raw, &cfg.lim)
+	var r http.Request
+	parts := new(reqParts)
+	buildRequest(&r, raw, &m.e.head, "", parts, &last)
+	kept := testing.AllocsPerRun(100, func() { buildRequest(&r, raw, &m.e.head, "", parts, &last) })
+	fresh := testing.AllocsPerRun(100, func() { buildRequest(&r, raw, &m.e.head, "", parts, nil) })
+	if kept != fresh-1 {
+		t.Errorf("a repeated request: %v allocations, %v without the loop's string: want one less", kept, fresh)
+	}
 }

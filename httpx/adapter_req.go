@@ -116,7 +116,7 @@ func (e *engine) startAsync(req []byte) {
 	if r == nil {
 		r = new(http.Request)
 	}
-	if !buildRequest(r, req, h, ac.remote, &ar.parts) {
+	if !buildRequest(r, req, h, ac.remote, &ar.parts, &e.lc.lastParts) {
 		*r = http.Request{}
 		e.reject(400)
 		return
@@ -205,21 +205,30 @@ func simplePath(p string) bool {
 
 // buildRequest fills r from the parsed head. The strings are copies (the handler keeps them);
 // the field values share one string and the value slices one array.
-func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts *reqParts) bool {
-	// One string holds the target and every field value (one allocation); parts holds the URL
-	// and (for up to four fields) the value slices.
+func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts *reqParts, last *string) bool {
+	// One string holds the target and every field value (one allocation, none when it equals
+	// the loop's last one, *last: strings are immutable, so requests may share it); parts
+	// holds the URL and (for up to four fields) the value slices.
 	n := len(h.fields)
 	size := h.target.len()
 	for _, f := range h.fields {
 		size += f.value.len()
 	}
-	var sb strings.Builder
-	sb.Grow(size)
-	sb.Write(h.target.get(req))
-	for _, f := range h.fields {
-		sb.Write(f.value.get(req))
+	var all string
+	if last != nil && sameParts(*last, req, h, size) {
+		all = *last
+	} else {
+		var sb strings.Builder
+		sb.Grow(size)
+		sb.Write(h.target.get(req))
+		for _, f := range h.fields {
+			sb.Write(f.value.get(req))
+		}
+		all = sb.String()
+		if last != nil {
+			*last = all
+		}
 	}
-	all := sb.String()
 	target := all[:h.target.len()]
 	var u *url.URL
 	switch {
@@ -309,6 +318,27 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 		r.Trailer = declaredTrailers(trailers)
 	case h.contentLen > 0:
 		r.ContentLength = h.contentLen
+	}
+	return true
+}
+
+// sameParts reports whether s is the target and the field values of the head h in req, one
+// after another (size bytes in all), as buildRequest joins them.
+func sameParts(s string, req []byte, h *reqHead, size int) bool {
+	if len(s) != size {
+		return false
+	}
+	t := h.target.get(req)
+	if string(t) != s[:len(t)] {
+		return false
+	}
+	off := len(t)
+	for _, f := range h.fields {
+		v := f.value.get(req)
+		if string(v) != s[off:off+len(v)] {
+			return false
+		}
+		off += len(v)
 	}
 	return true
 }

@@ -78,6 +78,10 @@ type loopCache struct {
 	// preStatus at second preSec. Most handlers answer alike, so one append replaces six.
 	okType string // the last value SetContentType accepted
 
+	// lastParts is the last string FromHTTP built of a request's target and field values (see
+	// buildRequest), for the next request that repeats them.
+	lastParts string
+
 	pre       []byte
 	preType   []byte
 	preStatus int
