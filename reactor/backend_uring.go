@@ -71,6 +71,7 @@ type uringBackend struct {
 	starvedHead int
 	starveDiv   int     // re-arm one starved conn per starveDiv free buffers
 	resumed     []*Conn // conns whose recv resume deferred to the next wait (armResumed)
+	cbInWait    bool    // peerFailed ran callbacks; in wait before its enter, d is taken again
 	rearmed     int     // conns re-armed by the last rearmStarved
 	enobufsMark int     // nENOBUFS at that time
 
@@ -317,12 +318,6 @@ func (b *uringBackend) wait(d time.Duration) error {
 	}
 	if len(b.resumed) > 0 {
 		b.armResumed()
-		// What the reads of a reset did (OnData's writes, kept input, tasks) is
-		// the next iteration's: do not sleep before it.
-		l := b.l
-		if l.signalled() || len(l.dirty) > 0 || len(l.redeliver) > 0 || len(l.inline) > l.inlineHead || len(b.resumed) > 0 {
-			d = 0
-		}
 	}
 	if b.br != nil {
 		b.topUp()
@@ -347,6 +342,18 @@ func (b *uringBackend) wait(d time.Duration) error {
 			// least one each time). Not sleeping at all would poll for as long as
 			// the ring stays dry.
 			d = starvedWait
+		}
+	}
+	if b.cbInWait || len(b.resumed) > 0 {
+		// armResumed or rearmStarved read a reset (peerFailed): OnData and
+		// OnClose ran after d was computed. What they did (writes, kept input,
+		// tasks, timers, resumes) is the next iteration's: take d again.
+		b.cbInWait = false
+		if nd := b.l.waitTimeout(); nd >= 0 && (d < 0 || nd < d) {
+			d = nd
+		}
+		if len(b.resumed) > 0 {
+			d = 0
 		}
 	}
 	if b.big != nil && b.big.needPublish {

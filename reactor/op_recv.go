@@ -557,6 +557,7 @@ func (b *uringBackend) peerFailed(c *Conn) bool {
 	if err != nil || st != tcpClose {
 		return false
 	}
+	b.cbInWait = true // OnData or OnClose runs below (see wait)
 	l := b.l
 	buf := make([]byte, mainRecvMax) // rare: not a shared buffer (OnData may resume another conn)
 	for {
