@@ -395,6 +395,12 @@ func (ct *connTransport) applyTimeouts() {
 		c.SetBusy(true)
 		setRead(0)
 		idle = false
+	case phaseDrain:
+		// No request in progress: the client reads none of the responses queued (as on
+		// the fast path, whose waiting requests stay in the reactor while it is idle).
+		// Busy: the requests in carry are not idle for Shutdown.
+		c.SetBusy(true)
+		setRead(0)
 	}
 	if idle && ct.idleOff {
 		ct.idleOff = false

@@ -86,6 +86,7 @@ const (
 	phaseHead                 // reading a head: ReadHeaderTimeout
 	phaseBody                 // reading a body: ReadTimeout
 	phaseHandler              // a FromHTTP handler runs: no read timeout
+	phaseDrain                // FromHTTP: the next request waits for the output to drain: IdleTimeout
 	phaseClosed
 )
 
@@ -558,8 +559,10 @@ func (e *engine) phase() phase {
 			return phaseHandler
 		}
 		return phaseBody
-	case stAsyncWait, stDrainWait:
+	case stAsyncWait:
 		return phaseHandler
+	case stDrainWait:
+		return phaseDrain
 	}
 	return phaseClosed
 }

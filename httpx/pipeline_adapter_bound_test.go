@@ -24,12 +24,16 @@ func TestAdapterPipelineOutputBounded(t *testing.T) {
 	const n, size = 6000, 3000
 	body := strings.Repeat("r", size-8)
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
-		for _, halfClose := range []bool{false, true} {
+		for _, c := range []struct {
+			halfClose bool
+			marks     []reactor.Option // water marks below the adapter's own 256 KiB too
+		}{{false, nil}, {true, nil}, {false, []reactor.Option{reactor.WithWriteWaterMarks(64<<10, 16<<10)}}} {
+			halfClose := c.halfClose
 			var ran atomic.Int32
-			_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			addr := startServer(t, b, &Server{Reactor: c.marks, Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				ran.Add(1)
 				fmt.Fprintf(w, "%08s%s", r.URL.Query().Get("i"), body)
-			}))
+			}))})
 			c := dialSmallRcvbuf(t, addr)
 			c.SetDeadline(time.Now().Add(30 * time.Second))
 			var reqs strings.Builder
