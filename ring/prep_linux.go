@@ -148,7 +148,10 @@ func (s *SQE) PrepSendBundle(fd int, group uint16, flags uint32) {
 // PrepSendZC prepares a zero-copy send (6.0). It posts two CQEs: the result
 // (with CQEFMore), then a notification (CQEFNotif) once the kernel no longer
 // reads buf; only then may buf be reused. zcFlags are IORING_RECVSEND_* /
-// SendZCReportUsage bits.
+// SendZCReportUsage bits. Closing the Ring does not end that use (bytes
+// still queued on the socket keep referring to buf) and no notification
+// comes after Close: reap every notification before Close, or keep such
+// buffers alive for good.
 func (s *SQE) PrepSendZC(fd int, buf []byte, flags uint32, zcFlags uint16) {
 	s.prepRW(OpSendZC, int32(fd), bufAddr(buf), uint32(len(buf)), 0)
 	s.OpFlags = flags

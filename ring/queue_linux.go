@@ -229,7 +229,7 @@ func (r *Ring) SubmitAndWaitMin(n uint32, minWait, d time.Duration) (int, error)
 	case r.closed:
 		return 0, ErrClosed
 	case !r.UsesMinWait() || n <= 1 || minWait <= 0:
-		return r.SubmitAndWaitTimeout(1, d)
+		return r.SubmitAndWaitTimeout(min(n, 1), d) // n == 0: no wait
 	case d == 0:
 		return r.submitGetEvents()
 	case d > 0 && d <= minWait:

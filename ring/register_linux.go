@@ -190,8 +190,9 @@ func (r *Ring) cancelAllSync() {
 			}
 			// One cancelled (nil), or one still running (ETIME): post the completions
 			// the kernel deferred to this thread, else the same request is found
-			// again, and look for another.
-			_, _ = r.submitGetEvents()
+			// again, and look for another. flushCQ submits nothing: SQEs the
+			// caller prepared and never submitted must not run at Close.
+			r.flushCQ()
 		}
 	}
 }

@@ -87,7 +87,7 @@ type setupHooks struct {
 const knownSetupFlags = SetupCQSize | SetupClamp | SetupSubmitAll | SetupCoopTaskrun |
 	SetupTaskrunFlag | SetupSingleIssuer | SetupDeferTaskrun | SetupNoSQArray
 
-// New creates a ring. It tries SINGLE_ISSUER|DEFER_TASKRUN, else
+// New creates a ring. It tries SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG, else
 // COOP_TASKRUN|TASKRUN_FLAG, else neither, each with SUBMIT_ALL, CQSIZE and
 // NO_SQARRAY, dropping a flag whenever the kernel answers EINVAL (how it
 // refuses a flag it does not know), unless cfg.Require names it.
@@ -167,13 +167,20 @@ func ringSizes(cfg Config) (sq, cq uint32, err error) {
 // it does not know or a combination it does not allow (DEFER_TASKRUN without
 // SINGLE_ISSUER). Any other errno ends the search.
 func setupDegrading(entries, cqEntries uint32, cfg Config, hooks setupHooks, p *params) (int, error) {
-	tiers := [...]uint32{SetupSingleIssuer | SetupDeferTaskrun, SetupCoopTaskrun | SetupTaskrunFlag, 0}
+	// TASKRUN_FLAG with DEFER_TASKRUN (6.1) makes the kernel raise
+	// IORING_SQ_TASKRUN when it defers a completion to us: without it
+	// needsFlush cannot see deferred work, and Submit plus PeekBatch would
+	// never post a completion that arrived after the submit.
+	tiers := [...]uint32{SetupSingleIssuer | SetupDeferTaskrun | SetupTaskrunFlag, SetupCoopTaskrun | SetupTaskrunFlag, 0}
 	// Optional flags in the order they are dropped: test extras, then
 	// NO_SQARRAY (6.6), SUBMIT_ALL (5.18), CQSIZE (5.5).
 	optional := [...]uint32{hooks.extra, SetupNoSQArray, SetupSubmitAll, SetupCQSize}
 	lastErr := unix.EINVAL
 	for _, full := range tiers {
 		tier := full &^ cfg.Disable
+		if tier&(SetupCoopTaskrun|SetupDeferTaskrun) == 0 {
+			tier &^= SetupTaskrunFlag // alone, the kernel refuses it
+		}
 		if tier&SetupDeferTaskrun != 0 && tier&SetupSingleIssuer == 0 {
 			continue // the kernel would refuse it
 		}
@@ -319,7 +326,11 @@ func (r *Ring) unmap() {
 
 // Close unregisters the ring fd (if RegisterRingFd was called), closes the
 // buffer rings, unmaps everything and closes the ring fd. Operations still in
-// flight are cancelled by the kernel. Close is idempotent: a second Close
+// flight are cancelled, and Close waits (up to a few seconds) for those an
+// io-wq worker runs; SQEs prepared but not submitted are dropped. A SEND_ZC
+// whose notification has not come is the exception: the network stack keeps
+// using its buffer until the data has left, and no notification comes after
+// Close (see PrepSendZC). Close is idempotent: a second Close
 // does nothing and returns nil; every other method afterwards returns
 // ErrClosed (GetSQE nil, PeekBatch 0). Loop only: with a
 // registered ring fd, Close must run on the thread that registered it.
@@ -328,9 +339,10 @@ func (r *Ring) Close() error {
 		return nil
 	}
 	var errs []error
-	if len(r.bufRings) > 0 {
-		r.cancelAllSync()
-	}
+	// Cancel and wait for what is in flight: a request an io-wq worker runs
+	// (a regular file read) would otherwise keep writing into the caller's
+	// buffers, or the buffer rings' slabs, after Close returned.
+	r.cancelAllSync()
 	if r.regIndex >= 0 {
 		errs = append(errs, r.unregisterRingFd())
 	}

@@ -17,7 +17,7 @@ const optionalFlags = SetupSubmitAll | SetupCQSize | SetupNoSQArray
 func TestSetupBestFlags(t *testing.T) {
 	requireCap(t, CapSingleIssuer|CapDeferTaskrun|CapSubmitAll|CapNoSQArray)
 	r := newRing(t, Config{Entries: 4})
-	want := SetupSingleIssuer | SetupDeferTaskrun | optionalFlags
+	want := SetupSingleIssuer | SetupDeferTaskrun | SetupTaskrunFlag | optionalFlags
 	if r.SetupFlags() != want {
 		t.Fatalf("SetupFlags = %#x, want %#x", r.SetupFlags(), want)
 	}
@@ -38,12 +38,12 @@ func TestSetupDegrade(t *testing.T) {
 		hooks setupHooks
 		want  uint32
 	}{
-		{"default", Config{}, setupHooks{}, SetupSingleIssuer | SetupDeferTaskrun | optionalFlags},
-		{"kernel refuses unknown flag", Config{}, setupHooks{extra: unknownBit}, SetupSingleIssuer | SetupDeferTaskrun | optionalFlags},
+		{"default", Config{}, setupHooks{}, SetupSingleIssuer | SetupDeferTaskrun | SetupTaskrunFlag | optionalFlags},
+		{"kernel refuses unknown flag", Config{}, setupHooks{extra: unknownBit}, SetupSingleIssuer | SetupDeferTaskrun | SetupTaskrunFlag | optionalFlags},
 		{"refused DEFER_TASKRUN", Config{}, setupHooks{refuse: SetupDeferTaskrun}, SetupCoopTaskrun | SetupTaskrunFlag | optionalFlags},
-		{"refused NO_SQARRAY", Config{}, setupHooks{refuse: SetupNoSQArray}, SetupSingleIssuer | SetupDeferTaskrun | SetupSubmitAll | SetupCQSize},
+		{"refused NO_SQARRAY", Config{}, setupHooks{refuse: SetupNoSQArray}, SetupSingleIssuer | SetupDeferTaskrun | SetupTaskrunFlag | SetupSubmitAll | SetupCQSize},
 		{"refused SUBMIT_ALL and COOP_TASKRUN", Config{}, setupHooks{refuse: SetupSubmitAll | SetupDeferTaskrun | SetupCoopTaskrun}, SetupCQSize | SetupNoSQArray},
-		{"refused SUBMIT_ALL keeps newer NO_SQARRAY", Config{}, setupHooks{refuse: SetupSubmitAll}, SetupSingleIssuer | SetupDeferTaskrun | SetupCQSize | SetupNoSQArray},
+		{"refused SUBMIT_ALL keeps newer NO_SQARRAY", Config{}, setupHooks{refuse: SetupSubmitAll}, SetupSingleIssuer | SetupDeferTaskrun | SetupTaskrunFlag | SetupCQSize | SetupNoSQArray},
 		{"disable SINGLE_ISSUER", Config{Disable: SetupSingleIssuer}, setupHooks{}, SetupCoopTaskrun | SetupTaskrunFlag | optionalFlags},
 		// TASKRUN_FLAG without COOP_TASKRUN or DEFER_TASKRUN: the real kernel
 		// answers EINVAL and New falls back to no taskrun flags.
