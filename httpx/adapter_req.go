@@ -485,7 +485,7 @@ func (ar *asyncReq) resumeBody() {
 		e.t.resumeReading()
 	}
 	if len(e.carry) > 0 {
-		e.process(e.carry, true, len(e.carry))
+		e.processCarry()
 	}
 	e.flushOut()
 }
@@ -811,9 +811,17 @@ func (ar *asyncReq) done(closeAfter bool) {
 		e.t.resumeReading()
 	}
 	if len(e.carry) > 0 {
-		e.process(e.carry, true, len(e.carry))
+		e.processCarry()
 	}
 	e.flushOut()
+}
+
+// processCarry parses and serves the input held in carry from a task or callback on the loop
+// rather than from OnData, which renews the loop's cached Date before it feeds input: an error
+// response sent from here must not carry the Date of the last input read (loop only).
+func (e *engine) processCarry() {
+	e.lc.update(time.Now())
+	e.process(e.carry, true, len(e.carry))
 }
 
 // afterDrain serves the pipelined requests that waited for the output to drain (see done;
@@ -832,7 +840,7 @@ func (e *engine) afterDrain() {
 		e.holdPaused = false
 		e.t.resumeReading()
 	}
-	e.process(e.carry, true, len(e.carry))
+	e.processCarry()
 	e.flushOut()
 }
 
