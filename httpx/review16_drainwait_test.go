@@ -42,18 +42,7 @@ func TestAdapterDrainWaitIdleTimeout(t *testing.T) {
 		time.Sleep(2 * time.Second) // reads nothing: idle for far longer than IdleTimeout
 		before := ran.Load()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		br := bufio.NewReaderSize(c, 128<<10)
-		got := 0
-		for got < n {
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				break
-			}
-			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-				break
-			}
-			got++
-		}
+		got := countResponses(c, n)
 		if got == n {
 			t.Fatalf("all %d responses arrived after the client read nothing for 2 s: IdleTimeout (300 ms) did not close the connection (%d handlers had run when it began reading)", n, before)
 		}
@@ -140,18 +129,7 @@ func TestFastDrainWaitIdleTimeoutControl(t *testing.T) {
 		io.WriteString(c, reqs.String())
 		time.Sleep(2 * time.Second)
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		br := bufio.NewReaderSize(c, 128<<10)
-		got := 0
-		for got < n {
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				break
-			}
-			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-				break
-			}
-			got++
-		}
+		got := countResponses(c, n)
 		if got == n {
 			t.Fatalf("fast path: all %d responses arrived", n)
 		}
@@ -194,4 +172,22 @@ func TestAdapterDrainWaitEOFPartial(t *testing.T) {
 			t.Fatalf("partial request: %v %v", resp, err)
 		}
 	})
+}
+
+// countResponses reads up to n responses from c and returns how many arrived whole before an
+// error (a close).
+func countResponses(c io.Reader, n int) int {
+	br := bufio.NewReaderSize(c, 128<<10)
+	got := 0
+	for got < n {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			break
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			break
+		}
+		got++
+	}
+	return got
 }

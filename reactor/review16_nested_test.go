@@ -42,16 +42,7 @@ func TestResumeAfterResetNoNestedCallbacks(t *testing.T) {
 				close(closed)
 			},
 		}
-		s := start(t, b, h, WithLoops(1))
-		cl := dial(t, s)
-		cl.Write([]byte("A"))
-		var c *Conn
-		select {
-		case c = <-paused:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnData")
-		}
-		time.Sleep(50 * time.Millisecond) // the recv's cancel completes
+		c, cl := dialPaused(t, b, h, paused)
 		if _, err := cl.Write(pattern(100<<10, 3)); err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@
 package reactor
 
 import (
+	"net"
 	"testing"
 	"time"
 )
@@ -32,16 +33,7 @@ func TestTimerFromResumedResetFires(t *testing.T) {
 				close(closed)
 			},
 		}
-		s := start(t, b, h, WithLoops(1))
-		cl := dial(t, s)
-		cl.Write([]byte("A"))
-		var c *Conn
-		select {
-		case c = <-paused:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnData")
-		}
-		time.Sleep(50 * time.Millisecond) // the recv's cancel completes
+		c, cl := dialPaused(t, b, h, paused)
 		cl.SetLinger(0)
 		cl.Close() // RST while paused
 		time.Sleep(50 * time.Millisecond)
@@ -58,4 +50,22 @@ func TestTimerFromResumedResetFires(t *testing.T) {
 			t.Fatalf("a 20 ms timer armed in OnClose had not fired after %v: the loop sleeps past it", time.Since(start))
 		}
 	})
+}
+
+// dialPaused starts a one-loop server with h, connects and sends one byte; h's OnData pauses
+// reading and hands its conn to paused. It returns that conn and the client once the pause's
+// recv cancel has had time to complete.
+func dialPaused(t *testing.T, b Backend, h Handler, paused <-chan *Conn) (*Conn, *net.TCPConn) {
+	t.Helper()
+	s := start(t, b, h, WithLoops(1))
+	cl := dial(t, s)
+	cl.Write([]byte("A"))
+	var c *Conn
+	select {
+	case c = <-paused:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no OnData")
+	}
+	time.Sleep(50 * time.Millisecond) // the recv's cancel completes
+	return c, cl
 }
