@@ -551,6 +551,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 		// (unless the response had started), and the connection ends: the bytes after a bad
 		// body are not a request.
 		if !ar.respStarted {
+			e.lc.update(time.Now()) // a task, not OnData: the cached Date is the last input's
 			b = appendErrorResponse(nil, ar.bodyErr, e.lc, false)
 		}
 		closeAfter = true

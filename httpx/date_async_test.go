@@ -39,3 +39,29 @@ func TestAdapterErrorAfterHandlerHasFreshDate(t *testing.T) {
 		}
 	})
 }
+
+// The same for the 400 the loop sends in place of a handler's response when the request's body
+// turned out malformed while the handler ran.
+func TestAdapterBodyErrorAfterHandlerHasFreshDate(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(2100 * time.Millisecond)
+			io.WriteString(w, "ok")
+		}))
+		c := dial(t, addr)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		d, err := http.ParseTime(resp.Header.Get("Date"))
+		if resp.StatusCode != 400 || err != nil {
+			t.Fatalf("status %d, Date %q (%v)", resp.StatusCode, resp.Header.Get("Date"), err)
+		}
+		if age := time.Since(d); age > 1500*time.Millisecond {
+			t.Errorf("400: Date %v is %v old", d, age.Round(time.Millisecond))
+		}
+	})
+}
