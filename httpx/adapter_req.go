@@ -806,6 +806,12 @@ func (ar *asyncReq) done(closeAfter bool) {
 		e.t.whenDrained(0, e.afterDrain)
 		return
 	}
+	e.nextRequest()
+}
+
+// nextRequest goes on with the input after a FromHTTP request: reading resumes if the held
+// input had paused it, and the requests already in carry are served (loop only).
+func (e *engine) nextRequest() {
 	e.state = stIdle
 	if e.holdPaused {
 		e.holdPaused = false
@@ -831,18 +837,13 @@ func (e *engine) afterDrain() {
 	if e.state != stDrainWait {
 		return // closed meanwhile
 	}
-	e.state = stIdle
 	if e.draining() {
+		e.state = stIdle
 		e.closing = true // Shutdown began: no more requests
 		e.flushOut()
 		return
 	}
-	if e.holdPaused {
-		e.holdPaused = false
-		e.t.resumeReading()
-	}
-	e.processCarry()
-	e.flushOut()
+	e.nextRequest()
 }
 
 // connGone runs on the loop when the connection closed while the handler runs.
