@@ -36,11 +36,8 @@ func TestAdapterPipelineOutputBounded(t *testing.T) {
 			}))})
 			c := dialSmallRcvbuf(t, addr)
 			c.SetDeadline(time.Now().Add(30 * time.Second))
-			var reqs strings.Builder
-			for i := range n {
-				fmt.Fprintf(&reqs, "GET /?i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-			}
-			if _, err := io.WriteString(c, reqs.String()); err != nil {
+			reqs := numberedGets(n)
+			if _, err := io.WriteString(c, reqs); err != nil {
 				t.Fatal(err)
 			}
 			if halfClose {
@@ -63,4 +60,13 @@ func TestAdapterPipelineOutputBounded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// numberedGets returns n pipelined GET requests for /?i=0 to /?i=n-1.
+func numberedGets(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "GET /?i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+	}
+	return b.String()
 }

@@ -32,11 +32,8 @@ func TestAdapterDrainWaitIdleTimeout(t *testing.T) {
 			}), WithWorkerIdleTimeout(50*time.Millisecond))}
 		addr := startServer(t, b, s)
 		c := dialSmallRcvbuf(t, addr)
-		var reqs strings.Builder
-		for i := range n {
-			fmt.Fprintf(&reqs, "GET /?i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-		}
-		if _, err := io.WriteString(c, reqs.String()); err != nil {
+		reqs := numberedGets(n)
+		if _, err := io.WriteString(c, reqs); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Second) // reads nothing: idle for far longer than IdleTimeout
@@ -63,11 +60,8 @@ func TestAdapterDrainWaitShutdown(t *testing.T) {
 		}))
 		c := dialSmallRcvbuf(t, addr)
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		var reqs strings.Builder
-		for i := range n {
-			fmt.Fprintf(&reqs, "GET /?i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-		}
-		if _, err := io.WriteString(c, reqs.String()); err != nil {
+		reqs := numberedGets(n)
+		if _, err := io.WriteString(c, reqs); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(300 * time.Millisecond)
@@ -122,11 +116,8 @@ func TestFastDrainWaitIdleTimeoutControl(t *testing.T) {
 		})}
 		addr := startServer(t, b, s)
 		c := dialSmallRcvbuf(t, addr)
-		var reqs strings.Builder
-		for i := range n {
-			fmt.Fprintf(&reqs, "GET /?i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-		}
-		io.WriteString(c, reqs.String())
+		reqs := numberedGets(n)
+		io.WriteString(c, reqs)
 		time.Sleep(2 * time.Second)
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		got := countResponses(c, n)
@@ -148,12 +139,8 @@ func TestAdapterDrainWaitEOFPartial(t *testing.T) {
 		}))
 		c := dialSmallRcvbuf(t, addr)
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		var reqs strings.Builder
-		for i := range n {
-			fmt.Fprintf(&reqs, "GET /?i=%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-		}
-		reqs.WriteString("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
-		io.WriteString(c, reqs.String())
+		reqs := numberedGets(n) + "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
+		io.WriteString(c, reqs)
 		c.(interface{ CloseWrite() error }).CloseWrite()
 		time.Sleep(500 * time.Millisecond)
 		br := bufio.NewReaderSize(c, 128<<10)

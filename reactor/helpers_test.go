@@ -315,3 +315,26 @@ func echoEachConn(conns [][]net.Conn, tag string, d time.Duration, errs chan<- e
 	}
 	wg.Wait()
 }
+
+// awaitConn returns the conn a handler sent on ch, or fails t with what after 5 s.
+func awaitConn(t testing.TB, ch <-chan *Conn, what string) *Conn {
+	t.Helper()
+	select {
+	case c := <-ch:
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal(what)
+		return nil
+	}
+}
+
+// startOpened starts a one-loop server with h and connects a client; h's OnOpen sends its
+// conn on opened. Both are closed when the test ends.
+func startOpened(t testing.TB, b Backend, h Handler, opened <-chan *Conn) (*Server, *net.TCPConn, *Conn) {
+	t.Helper()
+	s := start(t, b, h, WithLoops(1))
+	t.Cleanup(func() { s.Close() })
+	cl := dial(t, s)
+	t.Cleanup(func() { cl.Close() })
+	return s, cl, awaitConn(t, opened, "no OnOpen")
+}

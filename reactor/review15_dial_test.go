@@ -457,11 +457,7 @@ func TestDialEdgeUnixFullBacklog(t *testing.T) {
 		rec.mu.Lock()
 		t.Logf("after 500ms: opens %d closes %d errs %v", rec.opens.Load(), rec.closes.Load(), rec.errs)
 		rec.mu.Unlock()
-		start := time.Now()
-		s.Close()
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("Close took %v; log: %s", d, logs.String())
-		}
+		closeWithin(t, s, time.Second)
 		if rec.closes.Load() != n {
 			t.Fatalf("closes %d want %d", rec.closes.Load(), n)
 		}
@@ -481,11 +477,7 @@ func TestDialEdgeUnixFullBacklogRelease(t *testing.T) {
 		rec := newDialRec()
 		l := s.Loops()[0]
 		before := reactortest.CountFDs()
-		slots := func() int {
-			ch := make(chan int, 1)
-			l.Execute(func() { ch <- l.nconns })
-			return <-ch
-		}
+		slots := func() int { return loopConns(l) }
 		onLoopDo(t, l, func() {
 			c, err := l.Dial("unix", path, rec.h())
 			if err != nil {
@@ -507,11 +499,7 @@ func TestDialEdgeUnixFullBacklogRelease(t *testing.T) {
 		if n := slots(); n != 0 {
 			t.Errorf("3 s after OnClose: %d conns still hold their slot (fds %d, before the dial %d)", n, reactortest.CountFDs(), before)
 		}
-		start := time.Now()
-		s.Close()
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("Close took %v; log: %s", d, logs.String())
-		}
+		closeWithin(t, s, time.Second)
 	})
 }
 
@@ -523,11 +511,7 @@ func TestDialEdgeUnixFullBacklogLateClose(t *testing.T) {
 		defer s.Close()
 		rec := newDialRec()
 		l := s.Loops()[0]
-		slots := func() int {
-			ch := make(chan int, 1)
-			l.Execute(func() { ch <- l.nconns })
-			return <-ch
-		}
+		slots := func() int { return loopConns(l) }
 		var cs []*Conn
 		onLoopDo(t, l, func() {
 			for i := 0; i < 3; i++ {
@@ -556,11 +540,7 @@ func TestDialEdgeUnixFullBacklogLateClose(t *testing.T) {
 		if n := slots(); n != 0 {
 			t.Errorf("3 s after Close: %d conns still hold their slot", n)
 		}
-		start := time.Now()
-		s.Close()
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("Close took %v; log: %s", d, logs.String())
-		}
+		closeWithin(t, s, time.Second)
 	})
 }
 
@@ -581,14 +561,17 @@ func TestDialEdgeUnixFullBacklogServerClose(t *testing.T) {
 			}
 		})
 		time.Sleep(300 * time.Millisecond)
-		start := time.Now()
-		s.Close()
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("Close took %v; log: %s", d, logs.String())
-		}
+		closeWithin(t, s, time.Second)
 		if rec.closes.Load() != 2 {
 			t.Errorf("closes %d", rec.closes.Load())
 		}
 		reactortest.WaitUntil(t, 5*time.Second, "fds back", func() bool { return reactortest.CountFDs() <= before })
 	})
+}
+
+// loopConns returns how many conns hold a slot on l, read on the loop.
+func loopConns(l *Loop) int {
+	ch := make(chan int, 1)
+	l.Execute(func() { ch <- l.nconns })
+	return <-ch
 }

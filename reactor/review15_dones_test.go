@@ -23,16 +23,7 @@ func TestDonesTeardownDoneOrder(t *testing.T) {
 			c.Write(pattern(4<<20, 1)) // the peer reads nothing
 			opened <- c
 		}}
-		s := start(t, b, h, WithLoops(1))
-		defer s.Close()
-		cl := dial(t, s)
-		defer cl.Close()
-		var c *Conn
-		select {
-		case c = <-opened:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnOpen")
-		}
+		s, _, c := startOpened(t, b, h, opened)
 		var mu sync.Mutex
 		var order []string
 		rec := func(name string) func(error) {
@@ -169,12 +160,7 @@ func TestAsyncWriteBoundWhileLoopTakesWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var c *Conn
-			select {
-			case c = <-opened:
-			case <-time.After(5 * time.Second):
-				t.Fatal("no OnOpen")
-			}
+			c := awaitConn(t, opened, "no OnOpen")
 			if err := c.AsyncWrite(make([]byte, limit), nil); err != nil {
 				t.Fatal(err)
 			}
@@ -220,12 +206,7 @@ func TestAsyncWriteBoundCountsWriteAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		var c *Conn
-		select {
-		case c = <-opened:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnOpen")
-		}
+		c := awaitConn(t, opened, "no OnOpen")
 		wrote, res := make(chan int, 1), make(chan error, 1)
 		c.Loop().Execute(func() {
 			c.Write(make([]byte, 4<<20))
@@ -299,12 +280,7 @@ func TestDonesCallbackResumeOnResetConn(t *testing.T) {
 		s := start(t, b, h, WithLoops(1))
 		cl := dial(t, s)
 		cl.Write([]byte("x"))
-		var c *Conn
-		select {
-		case c = <-paused:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnData")
-		}
+		c := awaitConn(t, paused, "no OnData")
 		time.Sleep(50 * time.Millisecond) // the pause's cancel completed
 		cl.SetLinger(0)
 		cl.Close() // RST while reading is paused
@@ -360,12 +336,7 @@ func TestDonesAsyncWriteDoneOrderWhileClosing(t *testing.T) {
 		}
 		cl := conn.(*net.TCPConn)
 		defer cl.Close()
-		var c *Conn
-		select {
-		case c = <-opened:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnOpen")
-		}
+		c := awaitConn(t, opened, "no OnOpen")
 		var mu sync.Mutex
 		var order []string
 		all := make(chan struct{}, 2)
@@ -431,12 +402,7 @@ func TestCloseWithErrorEndsCloseFlush(t *testing.T) {
 		s := start(t, b, h)
 		cl := dial(t, s)
 		defer cl.Close()
-		var c *Conn
-		select {
-		case c = <-opened:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnOpen")
-		}
+		c := awaitConn(t, opened, "no OnOpen")
 		c.Close()
 		time.Sleep(50 * time.Millisecond)
 		errX := errors.New("give up")

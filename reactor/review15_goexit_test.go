@@ -62,16 +62,7 @@ func TestDonesGoexitInTeardownFinishKeepsQueuedDone(t *testing.T) {
 			})
 			opened <- c
 		}}
-		s := start(t, b, h, WithLoops(1))
-		defer s.Close()
-		cl := dial(t, s)
-		defer cl.Close()
-		var c *Conn
-		select {
-		case c = <-opened:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnOpen")
-		}
+		s, _, c := startOpened(t, b, h, opened)
 		block, blocked := make(chan struct{}), make(chan struct{})
 		c.Loop().Execute(func() { close(blocked); <-block })
 		<-blocked

@@ -90,12 +90,7 @@ func TestAsyncWriteDonesAllFire(t *testing.T) {
 			conns := make(chan *Conn, 1)
 			s := start(t, BackendUring, HandlerFuncs{Open: func(c *Conn) { conns <- c }}, WithLoops(1))
 			nc := dial(t, s)
-			var c *Conn
-			select {
-			case c = <-conns:
-			case <-time.After(5 * time.Second):
-				t.Fatal("no OnOpen")
-			}
+			c := awaitConn(t, conns, "no OnOpen")
 			const chunks, size = 400, 24 << 10
 			total := chunks * size
 			go func() { // the reader

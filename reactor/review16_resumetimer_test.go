@@ -60,12 +60,7 @@ func dialPaused(t *testing.T, b Backend, h Handler, paused <-chan *Conn) (*Conn,
 	s := start(t, b, h, WithLoops(1))
 	cl := dial(t, s)
 	cl.Write([]byte("A"))
-	var c *Conn
-	select {
-	case c = <-paused:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no OnData")
-	}
+	c := awaitConn(t, paused, "no OnData")
 	time.Sleep(50 * time.Millisecond) // the recv's cancel completes
 	return c, cl
 }
