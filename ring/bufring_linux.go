@@ -32,6 +32,8 @@ type BufRing struct {
 	tail     uint16   // staged tail; Publish hands it to the kernel
 	inc      bool     // IOU_PBUF_RING_INC
 	used     []uint32 // incremental rings: bytes of each buffer already delivered
+	order    []uint16 // id staged in each ring slot (slot = position & (count-1))
+	pos      []uint16 // ring position at which each id was last staged
 	closed   bool
 }
 
@@ -72,6 +74,8 @@ func (r *Ring) NewBufRing(group uint16, count uint32, size uint32, flags uint32)
 	if b.inc {
 		b.used = make([]uint32, count)
 	}
+	b.order = make([]uint16, count)
+	b.pos = make([]uint16, count)
 	for id := uint32(0); id < count; id++ {
 		b.stage(uint16(id))
 	}
@@ -92,6 +96,8 @@ func (b *BufRing) stage(id uint16) {
 	e.addr = uint64(uintptr(b.slab)) + uint64(id)*uint64(b.size)
 	e.len = b.size
 	e.bid = id
+	b.order[uint32(b.tail)&(b.count-1)] = id
+	b.pos[id] = b.tail
 	b.tail++
 	if b.inc {
 		b.used[id] = 0
@@ -123,27 +129,83 @@ func (b *BufRing) Span(id uint16, n int) []byte {
 }
 
 // Data is the bytes a receive CQE delivered into its provided buffer, or nil
-// if the CQE carries no buffer of this ring or no data. For an incremental
-// ring it tracks where in the buffer each CQE's data starts; call it once
-// per CQE, in CQE order. Loop only.
+// if the CQE carries no buffer of this ring or no data. A bundle CQE
+// (PrepRecvBundle) fills the buffers staged after its first one, in ring
+// order: Data returns them as one slice when those buffers are adjacent in
+// the slab, else nil (use Each). For an incremental ring it tracks where in
+// the buffer each CQE's data starts; call Data or Each once per CQE, in CQE
+// order, before recycling buffers of later CQEs. Loop only.
 func (b *BufRing) Data(c *CQE) []byte {
-	if c.Res <= 0 || !c.HasBuffer() {
+	first, start, next := -1, uint64(0), uint64(0)
+	adjacent := true
+	ok := b.walk(c, func(id uint16, off, n uint32) {
+		at := uint64(id)*uint64(b.size) + uint64(off)
+		if first < 0 {
+			first, start = int(id), at
+		} else if at != next {
+			adjacent = false
+		}
+		next = at + uint64(n)
+	})
+	if !ok || !adjacent {
 		return nil
 	}
-	buf := b.Buf(c.BufID())
-	if buf == nil {
-		return nil
+	return unsafe.Slice((*byte)(unsafe.Add(b.slab, uintptr(start))), int(c.Res))
+}
+
+// Each calls fn, in order, for every buffer the receive CQE c filled, with
+// the buffer id and the bytes delivered into it; it reports false (calling
+// fn for nothing) when c carries no buffer of this ring or no data. Every id
+// it names must be recycled (for an incremental ring, the last one only
+// once the kernel is done with it: without CQEFBufMore). Same rules as Data,
+// which it replaces for a CQE. Loop only.
+func (b *BufRing) Each(c *CQE, fn func(id uint16, data []byte)) bool {
+	return b.walk(c, func(id uint16, off, n uint32) {
+		fn(id, b.Buf(id)[off:off+n])
+	})
+}
+
+// walk finds the buffers holding c's data: the first is c.BufID (from its
+// incremental offset on), the next ones those staged after it.
+func (b *BufRing) walk(c *CQE, fn func(id uint16, off, n uint32)) bool {
+	if b.closed || c.Res <= 0 || !c.HasBuffer() || uint32(c.BufID()) >= b.count {
+		return false
 	}
-	start := uint32(0)
+	id := c.BufID()
+	off := uint32(0)
 	if b.inc {
-		start = b.used[c.BufID()]
-		b.used[c.BufID()] = start + uint32(c.Res)
+		off = b.used[id]
 	}
-	end := uint64(start) + uint64(c.Res)
-	if end > uint64(len(buf)) {
-		return nil
+	// Check the whole span before calling fn or touching used.
+	left := uint64(c.Res)
+	p := b.pos[id]
+	for i, o := uint32(0), off; ; i++ {
+		if i == b.count || o > b.size {
+			return false
+		}
+		n := min(left, uint64(b.size-o))
+		left -= n
+		if left == 0 {
+			break
+		}
+		o = 0
+		if b.inc && b.used[b.order[uint32(p+uint16(i)+1)&(b.count-1)]] != 0 {
+			o = b.size + 1 // a later buffer already partly used: inconsistent
+		}
 	}
-	return buf[start:end]
+	left = uint64(c.Res)
+	for i := uint16(0); left > 0; i++ {
+		if i > 0 {
+			id, off = b.order[uint32(p+i)&(b.count-1)], 0
+		}
+		n := uint32(min(left, uint64(b.size-off)))
+		if b.inc {
+			b.used[id] = off + n
+		}
+		fn(id, off, n)
+		left -= uint64(n)
+	}
+	return true
 }
 
 // Recycle stages buffer id to be handed back to the kernel; it becomes
@@ -191,12 +253,14 @@ func (b *BufRing) Close() error {
 	if b.closed {
 		return nil
 	}
-	b.closed = true
-	var err error
 	if !b.r.closed {
 		reg := bufReg{bgid: b.group}
 		if _, e := b.r.register(unregisterPbufRing, unsafe.Pointer(&reg), 1); e != nil {
-			err = fmt.Errorf("ring: unregister buffer ring %d: %w", b.group, e)
+			// Still registered (for example EEXIST: not the SINGLE_ISSUER
+			// thread): the kernel may go on picking these buffers and
+			// writing into the slab, so keep it mapped and the BufRing
+			// open; the caller may retry from the right thread.
+			return fmt.Errorf("ring: unregister buffer ring %d: %w", b.group, e)
 		}
 		for i, x := range b.r.bufRings {
 			if x == b {
@@ -205,10 +269,11 @@ func (b *BufRing) Close() error {
 			}
 		}
 	}
+	b.closed = true
 	// After unregistering (or ring teardown) no new receive can pick these
 	// buffers; the caller guarantees no request that picked one is still in
 	// flight (see above), so nothing writes into the slab once it is unmapped.
-	return errors.Join(err, b.unmap())
+	return b.unmap()
 }
 
 func (b *BufRing) unmap() error {

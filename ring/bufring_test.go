@@ -92,7 +92,7 @@ func TestBufRingData(t *testing.T) {
 		{Res: 4},                     // no buffer flag
 		{Res: -1, Flags: CQEFBuffer}, // error
 		{Res: 4, Flags: CQEFBuffer | 5<<CQEBufferShift}, // id out of range
-		{Res: 9, Flags: CQEFBuffer},                     // longer than the buffer
+		{Res: 17, Flags: CQEFBuffer},                    // longer than the whole ring
 	} {
 		if d := b.Data(&c); d != nil {
 			t.Fatalf("Data(%+v) = %q", c, d)

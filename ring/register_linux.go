@@ -176,9 +176,13 @@ func (p *Probe) Ops() []uint8 {
 // then a cancelled request is found again, too): so each attempt waits at
 // most cancelRetry, then runs the deferred work and tries again, within
 // cancelAllMax in all.
-func (r *Ring) cancelAllSync() {
+func (r *Ring) cancelAllSync() error {
 	reg := syncCancelReg{fd: -1, flags: CancelAny | CancelAll, timeout: kernelTimespec{sec: -1, nsec: -1}}
-	r.register(registerSyncCancel, unsafe.Pointer(&reg), 1)
+	if _, err := r.register(registerSyncCancel, unsafe.Pointer(&reg), 1); err == unix.EEXIST {
+		// SINGLE_ISSUER ring, other thread: the kernel refuses every
+		// registration, so nothing was cancelled and nothing can be.
+		return ErrWrongThread
+	}
 	deadline := time.Now().Add(cancelAllMax)
 	for _, op := range bufferSelectOps {
 		for time.Now().Before(deadline) {
@@ -195,6 +199,7 @@ func (r *Ring) cancelAllSync() {
 			r.flushCQ()
 		}
 	}
+	return nil
 }
 
 // bufferSelectOps are the ops that can pick a provided buffer.

@@ -342,14 +342,23 @@ func (r *Ring) Close() error {
 	// Cancel and wait for what is in flight: a request an io-wq worker runs
 	// (a regular file read) would otherwise keep writing into the caller's
 	// buffers, or the buffer rings' slabs, after Close returned.
-	r.cancelAllSync()
+	if err := r.cancelAllSync(); err != nil {
+		// Not the ring's thread: tearing down now would leave in-flight
+		// requests writing into the caller's memory after Close returned.
+		return err
+	}
 	if r.regIndex >= 0 {
 		errs = append(errs, r.unregisterRingFd())
 	}
 	brs := r.bufRings
 	r.bufRings = nil // so BufRing.Close does not edit the slice we range over
 	for _, b := range brs {
-		errs = append(errs, b.Close())
+		if err := b.Close(); err != nil {
+			// The kernel may still use the group until the ring is torn
+			// down: leak the mapping rather than let it be reused.
+			b.closed = true
+			errs = append(errs, err)
+		}
 	}
 	r.closed = true
 	r.unmap()
