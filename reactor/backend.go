@@ -101,8 +101,7 @@ const (
 	opConnect
 	opCancel
 	opWake
-	opConn    // epoll: readiness of a conn fd
-	opRecvBig // io_uring: a recv from the big ring (op_recv_big.go)
+	opConn // epoll: readiness of a conn fd
 )
 
 const genMask = 1<<24 - 1

@@ -52,7 +52,7 @@ type uringBackend struct {
 	needPublish bool
 	scratch     []uint16 // bundleIDs' result, reused
 	gather      []byte   // a bundle of several runs, copied whole (deliverBuffers); made on first use
-	big         *bigRing // large incrementally consumed buffers for conns reading large messages (op_recv_big.go); nil if the kernel lacks them
+	bulkBuf     []byte   // what bulk reads read into (op_recv_bulk.go); made on first use
 	// avail counts the buffers published (or staged) and not yet named
 	// by a reaped CQE: an upper bound of what the kernel may still pick.
 	avail int
@@ -81,9 +81,8 @@ type uringBackend struct {
 	nENOBUFS     int // multishot recvs ended by buffer exhaustion
 	nMultiBuffer int // bundle CQEs that spanned more than one buffer
 	nGathered    int // bundles of several runs delivered as one copied slice
-	nBig         int // CQEs delivered from the big ring
-	nMoves       int // conns moved between the main and the big ring
-	nBigENOBUFS  int // big-ring recvs ended by its exhaustion (the conn went back to the main ring)
+	nBulk        int // bulk reads (op_recv_bulk.go)
+	nMoves       int // conns moved into or out of bulk reads
 	nSQFull      int // getSQE found the SQ full and submitted inline
 	nCQOverflow  int // drains that found the kernel holding overflowed CQEs
 
@@ -176,13 +175,6 @@ func newUring(l *Loop) (backend, error) {
 			b.multiRecv, b.bundle = false, false
 		}
 		b.br = br
-	}
-	if n := bigCount(s.cfg.bufSize * s.cfg.bufCount); n > 0 && b.br != nil && b.bundle && f.Has(ring.CapIncrementalBuf|ring.CapRecvLimit) {
-		// Without it large reads use the main ring (gathered).
-		if b.big, err = newBigRing(r, n); err != nil {
-			l.logger().Debug("reactor: no big buffer ring", "loop", l.idx, "err", err)
-			b.big = nil
-		}
 	}
 	if b.br != nil {
 		count := b.br.Count()
@@ -356,9 +348,6 @@ func (b *uringBackend) wait(d time.Duration) error {
 			d = 0
 		}
 	}
-	if b.big != nil && b.big.needPublish {
-		b.big.publish()
-	}
 	if b.needPublish {
 		// Recycled buffers become visible before the re-armed recvs that
 		// need them are submitted (same enter, below).
@@ -480,18 +469,13 @@ func (b *uringBackend) complete(ud uint64, res int32, flags uint32, cqe *ring.CQ
 	if c == nil {
 		// Cannot happen while release waits for the final CQE; still, never
 		// lose a provided buffer.
-		if flags&ring.CQEFBuffer != 0 {
-			switch op {
-			case opRecv:
-				b.recycleCQE(nil, res, flags)
-			case opRecvBig:
-				b.discardBig(res, flags)
-			}
+		if flags&ring.CQEFBuffer != 0 && op == opRecv {
+			b.recycleCQE(res, flags)
 		}
 		return
 	}
 	switch op {
-	case opRecv, opRecvBig:
+	case opRecv:
 		b.recvDone(c, res, flags, cqe)
 	case opSend:
 		b.sendDone(c, res)
@@ -520,7 +504,7 @@ func (b *uringBackend) close() error {
 			}
 		}
 	}
-	// Ring.Close closes the buffer rings (b.br, b.big.br) itself, after it
+	// Ring.Close closes the buffer ring (b.br) itself, after it
 	// has cancelled every request still in flight and waited for it, so no
 	// receive can be copying into a slab when it is unmapped (closing them
 	// here first would skip that wait).
@@ -552,7 +536,7 @@ func (b *uringBackend) cancelAgain(c *Conn) {
 		return
 	}
 	if c.recvArmed {
-		b.cancel(c, recvOp(c))
+		b.cancel(c, opRecv)
 	}
 	if c.sendBusy {
 		b.cancel(c, opSend)

@@ -90,16 +90,15 @@ type Conn struct {
 	// Backend state.
 	recvArmed   bool  // a recv op is in flight
 	recvCancel  bool  // a cancel of the recv was submitted
-	recvPoll    bool  // io_uring single-shot: the armed recv op is a POLL_ADD
+	recvPoll    bool  // io_uring single-shot or bulk: the armed recv op is a POLL_ADD
 	recvStarved bool  // io_uring: waiting in the backend's starved FIFO (ENOBUFS)
 	connArmed   bool  // a CONNECT is in flight
 	epReadable  bool  // epoll: read readiness not yet consumed
 	epQueued    bool  // epoll: in the backend's ready list
 	epSendWait  bool  // epoll: send blocked on EAGAIN, waiting for EPOLLOUT
 	epDrain     bool  // epoll: a short read does not mean an empty queue; read to EAGAIN (see event)
-	bigIn       bool  // io_uring: large reads seen, recv from the big ring (op_recv_big.go)
-	recvBig     bool  // io_uring: the armed recv selects from the big ring
-	smallRun    uint8 // io_uring: consecutive small reads from the big ring
+	bulk        bool  // io_uring: large reads seen, read on readiness (op_recv_bulk.go)
+	smallRun    uint8 // io_uring: consecutive small bulk reads
 
 	// Addresses of TCP conns (immutable once set: at accept, or for a
 	// dialed conn when it connects; safe from any goroutine). Conns whose

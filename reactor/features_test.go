@@ -33,7 +33,7 @@ var kernelGenerations = []struct {
 	{"6.0", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapDeferTaskrun | ring.CapNoSQArray | ring.CapRecvLimit | ring.CapMinWait},
 	{"6.1", ring.CapRecvBundle | ring.CapIncrementalBuf | ring.CapNoSQArray | ring.CapRecvLimit | ring.CapMinWait},
 	{"6.10", ring.CapIncrementalBuf | ring.CapRecvLimit | ring.CapMinWait},
-	{"6.12", ring.CapRecvLimit}, // incremental buffers, but no length cap on multishot recv: no big ring
+	{"6.12", ring.CapRecvLimit}, // no length cap on multishot recv (6.17): no peerFailed check
 	{"full", 0},
 }
 

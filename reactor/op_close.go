@@ -14,7 +14,7 @@ func (b *uringBackend) shutdown(c *Conn) {
 		return
 	}
 	if c.recvArmed && !c.recvCancel {
-		b.cancel(c, recvOp(c))
+		b.cancel(c, opRecv)
 		c.recvCancel = true
 	}
 	if c.sendBusy {

@@ -42,8 +42,9 @@ import (
 // conn's reading paused is kept in memory until it resumes, and without the
 // cap one bundle spans as much of the ring as the socket holds: a slow
 // reader's echo conn kept 2.3-4.0 MB (default 4 MiB ring), 131-155 KB with
-// it (TestSlowReaderWaterMarks). Conns that read this much at once move to
-// the big ring, which has the same cap (bigRecvMax). With buffers larger
+// it (TestSlowReaderWaterMarks). Conns that read half this much at once
+// move to bulk reads (op_recv_bulk.go), which read only while the conn wants
+// input. With buffers larger
 // than the cap (WithBufferRing), the cap is one buffer: a CQE takes a whole
 // buffer, so a smaller one would leave most of it unused.
 const mainRecvMax = 64 << 10
@@ -139,7 +140,7 @@ func (b *uringBackend) rearmStarved() {
 }
 
 func (b *uringBackend) armRecv(c *Conn) {
-	if b.recvLimit > 0 && c.recvBefore && b.peerFailed(c) {
+	if b.recvLimit > 0 && c.recvBefore && !c.bulk && b.peerFailed(c) {
 		return // read to the error at once (peerFailed)
 	}
 	c.recvBefore = true
@@ -148,12 +149,9 @@ func (b *uringBackend) armRecv(c *Conn) {
 		b.l.finish(c, ring.ErrSQFull)
 		return
 	}
-	c.recvBig = false
 	switch {
-	case c.bigIn && b.big != nil:
-		c.recvBig = true
-		sqe.PrepRecvBundle(int(c.fd), bigGroup, 0)
-		sqe.LimitRecv(bigRecvMax)
+	case c.bulk:
+		armBulk(c, sqe)
 	case b.bundle:
 		sqe.PrepRecvBundle(int(c.fd), b.br.Group(), 0)
 		if b.recvLimit > 0 {
@@ -171,19 +169,10 @@ func (b *uringBackend) armRecv(c *Conn) {
 		sqe.PrepPollAdd(int(c.fd), unix.POLLIN)
 	}
 	b.target(c, sqe)
-	sqe.SetUserData(token(recvOp(c), c.slot, c.gen))
+	sqe.SetUserData(token(opRecv, c.slot, c.gen))
 	c.recvArmed = true
 	c.recvCancel = false
 	c.inflight++
-}
-
-// recvOp is the op of c's recv in user data: which buffer ring its CQEs
-// name is then known even without the conn.
-func recvOp(c *Conn) uint64 {
-	if c.recvBig {
-		return opRecvBig
-	}
-	return opRecv
 }
 
 // armRecvBuf arms a single-shot recv into a buffer from the loop's pool
@@ -294,7 +283,7 @@ func (b *uringBackend) singleDone(c *Conn, res int32) {
 // complete; its bytes are kept too.
 func (b *uringBackend) pause(c *Conn) {
 	if c.recvArmed && b.multiRecv && !c.recvCancel {
-		b.cancel(c, recvOp(c))
+		b.cancel(c, opRecv)
 		c.recvCancel = true
 	}
 }
@@ -316,6 +305,10 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 		b.singleDone(c, res)
 		return
 	}
+	if c.recvPoll {
+		b.bulkDone(c, res)
+		return
+	}
 	switch {
 	case res > 0 && flags&ring.CQEFBuffer != 0:
 		b.deliverBuffers(c, res, flags, cqe)
@@ -323,10 +316,10 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 		// EOF. It ends a multishot recv (no F_MORE); should a kernel keep
 		// one armed anyway, cancel it so its final CQE comes.
 		if flags&ring.CQEFBuffer != 0 {
-			b.recycleCQE(c, res, flags)
+			b.recycleCQE(res, flags)
 		}
 		if c.recvArmed && !c.recvCancel {
-			b.cancel(c, recvOp(c))
+			b.cancel(c, opRecv)
 			c.recvCancel = true
 		}
 		l.eof(c, nil)
@@ -334,14 +327,8 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 	default:
 		switch err := ring.Errno(res); err {
 		case unix.ENOBUFS:
-			if c.recvBig {
-				// The big ring ran dry (more conns read large messages
-				// than it has buffers): back to the main ring at once,
-				// leaving its exhaustion accounting alone; the next large
-				// read moves the conn again.
-				b.nBigENOBUFS++
-				c.bigIn, c.smallRun = false, 0
-				break
+			if c.bulk {
+				break // moving to bulk reads, which need no buffer: arm at once
 			}
 			// The unread bytes wait in the socket; re-armed when buffers
 			// are free (see Exhaustion above), not at once.
@@ -366,12 +353,8 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 // recycles the buffers right after.
 func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *ring.CQE) {
 	l := b.l
-	if c.recvBig {
-		b.deliverBig(c, res, flags)
-		return
-	}
-	if res >= bigMark && b.big != nil && !c.bigIn {
-		b.moveRing(c, true)
+	if res >= bulkMark && !c.bulk {
+		b.moveBulk(c)
 	}
 	bid := uint16(flags >> ring.CQEBufferShift)
 	if !b.bundle {
@@ -484,11 +467,7 @@ func (b *uringBackend) bundleIDs(pos uint16, res int) []uint16 {
 }
 
 // recycleCQE returns the buffers of a CQE of c's recv that nobody reads.
-func (b *uringBackend) recycleCQE(c *Conn, res int32, flags uint32) {
-	if c != nil && c.recvBig {
-		b.discardBig(res, flags)
-		return
-	}
+func (b *uringBackend) recycleCQE(res int32, flags uint32) {
 	bid := uint16(flags >> ring.CQEBufferShift)
 	if !b.bundle || res <= 0 {
 		b.avail--
