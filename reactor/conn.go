@@ -162,6 +162,10 @@ type connRare struct {
 
 	aborting bool // CloseWithError was called on the loop: nothing more is sent
 
+	// readErr is a read error (a reset) that came while input was kept
+	// unpresented (reading paused): reported once that input is (eof).
+	readErr error
+
 	// refused: accepted over WithMaxConns and given to Refuser.OnRefuse, so
 	// not counted in Server.nconns. Set before c is published.
 	refused bool

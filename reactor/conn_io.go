@@ -497,6 +497,19 @@ func (l *Loop) eof(c *Conn, err error) {
 	}
 	c.eofSeen = true
 	if err != nil {
+		if c.keptIn() > 0 && (c.userPaused || c.hwPaused || c.unshown) && c.state == stateOpen && !c.closeReq.Load() {
+			// Input kept while reading is paused came before the error (an io_uring
+			// recv may read the reset before the pause's cancel; epoll, which does not
+			// read while paused, reads it after that input): delivered first, as for
+			// an EOF (redeliverBeforeEOF), then the error closes c.
+			c.r().readErr = err
+			c.eofPending = true
+			l.b.pause(c)
+			if !c.userPaused && !c.hwPaused {
+				l.redeliver = append(l.redeliver, c)
+			}
+			return
+		}
 		l.finish(c, err)
 		return
 	}
@@ -582,6 +595,10 @@ func (l *Loop) closeGraceful(c *Conn) {
 		c.closeReq.Store(true)
 		return
 	case stateOpen:
+		if r := c.rare(); r != nil && r.readErr != nil {
+			l.finish(c, r.readErr) // the peer reset c while its kept input waited (eof)
+			return
+		}
 	default:
 		return
 	}
@@ -811,6 +828,10 @@ func (l *Loop) redeliverBeforeEOF(c *Conn) {
 	}
 	if c.state == stateOpen && !c.userPaused && !c.hwPaused {
 		c.eofPending = false
+		if r := c.rare(); r != nil && r.readErr != nil {
+			l.finish(c, r.readErr) // the reset that came after the kept input
+			return
+		}
 		l.finishEOF(c)
 	}
 }

@@ -115,9 +115,10 @@ func (l *Loop) startDrain() {
 func (l *Loop) closeIdle() {
 	for i := range l.conns {
 		if c := l.conns[i].c; c != nil && c.idleForShutdown() {
-			if c.wantRead() {
-				// A conn accepted in this iteration has not been read yet: input in its
-				// socket (a request sent before Shutdown) makes it busy, not idle.
+			if !c.eofSeen {
+				// A conn accepted in this iteration has not been read yet, and a paused
+				// one does not read: input in its socket (a request sent before
+				// Shutdown) makes it busy, not idle.
 				if n, err := netpoll.Unread(int(c.fd)); err == nil && n > 0 {
 					continue
 				}

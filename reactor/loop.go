@@ -522,6 +522,10 @@ func (l *Loop) closeQueue(run bool) {
 				next = i + 1
 			}
 			l.safeCall(func() { t.done(ErrClosed) })
+		case t.kind == taskAbort && run:
+			// CloseWithError came before the teardown: OnClose gets its error,
+			// not the ErrServerClosed the teardown closes the other conns with.
+			l.finish(t.c, t.err)
 		case t.kind == taskFunc && run:
 			l.safeCall(t.f)
 		case t.kind == taskFunc:
