@@ -150,6 +150,7 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 				cancel, p.cancelAtEOF = p.cancelAtEOF, false
 			}
 			p.mu.Unlock()
+			p.signal() // another Read waiting gets the end too
 			if cancel {
 				ar.cancel()
 			}
@@ -174,7 +175,11 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	if resume {
 		p.wantResume = false
 	}
+	more := p.off < len(p.buf)
 	p.mu.Unlock()
+	if more {
+		p.signal() // another Read waiting takes the rest (wake holds one token)
+	}
 	if resume {
 		ar.t.execute(ar.resumeBody)
 	}

@@ -34,8 +34,8 @@ const hijackChunk = 64 << 10
 // with AsyncWrite in pieces of at most hijackChunk; a Write that finds the queue over the
 // reactor's limit waits until the loop has sent some of it, the connection is gone or the write
 // deadline passes. Close closes the connection after its queued output, which it gives a
-// bounded time (see Close). Safe for one reader and one writer at a time, and Close, deadlines
-// and addresses from any goroutine, as net.Conn requires.
+// bounded time (see Close). Safe from any goroutine, as net.Conn requires: concurrent Reads each
+// get bytes or the end (a Read that takes bytes and leaves some, or ends, wakes the next one).
 type hijackConn struct {
 	c    *reactor.Conn
 	ct   *connTransport
@@ -135,6 +135,7 @@ func (h *hijackConn) Read(b []byte) (int, error) {
 		if h.rerr != nil {
 			err := h.rerr
 			h.mu.Unlock()
+			notify(h.wake) // another Read waiting gets the end too
 			return 0, err
 		}
 		if len(b) == 0 {
@@ -155,7 +156,11 @@ func (h *hijackConn) Read(b []byte) (int, error) {
 	if resume {
 		h.wantResume = false
 	}
+	more := h.off < len(h.buf)
 	h.mu.Unlock()
+	if more {
+		notify(h.wake) // another Read waiting takes the rest (wake holds one token)
+	}
 	if resume {
 		h.ct.execute(h.resume)
 	}

@@ -142,6 +142,7 @@ func (e *engine) startAsync(req []byte) {
 		ar.inline = true
 		if s.spawn(ar) {
 			e.async = ar
+			e.cancelIfEOF(ar)
 			return
 		}
 		ar.inline = false
@@ -153,8 +154,18 @@ func (e *engine) startAsync(req []byte) {
 		return
 	}
 	e.async = ar
+	e.cancelIfEOF(ar)
 	if y, ok := e.t.(interface{ yieldSoon() }); ok {
 		y.yieldSoon()
+	}
+}
+
+// cancelIfEOF cancels the Context of a request that starts after the client's EOF (a
+// pipelined request served from carry), as readEOF does for the one running when it came; as
+// there, a request with a body is cancelled once the handler has read it or closed it.
+func (e *engine) cancelIfEOF(ar *asyncReq) {
+	if e.eof && (ar.pipe == nil || !ar.pipe.cancelAtEnd()) {
+		ar.cancel()
 	}
 }
 
