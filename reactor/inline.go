@@ -121,7 +121,12 @@ func (l *Loop) runInline() bool {
 		}
 		l.owner.Store(owner)
 		if then {
-			l.safeCall(t.Done)
+			// What f queued for the loop (AsyncWrite, Execute) comes before its
+			// continuation, as when f was taken over (the continuation is then
+			// queued behind it): with tasks pending, it waits its turn.
+			if !l.hasTasks.Load() || l.Execute(t.Done) != nil {
+				l.safeCall(t.Done)
+			}
 		}
 	}
 	clear(l.inline)
