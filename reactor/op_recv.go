@@ -306,7 +306,7 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 		return
 	}
 	if c.recvPoll {
-		b.bulkDone(c, res)
+		b.bulkDone(c, res, flags)
 		return
 	}
 	switch {

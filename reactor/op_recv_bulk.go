@@ -17,26 +17,30 @@ import (
 // wrote memory gone cold since the buffer's last use. The epoll backend
 // reads every message into one buffer that stays hot. A conn whose read
 // brings bulkMark bytes or more therefore switches to readiness: its
-// multishot recv is cancelled and, after its final CQE, a single-shot
-// POLL_ADD waits for input, then recv(2) reads into the loop's one bulk
-// buffer (bulkDone), as epoll does. A syscall per read of up to 64 KiB is
-// small next to copying the bytes. A conn whose reads stay below smallMark
-// for smallRunMax reads in a row goes back to the multishot recv.
+// multishot recv is cancelled and, after its final CQE, a multishot
+// POLL_ADD (5.13) reports input, which recv(2) reads into the loop's one
+// bulk buffer (bulkDone), as epoll does. A syscall per read of up to
+// 64 KiB is small next to copying the bytes. A conn whose reads stay below
+// smallMark for smallRunMax reads in a row goes back to the multishot recv.
 //
 // (Sessions 5 to 16 used a second buffer ring of 64 KiB buffers consumed
-// incrementally instead, on 6.17+ kernels only: paired against it, 64 KiB
-// echo costs 0.85x at 1,000 conns and 0.87x at 64.)
+// incrementally instead, on 6.17+ kernels only; see ARCHITECTURE.)
 //
-// Ordering. The cancelled multishot's CQEs, up to its final one, are
-// delivered before the poll is armed, and a conn that leaves bulk mode
-// does so between reads, with no op in flight: its bytes stay in order.
+// Edges. The multishot poll is edge-triggered (the kernel's default for
+// it): a CQE comes for each wake-up of the socket, none for bytes already
+// there. So each CQE is read until the socket is empty (a short read or
+// EAGAIN). Where reading stops earlier, the poll is cancelled, and its
+// re-arm checks readiness at once and posts a CQE if input waits: after
+// bulkBudget full reads (so one fast sender does not hold the loop), and
+// when reading pauses (pause cancels it like any recv).
 //
-// Bounds. A conn is read only while it wants input (c.wantRead), at most
-// bulkBudget reads per readiness, each at most len(bulkBuf): a conn that
-// pauses is not read further, so it keeps at most what its last read
-// brought. A single-shot poll armed while input is waiting completes at
-// once, so a conn left with input (budget spent, or resumed) is read in
-// the next iteration.
+// Ordering. The cancelled multishot recv's CQEs, up to its final one, are
+// delivered before the poll is armed; a conn leaving bulk reads cancels the
+// poll and reads nothing more until the recv is armed after its final CQE.
+//
+// Bounds. A conn is read only while it wants input (c.wantRead), each read
+// at most len(bulkBuf): a conn that pauses is not read further, so it keeps
+// at most what its last read brought.
 //
 // Reset. A poll on a reset socket completes (POLLERR) and recv(2) returns
 // the error, so a bulk conn needs no peerFailed check when it is re-armed.
@@ -48,58 +52,89 @@ const (
 	bulkBudget  = 4
 )
 
+// bulkEvents are the events the poll waits for. The end of input is asked
+// for explicitly (io_uring filters the wake-ups by them), and a CQE that
+// reports it is read until EOF or EAGAIN: the FIN (or reset) may have come
+// with the last bytes, in the same wake-up, so no CQE would follow a read
+// that stopped at them.
+const bulkEvents = unix.POLLIN | unix.POLLRDHUP | unix.POLLHUP | unix.POLLERR
+
 // armBulk prepares c's readiness wait (armRecv; sqe is c's recv SQE).
 func armBulk(c *Conn, sqe *ring.SQE) {
 	c.recvPoll = true
-	sqe.PrepPollAdd(int(c.fd), unix.POLLIN)
+	sqe.PrepPollMultishot(int(c.fd), bulkEvents)
 }
 
-// bulkDone completes a bulk conn's poll: it reads what is queued, then
-// waits for readiness again (or goes back to the multishot recv).
-func (b *uringBackend) bulkDone(c *Conn, res int32) {
-	c.recvPoll = false
+// bulkDone completes a CQE of a bulk conn's poll: it reads what is
+// queued, re-arms the poll once it ended (or goes back to the multishot
+// recv).
+func (b *uringBackend) bulkDone(c *Conn, res int32, flags uint32) {
+	if flags&ring.CQEFMore == 0 {
+		c.recvPoll = false
+	}
 	l := b.l
 	if res < 0 {
 		switch err := ring.Errno(res); err {
 		case unix.EAGAIN, unix.EINTR, unix.ECANCELED:
-			// cancelled (pause, close): re-armed below if it still wants input
+			// cancelled (pause, budget, move, close): re-armed below if it still wants input
 		default:
 			l.eof(c, err)
 			return
 		}
-	} else if !b.readBulk(c) {
-		return // EOF or error: the conn is closing
+	} else if c.bulk && !c.recvCancel {
+		switch b.readBulk(c, uint32(res)&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0) {
+		case bulkEnded:
+			return // EOF or error: the conn is closing, or its reading ended
+		case bulkMore:
+			b.stopPoll(c) // its re-arm finds the input waiting
+		}
 	}
 	if !c.recvArmed && c.wantRead() {
 		b.armRecv(c)
 	}
 }
 
-// readBulk reads c into the bulk buffer and delivers it, at most
-// bulkBudget times, while c wants input; false once c hit EOF or an error.
-func (b *uringBackend) readBulk(c *Conn) bool {
+const (
+	bulkDrained = iota // the socket is empty, or c stopped wanting input
+	bulkMore           // the budget is spent: input may wait
+	bulkEnded          // EOF or an error
+)
+
+// readBulk reads c into the bulk buffer and delivers it while c wants
+// input: until the socket is empty, at most bulkBudget reads. A short read
+// empties it, unless the peer's end was reported (ending): then only EOF,
+// an error or EAGAIN do.
+func (b *uringBackend) readBulk(c *Conn, ending bool) int {
 	l := b.l
 	if b.bulkBuf == nil {
 		b.bulkBuf = make([]byte, bulkBufSize)
 	}
 	buf := b.bulkBuf
-	for i := 0; i < bulkBudget && c.wantRead(); i++ {
+	for range bulkBudget {
+		if !c.wantRead() || !c.bulk {
+			return bulkDrained
+		}
 		n, err := netpoll.Recv(int(c.fd), buf)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
-			return true
+			return bulkDrained
 		case err != nil:
+			b.stopPoll(c)
 			l.eof(c, err)
-			return false
+			return bulkEnded
 		case n == 0:
+			b.stopPoll(c) // ReadEOFHandler conns stay open: no more wake-ups wanted
 			l.eof(c, nil)
-			return false
+			return bulkEnded
 		}
 		b.nBulk++
 		if n < smallMark {
 			if c.smallRun++; c.smallRun >= smallRunMax {
-				c.bulk, c.smallRun = false, 0 // the next arm is a multishot recv
+				// Back to the multishot recv, armed after the poll's final
+				// CQE; nothing is read meanwhile (the check above).
+				c.bulk, c.smallRun = false, 0
 				b.nMoves++
+				b.stopPoll(c)
 			}
 		} else {
 			c.smallRun = 0
@@ -108,11 +143,20 @@ func (b *uringBackend) readBulk(c *Conn) bool {
 		// input returns, and nothing else reads into buf meanwhile (bulk
 		// reads happen only here, from a CQE's dispatch).
 		l.input(c, buf[:n])
-		if n < len(buf) {
-			return true // the socket was emptied; the poll waits for more
+		if n < len(buf) && !ending {
+			return bulkDrained // the socket was emptied; the next wake-up posts a CQE
 		}
 	}
-	return true
+	return bulkMore
+}
+
+// stopPoll cancels c's armed poll (recvDone re-arms after its final CQE if
+// c still wants input).
+func (b *uringBackend) stopPoll(c *Conn) {
+	if c.recvArmed && !c.recvCancel {
+		b.cancel(c, opRecv)
+		c.recvCancel = true
+	}
 }
 
 // moveBulk switches c to bulk reads: its multishot recv is cancelled and
@@ -120,8 +164,5 @@ func (b *uringBackend) readBulk(c *Conn) bool {
 func (b *uringBackend) moveBulk(c *Conn) {
 	c.bulk, c.smallRun = true, 0
 	b.nMoves++
-	if c.recvArmed && !c.recvCancel {
-		b.cancel(c, opRecv)
-		c.recvCancel = true
-	}
+	b.stopPoll(c)
 }
