@@ -227,6 +227,12 @@ func (l *Loop) flushConn(c *Conn) {
 	if c.closeReq.Load() && c.abortPending() {
 		return // its abort task drops the output
 	}
+	if c.state == stateClosing {
+		if r := c.rare(); r != nil && r.readErr != nil {
+			l.finish(c, r.readErr) // the peer reset c while its kept input waited (eof)
+			return
+		}
+	}
 	q := c.bufs
 	if q == nil || len(q.out) == 0 {
 		if c.state == stateClosing {
@@ -595,10 +601,9 @@ func (l *Loop) closeGraceful(c *Conn) {
 		c.closeReq.Store(true)
 		return
 	case stateOpen:
-		if r := c.rare(); r != nil && r.readErr != nil {
-			l.finish(c, r.readErr) // the peer reset c while its kept input waited (eof)
-			return
-		}
+		// With a reset stored (eof, readErr), flushConn finishes c with it at the
+		// end of the iteration: a CloseWithError queued behind this Close still
+		// gives OnClose its error, as on epoll, which has not read the reset.
 	default:
 		return
 	}
@@ -829,7 +834,11 @@ func (l *Loop) redeliverBeforeEOF(c *Conn) {
 	if c.state == stateOpen && !c.userPaused && !c.hwPaused {
 		c.eofPending = false
 		if r := c.rare(); r != nil && r.readErr != nil {
-			l.finish(c, r.readErr) // the reset that came after the kept input
+			if !c.closeReq.Load() {
+				l.finish(c, r.readErr) // the reset that came after the kept input
+			}
+			// Else OnData called Close (its task's closeGraceful finishes c with
+			// readErr) or CloseWithError (its task, with its error, as on epoll).
 			return
 		}
 		l.finishEOF(c)

@@ -502,6 +502,21 @@ func (l *Loop) closeQueue(run bool) {
 	l.tasks = nil
 	l.waker.Close()
 	l.mu.Unlock()
+	// CloseWithError calls queued for a conn: a write task before one finishes
+	// the conn with its error, as runTasks would (the write, then the abort).
+	var aborts map[*Conn]error
+	if run {
+		for _, t := range ts {
+			if t.kind == taskAbort {
+				if aborts == nil {
+					aborts = make(map[*Conn]error)
+				}
+				if _, ok := aborts[t.c]; !ok {
+					aborts[t.c] = t.err
+				}
+			}
+		}
+	}
 	i, next := 0, 0
 	defer func() {
 		if i < len(ts) { // runtime.Goexit in a func: endAfterGoexit resumes the teardown
@@ -513,15 +528,20 @@ func (l *Loop) closeQueue(run bool) {
 		next = i + 1
 		switch {
 		case t.kind == taskWrite && t.done != nil:
+			derr := error(ErrClosed)
 			if run && t.c.state < stateClosed {
 				// The callbacks of what the loop took earlier for this conn run
 				// first, as the teardown would run them next. A Goexit in one of
 				// them leaves this task to the resumed teardown (c is closed then).
+				err := error(ErrServerClosed)
+				if e, ok := aborts[t.c]; ok {
+					err, derr = e, e // as runTasks: the write is queued, the abort fails it
+				}
 				next = i
-				l.finish(t.c, ErrServerClosed)
+				l.finish(t.c, err)
 				next = i + 1
 			}
-			l.safeCall(func() { t.done(ErrClosed) })
+			l.safeCall(func() { t.done(derr) })
 		case t.kind == taskAbort && run:
 			// CloseWithError came before the teardown: OnClose gets its error,
 			// not the ErrServerClosed the teardown closes the other conns with.
