@@ -353,7 +353,11 @@ func (b *uringBackend) recvDone(c *Conn, res int32, flags uint32, cqe *ring.CQE)
 // recycles the buffers right after.
 func (b *uringBackend) deliverBuffers(c *Conn, res int32, flags uint32, cqe *ring.CQE) {
 	l := b.l
-	if res >= bulkMark && !c.bulk {
+	if !c.bulk && (res >= bulkMark || !b.bundle && flags&ring.CQEFSockNonempty != 0 && uint32(res) == b.br.Size()) {
+		// Without bundles a CQE holds one buffer: one that filled it with more
+		// queued is a large read too. (The kernel requeues a multishot recv
+		// after a run of such reads, and a reset that came meanwhile was never
+		// reported: TestResetDuringUploadUnderMasks.)
 		b.moveBulk(c)
 	}
 	bid := uint16(flags >> ring.CQEBufferShift)
