@@ -42,7 +42,7 @@ import (
 // conn's reading paused is kept in memory until it resumes, and without the
 // cap one bundle spans as much of the ring as the socket holds: a slow
 // reader's echo conn kept 2.3-4.0 MB (default 4 MiB ring), 131-155 KB with
-// it (TestSlowReaderWaterMarks). Conns that read half this much at once
+// it (TestSlowReaderWaterMarks). Conns that read a quarter of this at once
 // move to bulk reads (op_recv_bulk.go), which read only while the conn wants
 // input. With buffers larger
 // than the cap (WithBufferRing), the cap is one buffer: a CQE takes a whole

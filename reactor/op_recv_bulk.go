@@ -45,7 +45,7 @@ import (
 // Reset. A poll on a reset socket completes (POLLERR) and recv(2) returns
 // the error, so a bulk conn needs no peerFailed check when it is re-armed.
 const (
-	bulkMark    = 32 << 10
+	bulkMark    = 16 << 10
 	smallMark   = 4 << 10
 	smallRunMax = 64
 	bulkBufSize = 64 << 10
