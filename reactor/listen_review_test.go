@@ -402,6 +402,7 @@ func TestListenMaxConnsChurn(t *testing.T) {
 				time.Sleep(100 * time.Microsecond)
 			}
 		}()
+		var dialed atomic.Int64
 		var wg sync.WaitGroup
 		for g := range 6 {
 			wg.Add(1)
@@ -412,6 +413,7 @@ func TestListenMaxConnsChurn(t *testing.T) {
 					if err != nil {
 						continue
 					}
+					dialed.Add(1)
 					switch (g + i) % 3 {
 					case 0:
 						c.(*net.TCPConn).SetLinger(0)
@@ -433,8 +435,10 @@ func TestListenMaxConnsChurn(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		// A client may close before the loop accepted its conn: wait until every
+		// dialed conn was accepted (opened or refused), then for NumConns 0.
 		deadline := time.Now().Add(5 * time.Second)
-		for s.NumConns() != 0 && time.Now().Before(deadline) {
+		for (r.opened.Load()+r.refused.Load() < dialed.Load() || s.NumConns() != 0) && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		close(stop)
