@@ -69,7 +69,8 @@ func TestBundleRunDeliveredAsOneSlice(t *testing.T) {
 // rounds and time), checking every echo byte for byte.
 func TestBundleScatteredRunsGathered(t *testing.T) {
 	skipWithoutBundles(t)
-	const bufSize, count, conns, size = 1024, 256, 16, 12 << 10 // below bulkMark: no move to bulk reads
+	// Messages below bulkMark, so the conns stay on the multishot recv.
+	const bufSize, count, conns, size = 1024, 256, 16, 12 << 10
 	var wholeMax atomic.Int64 // largest OnData
 	h := maxEcho(&wholeMax)
 	s := start(t, BackendUring, h, WithLoops(1), WithBufferRing(bufSize, count))

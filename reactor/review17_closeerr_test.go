@@ -38,17 +38,7 @@ func TestPausedResetCloseWithErrorOnRedelivery(t *testing.T) {
 			Close: func(c *Conn, err error) { closed <- err },
 		}
 		s := start(t, b, h, WithLoops(1))
-		cl, err := net.Dial("tcp", s.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		if _, err := cl.Write(pattern(total, 3)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-		cl.(*net.TCPConn).SetLinger(0)
-		cl.Close()
+		sendThenReset(t, s.Addr().String(), pattern(total, 3))
 		select {
 		case err := <-closed:
 			if !ready.Load() {
@@ -199,17 +189,7 @@ func TestPausedResetCloseThenCloseWithError(t *testing.T) {
 			Close: func(c *Conn, err error) { closed <- err },
 		}
 		s := start(t, b, h, WithLoops(1))
-		cl, err := net.Dial("tcp", s.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		if _, err := cl.Write(pattern(total, 4)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-		cl.(*net.TCPConn).SetLinger(0)
-		cl.Close()
+		sendThenReset(t, s.Addr().String(), pattern(total, 4))
 		select {
 		case err := <-closed:
 			if !ready.Load() {

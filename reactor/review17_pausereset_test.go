@@ -33,6 +33,22 @@ func waitQueuedThenReset(fd, n int) bool {
 // recv's final CQE (-ECONNRESET, read right after the input in the same pass) completes
 // before the pause's cancel, and eof closes the conn at once with the error, dropping the
 // kept input: OnData never sees it again.
+// sendThenReset dials addr, sends data, lets loopback transmit it, then
+// resets the conn (SO_LINGER 0).
+func sendThenReset(t *testing.T, addr string, data []byte) {
+	t.Helper()
+	cl, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close() // RST
+	if _, err := cl.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // transmitted (loopback)
+	cl.(*net.TCPConn).SetLinger(0)
+}
+
 func TestPausedResetKeepsUnconsumedInput(t *testing.T) {
 	const total = 20 << 10
 	forEachBackend(t, func(t *testing.T, b Backend) {
@@ -64,17 +80,7 @@ func TestPausedResetKeepsUnconsumedInput(t *testing.T) {
 			Close: func(c *Conn, err error) { closed <- result{consumed.Load(), err} },
 		}
 		s := start(t, b, h, WithLoops(1))
-		cl, err := net.Dial("tcp", s.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		if _, err := cl.Write(pattern(total, 1)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond) // transmitted (loopback)
-		cl.(*net.TCPConn).SetLinger(0)
-		cl.Close() // RST
+		sendThenReset(t, s.Addr().String(), pattern(total, 1))
 		select {
 		case r := <-closed:
 			if !ready.Load() {
@@ -120,17 +126,7 @@ func TestPausedResetKeepsUnseenInputNoBundles(t *testing.T) {
 		Close: func(c *Conn, err error) { closed <- err },
 	}
 	s := start(t, BackendUring, h, WithLoops(1), withFeatureMask(mask))
-	cl, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := cl.Write(pattern(total, 2)); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
-	cl.(*net.TCPConn).SetLinger(0)
-	cl.Close()
+	sendThenReset(t, s.Addr().String(), pattern(total, 2))
 	select {
 	case err := <-closed:
 		if !ready.Load() {
