@@ -31,23 +31,7 @@ func sameAsNetHTTP(t *testing.T, h http.Handler, f func(t *testing.T, addr strin
 // methods may be called from several goroutines at once).
 func TestAdapterHijackTwoReadersEOF(t *testing.T) {
 	res := make(chan string, 4)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			res <- "hijack: " + err.Error()
-			return
-		}
-		for i := 0; i < 2; i++ {
-			go func() {
-				b := make([]byte, 16)
-				n, err := conn.Read(b)
-				res <- fmt.Sprintf("%d %v", n, err)
-			}()
-		}
-		go func() { time.Sleep(3 * time.Second); conn.Close() }()
-		time.Sleep(100 * time.Millisecond) // both readers blocked
-		conn.Write([]byte("ready"))
-	})
+	h := twoHijackReaders(16, res)
 	sameAsNetHTTP(t, h, func(t *testing.T, addr string) {
 		c := dial(t, addr)
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -74,23 +58,7 @@ func TestAdapterHijackTwoReadersEOF(t *testing.T) {
 // Two goroutines blocked in Read with 1-byte buffers; the client sends 2 bytes: both get one.
 func TestAdapterHijackTwoReadersData(t *testing.T) {
 	res := make(chan string, 4)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			res <- "hijack: " + err.Error()
-			return
-		}
-		for i := 0; i < 2; i++ {
-			go func() {
-				b := make([]byte, 1)
-				n, err := conn.Read(b)
-				res <- fmt.Sprintf("%d %v", n, err)
-			}()
-		}
-		go func() { time.Sleep(3 * time.Second); conn.Close() }()
-		time.Sleep(100 * time.Millisecond)
-		conn.Write([]byte("ready"))
-	})
+	h := twoHijackReaders(1, res)
 	sameAsNetHTTP(t, h, func(t *testing.T, addr string) {
 		c := dial(t, addr)
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -197,5 +165,27 @@ func TestAdapterBodyTwoReadersChunk(t *testing.T) {
 		if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
 			t.Fatal(err)
 		}
+	})
+}
+
+// twoHijackReaders hijacks the conn, starts two goroutines blocked in Read with bufSize-byte
+// buffers (each reports "n err" on res), writes "ready", and closes the conn after 3 s.
+func twoHijackReaders(bufSize int, res chan<- string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			res <- "hijack: " + err.Error()
+			return
+		}
+		for i := 0; i < 2; i++ {
+			go func() {
+				b := make([]byte, bufSize)
+				n, err := conn.Read(b)
+				res <- fmt.Sprintf("%d %v", n, err)
+			}()
+		}
+		go func() { time.Sleep(3 * time.Second); conn.Close() }()
+		time.Sleep(100 * time.Millisecond) // both readers blocked
+		conn.Write([]byte("ready"))
 	})
 }
