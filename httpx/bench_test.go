@@ -29,7 +29,9 @@ func BenchmarkEngine(b *testing.B) {
 		name  string
 		req   []byte
 		depth int
-	}{{"unpipelined", benchGet, 1}, {"pipelined16", benchGet, 16}, {"minimal16", benchMinimal, 16}} {
+	}{{"unpipelined", benchGet, 1}, {"pipelined16", benchGet, 16}, {"minimal16", benchMinimal, 16},
+		// two heads in turn: the loop's head cache misses every time
+		{"alternating16", append(append([]byte(nil), benchGet...), benchMinimal...), 8}} {
 		b.Run(bc.name, func(b *testing.B) {
 			in := bytes.Repeat(bc.req, bc.depth)
 			s := &sinkConn{}

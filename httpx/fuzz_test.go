@@ -36,6 +36,16 @@ func FuzzParse(f *testing.F) {
 		if gst := g.parseHead(in, &lim); gst != st || !sameHead(&h, &g) {
 			t.Fatalf("fast and general paths differ on %q: status %d vs %d\n%+v\n%+v", in, st, gst, h, g)
 		}
+		// Twice through a loop's cache: the second parse may come from its head cache.
+		var lc loopCache
+		for i := 0; i < 2; i++ {
+			var m reqHead
+			m.reset()
+			m.memo = &lc
+			if mst := m.parseHead(in, &lim); mst != st || !sameHead(&m, &g) {
+				t.Fatalf("parse %d with the loop's cache differs on %q: status %d vs %d\n%+v\n%+v", i, in, mst, st, m, g)
+			}
+		}
 		if st != statusOK {
 			if st != statusNeedMore && (st < 400 || st > 599) {
 				t.Fatalf("status %d", st)

@@ -58,6 +58,16 @@ const (
 
 // reqHead is the parsed request head. The zero value is ready for a new request (after reset).
 type reqHead struct {
+	headInfo
+	fields []hfield
+
+	memo *loopCache // the loop's last valid Host, or nil (kept across reset)
+	slow bool       // tests only: parse every line on the general path (kept across reset)
+}
+
+// headInfo is what parsing a head records besides its fields: no pointers, so the loop's head
+// cache copies it as plain memory.
+type headInfo struct {
 	pos    int // next unparsed line (offset into the request buffer)
 	lineNo int // lines parsed so far (0: the request-line is next)
 
@@ -66,7 +76,6 @@ type reqHead struct {
 	minor                                  uint8 // HTTP/1.minor as answered (0 or 1)
 	wireMinor                              uint8 // HTTP/1.minor as received (0-9; FromHTTP's Request.Proto)
 
-	fields  []hfield
 	hdrSize int // bytes of the field section so far
 
 	host       span
@@ -81,18 +90,14 @@ type reqHead struct {
 	expectBad  bool // an expectation other than 100-continue
 	headLen    int  // bytes of the head including the final CRLF, once complete
 	connectReq bool // CONNECT (authority-form)
-
-	memo *loopCache // the loop's last valid Host, or nil (kept across reset)
-	slow bool       // tests only: parse every line on the general path (kept across reset)
 }
 
 func (h *reqHead) reset() {
-	fields, memo, slow := h.fields[:0], h.memo, h.slow
-	// Cleared in place, then the kept fields are put back: assigning a composite literal
-	// builds it on the stack and copies it, and that copy's 16-byte loads of 8-byte stores
-	// just made stalled on store forwarding (perf: a quarter of engine.process).
-	*h = reqHead{}
-	h.fields, h.memo, h.slow, h.contentLen = fields, memo, slow, -1
+	// Cleared in place: assigning a composite literal with values builds it on the stack and
+	// copies it, and that copy's 16-byte loads of 8-byte stores just made stalled on store
+	// forwarding (perf: a quarter of engine.process).
+	h.headInfo = headInfo{}
+	h.fields, h.contentLen = h.fields[:0], -1
 }
 
 // parseHead resumes parsing the head in b. It returns statusNeedMore, statusOK, or the HTTP
@@ -103,6 +108,18 @@ func (h *reqHead) reset() {
 // line) goes to the general path below, which decides what to answer; the fast paths apply the
 // same checks in the same order, so they never change the outcome, only its cost.
 func (h *reqHead) parseHead(b []byte, lim *limits) int {
+	if h.pos == 0 && !h.slow && h.memo.sameHead(h, b, lim) {
+		return statusOK
+	}
+	st := h.parseLines(b, lim)
+	if st == statusOK {
+		h.memo.keepHead(h, b, lim)
+	}
+	return st
+}
+
+// parseLines is parseHead without the loop's head cache.
+func (h *reqHead) parseLines(b []byte, lim *limits) int {
 	for {
 		if h.slow {
 			// Tests only: skip the fast paths to compare the two.
@@ -608,6 +625,61 @@ func (m *loopCache) sameRequestLine(h *reqHead, b []byte, lim *limits) bool {
 	h.pos = p + n
 	return true
 }
+
+// sameHead reports whether b starts with the loop's last head (see loopCache.head), parsed
+// under the same limits, and if so records it in h, which is fresh (reset), as parseHead would
+// have. The parse is a function of the head's bytes and the limits alone, so equal bytes give
+// an equal result. A nil cache matches nothing.
+func (m *loopCache) sameHead(h *reqHead, b []byte, lim *limits) bool {
+	if m == nil {
+		return false
+	}
+	n := int(m.headLen)
+	if n == 0 || len(b) < n || m.headLim != lim || string(b[:n]) != string(m.head[:n]) {
+		return false
+	}
+	m.headStores = 0
+	h.headInfo = m.headParsed
+	k := int(m.headFieldN)
+	if cap(h.fields) < k {
+		h.fields = make([]hfield, 0, len(m.headFields))
+	}
+	h.fields = h.fields[:k]
+	for i := range h.fields { // a few: cheaper than a call to memmove
+		h.fields[i] = m.headFields[i]
+	}
+	return true
+}
+
+// keepHead remembers the head h just parsed from b under lim, when it fits and is not the one
+// kept already. Where heads vary, copies that are never used would cost more than the cache
+// saves: after headTries of them in a row it stops keeping heads for the next headRest ones.
+func (m *loopCache) keepHead(h *reqHead, b []byte, lim *limits) {
+	n := h.headLen
+	if m == nil || n > len(m.head) || len(h.fields) > len(m.headFields) || h.slow {
+		return
+	}
+	if m.headRest > 0 {
+		m.headRest--
+		return
+	}
+	if int(m.headLen) == n && m.headLim == lim && string(b[:n]) == string(m.head[:n]) {
+		return
+	}
+	if m.headStores++; m.headStores >= headTries {
+		m.headStores, m.headRest = 0, headRest
+	}
+	m.headLen = uint8(copy(m.head[:], b[:n]))
+	m.headLim = lim
+	m.headFieldN = uint8(copy(m.headFields[:], h.fields))
+	m.headParsed = h.headInfo
+}
+
+// The loop's head cache backs off where heads vary (see keepHead).
+const (
+	headTries = 4
+	headRest  = 60
+)
 
 // keepRequestLine remembers line, the request line fastRequestLine just recorded in h, which
 // starts at offset base, when it is an origin-form one that fits.

@@ -72,6 +72,20 @@ type loopCache struct {
 	reqSpans   [4]span
 	reqLine    [64]byte
 
+	// head[:headLen] is the last request head (final CRLF included) parsed and accepted under
+	// the limits headLim, as headParsed records it (fields aside: headFields[:headFieldN]).
+	// Keep-alive clients often send the same head again and again (pipelined ones too), and
+	// a head equal to it byte for byte parses to the same result, so one compare replaces
+	// parsing its lines.
+	headLen    uint8
+	headFieldN uint8
+	headStores uint8 // heads kept since the cache was last used
+	headRest   uint8 // heads not to keep, after headTries unused ones
+	headLim    *limits
+	headFields [8]hfield
+	headParsed headInfo
+	head       [255]byte
+
 	// pre is the last fast-path response head with a body of known length, up to and
 	// including its Content-Length line: status line, Date, Content-Type (preType),
 	// "Content-Length: " (which ends at preCL) and preLen with CRLF. It was built for
