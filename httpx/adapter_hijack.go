@@ -423,11 +423,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		if !w.hasDate {
 			head = ar.e.cfg.dateLine(head)
 		}
-		for _, v := range w.header["Connection"] { // "Upgrade", for an upgrade
-			if v = fieldValue(v); v != "" && validFieldValueString(v) {
-				head = append(append(append(head, "Connection: "...), v...), crlf...)
-			}
-		}
+		head = w.appendConnection(head)
 		head = append(head, w.lines...)
 		head = append(head, crlf...)
 		if !w.isHead {

@@ -522,6 +522,12 @@ func (ar *asyncReq) deliverInterim(b []byte, code int) {
 	if ar.hijacked || ar.gone {
 		return
 	}
+	if e.async != ar {
+		// A stray writer after its request ended (a 1xx racing with the handler's return),
+		// as in deliver: the engine may serve another request, or connection, by now.
+		ar.ack <- errHandlerReturned
+		return
+	}
 	if code == http.StatusContinue {
 		e.sentCnt = true
 	}
@@ -632,7 +638,9 @@ func (ar *asyncReq) responseStarted() {
 func (ar *asyncReq) recycle() {
 	// ar.raw and ar.lines were given to the handler goroutine but not used.
 	ar.e.lc.putSpares([2][]byte{ar.finalRaw, ar.raw}, [2][]byte{ar.w.lines, ar.lines})
-	ar.w.header, ar.finalRaw, ar.raw, ar.lines, ar.w.lines = nil, nil, nil, nil, nil
+	// The header map stays: a goroutine of the handler that sets a field after the response
+	// went out must not crash on a nil map (net/http's map stays too); nothing reads it.
+	ar.finalRaw, ar.raw, ar.lines, ar.w.lines = nil, nil, nil, nil
 }
 
 // setFinal records the final delivery of the response (b, then closeAfter) for the loop

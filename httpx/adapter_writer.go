@@ -391,13 +391,30 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 		// returns before it arrived closes the connection, so the response says so.
 		w.closeAfter = true
 	}
-	if w.closeAfter {
+	if w.status == http.StatusSwitchingProtocols {
+		// The upgrade's header, flushed before Hijack: the handler's Connection field
+		// ("Upgrade"), as Hijack writes it and net/http sends it, not "close", which a
+		// WebSocket client must reject (RFC 6455 4.1). The connection still ends after the
+		// handler unless it hijacks.
+		b = w.appendConnection(b)
+	} else if w.closeAfter {
 		b = append(b, connCloseLine...)
 	} else if w.req.ProtoMinor == 0 {
 		b = append(b, connKeepLine...)
 	}
 	b = append(b, w.lines...)
 	return append(b, crlf...)
+}
+
+// appendConnection appends the handler's Connection field lines ("Upgrade", for an upgrade),
+// which the adapter otherwise manages itself.
+func (w *responseWriter) appendConnection(b []byte) []byte {
+	for _, v := range w.header["Connection"] {
+		if v = fieldValue(v); v != "" && validFieldValueString(v) {
+			b = append(append(append(b, "Connection: "...), v...), crlf...)
+		}
+	}
+	return b
 }
 
 // computedLength reports whether a response whose handler has returned, and announced no
