@@ -572,7 +572,11 @@ func (l *Loop) readStateChanged(c *Conn) {
 }
 
 func (l *Loop) runRedeliver() {
-	for i := 0; i < len(l.redeliver); i++ {
+	// Only the conns queued before this call: one that a handler here queues
+	// again (it paused and resumed with input left) waits for the next
+	// iteration, as ResumeReading documents, else the loop never polls again.
+	n := len(l.redeliver)
+	for i := 0; i < n; i++ {
 		c := l.redeliver[i]
 		l.redeliver[i] = nil
 		if c.eofPending {
@@ -583,7 +587,9 @@ func (l *Loop) runRedeliver() {
 			l.deliverKept(c, l.keptWindow(c))
 		}
 	}
-	l.redeliver = l.redeliver[:0]
+	rest := copy(l.redeliver, l.redeliver[n:])
+	clear(l.redeliver[rest:])
+	l.redeliver = l.redeliver[:rest]
 }
 
 // Close.

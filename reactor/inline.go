@@ -51,6 +51,10 @@ func (l *Loop) GoTask(t Task) bool {
 	return true
 }
 
+// inlineChain bounds the Go funcs that continuations queue and runInline runs in
+// the same iteration.
+const inlineChain = 64
+
 // funcTask is Go's func as a Task.
 type funcTask struct {
 	f    func() func()
@@ -97,7 +101,14 @@ func (l *Loop) startStandbys() {
 // goroutine lost the loop to a standby: it must then return without touching
 // loop state. Loop only.
 func (l *Loop) runInline() bool {
-	for l.inlineHead < len(l.inline) {
+	// The funcs queued before this call, and at most inlineChain more that
+	// their continuations queue (a pipelined request's handler, started by the
+	// previous one's delivery): the rest wait for the next iteration, after a
+	// poll, as a chain of Execute funcs or timers does. Unbounded, a chain of
+	// Go funcs that never block kept the loop from its sockets, timers and
+	// Close for as long as it ran.
+	end := len(l.inline) + inlineChain
+	for l.inlineHead < len(l.inline) && l.inlineHead < end {
 		t := l.inline[l.inlineHead]
 		l.inline[l.inlineHead] = nil
 		l.inlineHead++
@@ -129,8 +140,9 @@ func (l *Loop) runInline() bool {
 			}
 		}
 	}
-	clear(l.inline)
-	l.inline, l.inlineHead = l.inline[:0], 0
+	n := copy(l.inline, l.inline[l.inlineHead:])
+	clear(l.inline[n:])
+	l.inline, l.inlineHead = l.inline[:n], 0
 	return true
 }
 

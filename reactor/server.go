@@ -197,7 +197,16 @@ func (s *Server) Serve() error {
 // cannot wait for that loop, so it runs in the background and returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.onLoop() != nil {
-		go s.Shutdown(context.WithoutCancel(ctx))
+		// Not the caller's cancel (a handler's deferred cancel runs as soon as
+		// this returns), but its deadline still bounds the drain.
+		bg, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+		if dl, ok := ctx.Deadline(); ok {
+			bg, cancel = context.WithDeadline(bg, dl)
+		}
+		go func() {
+			defer cancel()
+			s.Shutdown(bg)
+		}()
 		return nil
 	}
 	s.mu.Lock()
