@@ -57,7 +57,12 @@ const (
 // reports it is read until EOF or EAGAIN: the FIN (or reset) may have come
 // with the last bytes, in the same wake-up, so no CQE would follow a read
 // that stopped at them.
-const bulkEvents = unix.POLLIN | unix.POLLRDHUP | unix.POLLHUP | unix.POLLERR
+//
+// A read also stops short with bytes still queued at TCP's urgent mark
+// (POLLPRI, asked for too) and, on a unix socket (c.peer.kind 0), after a
+// message that carried descriptors (SCM_RIGHTS): such CQEs are read until
+// EAGAIN as well, as epoll's epDrain does.
+const bulkEvents = unix.POLLIN | unix.POLLRDHUP | unix.POLLHUP | unix.POLLERR | unix.POLLPRI
 
 // armBulk prepares c's readiness wait (armRecv; sqe is c's recv SQE).
 func armBulk(c *Conn, sqe *ring.SQE) {
@@ -82,7 +87,8 @@ func (b *uringBackend) bulkDone(c *Conn, res int32, flags uint32) {
 			return
 		}
 	} else if c.bulk && !c.recvCancel {
-		switch b.readBulk(c, uint32(res)&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0) {
+		drain := uint32(res)&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR|unix.POLLPRI) != 0 || c.peer.kind == 0
+		switch b.readBulk(c, drain) {
 		case bulkEnded:
 			return // EOF or error: the conn is closing, or its reading ended
 		case bulkMore:
