@@ -14,7 +14,10 @@ import (
 )
 
 // Parker parks the calling goroutine in the Go runtime's netpoller until a
-// pollable fd (an epoll instance, an io_uring ring) is readable. A goroutine
+// pollable fd (an epoll instance, an io_uring ring without DEFER_TASKRUN) is
+// readable. Not a DEFER_TASKRUN ring: its completions are posted only when
+// its own thread enters the ring, so nothing makes its fd readable while
+// that thread is parked. A goroutine
 // blocked in epoll_wait or io_uring_enter keeps its P (the runtime cannot
 // tell the call will block), so until sysmon retakes it, 20 µs to 10 ms
 // later, no other goroutine runs there and the runtime's own netpoller is

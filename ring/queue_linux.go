@@ -288,6 +288,7 @@ func (r *Ring) waitTimeoutSQE(n uint32, d time.Duration) (int, error) {
 	// is full the timeout's own CQE waits on the overflow list, where
 	// internalReady cannot see it.
 	n = min(n, r.cqEntries)
+	r.skipInternal() // an internal CQE at the head is no CQE of the caller's
 	if r.CQReady() >= n {
 		return r.submitGetEvents()
 	}
@@ -298,14 +299,20 @@ func (r *Ring) waitTimeoutSQE(n uint32, d time.Duration) (int, error) {
 		if prior, err = r.Submit(); err != nil {
 			return 0, err
 		}
+		if r.CQReady() >= n { // what that submitted completed at once
+			k, err := r.submitGetEvents()
+			return prior + k, err
+		}
 		if s = r.GetSQE(); s == nil {
 			return prior, ErrSQFull
 		}
 	}
 	r.setWaitTs(d)
 	// The TIMEOUT prep copies the timespec during io_uring_enter below, so
-	// reusing waitTs for the next call is safe.
-	s.prepRW(OpTimeout, -1, uint64(uintptr(unsafe.Pointer(&r.waitTs))), 1, uint64(n))
+	// reusing waitTs for the next call is safe. Its count is the CQEs still
+	// missing, not n: it counts only CQEs posted after it, and one left
+	// armed once the wait got its n would end a later wait early.
+	s.prepRW(OpTimeout, -1, uint64(uintptr(unsafe.Pointer(&r.waitTs))), 1, uint64(n-min(r.CQReady(), n-1)))
 	s.UserData = UserDataInternal
 	r.internalInflight++
 	at := r.sqeTail - 1 // the internal SQE's SQ index
@@ -325,6 +332,14 @@ func (r *Ring) waitTimeoutSQE(n uint32, d time.Duration) (int, error) {
 		ret-- // the internal SQE, if the kernel took it (SUBMIT_ALL may be off)
 	}
 	return prior + ret, err
+}
+
+// skipInternal consumes the internal TIMEOUT CQEs at the head of the CQ.
+func (r *Ring) skipInternal() {
+	if r.internalInflight != 0 {
+		head := r.cqHead
+		r.peekSkippingInternal(nil, head, cqTailLoad(r.kCQTail)-head)
+	}
 }
 
 // internalReady reports whether an internal TIMEOUT CQE is in the CQ.
