@@ -291,6 +291,24 @@ loop:
 		}
 		return
 	}
+	if e.cfg.fast != nil && r >= old && r < len(buf) && len(e.out)+e.outN > 0 && !e.closing &&
+		e.state != stClosed && !(e.state == stBody && e.sentCnt) {
+		// A request cut off at the end of this input: when the output is blocked (reading
+		// paused), it goes back to the reactor with the rest, like the requests after the
+		// mark above. Kept in carry, its read timeout would run while the server itself does
+		// not read, and close the connection although the client sent the request in time.
+		e.writeOut()
+		e.outN = 0
+		if e.t.writeBlocked() {
+			e.state = stIdle
+			e.outRest = len(buf) - r
+			e.carry = e.carry[:0]
+			if cap(e.carry) > 64<<10 {
+				e.carry = nil
+			}
+			return
+		}
+	}
 	e.savePartial(buf, r, inCarry)
 }
 
