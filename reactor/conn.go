@@ -272,11 +272,36 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, ErrWriteClosed
 	}
 	n := len(b)
+	if c.asyncQueued.Load() > 0 {
+		// AsyncWrites still in the task queue (the loop's own among them) go
+		// first: this write queues behind them.
+		if err := c.queueBehindAsync(b); err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
 	if n >= directWriteMin {
 		b = c.l.writeDirect(c, b)
 	}
 	c.l.queueOut(c, b)
 	return n, nil
+}
+
+// queueBehindAsync queues a copy of b as a write task, behind the AsyncWrites
+// still in the task queue, so that a Write made on the loop after the loop's
+// own AsyncWrite keeps its order. Loop only.
+func (c *Conn) queueBehindAsync(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	cp := append([]byte(nil), b...)
+	w := asyncWeight(cp)
+	c.asyncQueued.Add(w)
+	if err := c.l.enqueue(task{kind: taskWrite, c: c, b: cp}); err != nil {
+		c.asyncQueued.Add(-w)
+		return ErrClosed
+	}
+	return nil
 }
 
 // Writev is Write of every buffer of bs, in order. Loop only.
@@ -288,6 +313,16 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 		return 0, ErrWriteClosed
 	}
 	n := 0
+	if c.asyncQueued.Load() > 0 {
+		var all []byte
+		for _, b := range bs {
+			all = append(all, b...)
+		}
+		if err := c.queueBehindAsync(all); err != nil {
+			return 0, err
+		}
+		return len(all), nil
+	}
 	for _, b := range bs {
 		c.l.queueOut(c, b)
 		n += len(b)

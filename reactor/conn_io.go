@@ -290,6 +290,13 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	if int(q.sendOff) < len(q.sendBuf) { // short send: continue with the rest
 		c.sendBusy = true
 		l.b.send(c)
+		// A large queue goes out as one send continued many times: reading
+		// resumes once what is left of it is below the low mark, not only
+		// when all of it was sent.
+		if c.hwPaused && c.state == stateOpen && c.Buffered() <= l.s.cfg.low {
+			c.hwPaused = false
+			l.readStateChanged(c)
+		}
 		return
 	}
 	// All sent: until the next flush swaps the buffers, Buffered must not

@@ -145,7 +145,11 @@ func WithIdleTimeout(d time.Duration) Option {
 
 // WithWriteWaterMarks pauses reading a conn whose outbound queue exceeds high
 // bytes until it drains below low (defaults DefaultHighWater,
-// DefaultLowWater).
+// DefaultLowWater). That suits a server, whose input makes its output. Where a
+// conn's input feeds another conn (a proxy), pausing it also stops taking what
+// its peer sends, and a peer that reads only as it may write then never
+// drains the queue: such handlers turn the marks off (math.MaxInt for both)
+// and bound their queues themselves, as examples/proxy does.
 func WithWriteWaterMarks(high, low int) Option {
 	return func(c *config) error {
 		if high <= 0 || low < 0 || low > high {

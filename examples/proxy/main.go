@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,7 +24,7 @@ func main() {
 	loops := flag.Int("loops", 0, "event loops (0 = GOMAXPROCS)")
 	backend := flag.String("backend", "", "reactor backend: auto, uring or epoll (default: $RINGO_BACKEND, else auto)")
 	flag.Parse()
-	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithBackend(reactor.Backend(*backend))}
+	opts := append([]reactor.Option{reactor.WithLoops(*loops), reactor.WithBackend(reactor.Backend(*backend))}, options()...)
 	if *to == "" {
 		fmt.Fprintln(os.Stderr, "proxy: -to host:port is required")
 		os.Exit(2)
@@ -45,6 +46,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "proxy:", err)
 		os.Exit(1)
 	}
+}
+
+// options are the reactor options the proxy needs. The reactor's write
+// water marks pause reading a conn whose own outbound queue is long: right
+// for a server, whose input makes its output, but in a proxy a conn's input
+// is the other direction. Paused there, an upstream (or client) that reads
+// more only once what it sent was taken (an echo, any server that answers
+// as it reads) never drains the queue that paused it: both directions stop
+// for good. The proxy bounds each queue itself (forward), so the marks are
+// off.
+func options() []reactor.Option {
+	return []reactor.Option{reactor.WithWriteWaterMarks(math.MaxInt, math.MaxInt)}
 }
 
 // frontHandler dials upstream for each client; a pair joins the two conns.

@@ -44,8 +44,8 @@ func upstream(t *testing.T, serve func(net.Conn)) string {
 // at the end of the test.
 func startProxy(t *testing.T, b reactor.Backend, to string) *reactor.Server {
 	t.Helper()
-	s, err := reactor.Listen("tcp", "127.0.0.1:0", frontHandler(to), reactor.WithBackend(b), reactor.WithLoops(1),
-		reactor.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	s, err := reactor.Listen("tcp", "127.0.0.1:0", frontHandler(to), append(options(), reactor.WithBackend(b), reactor.WithLoops(1),
+		reactor.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))...)
 	if err != nil {
 		t.Skipf("backend %s: %v", b, err)
 	}

@@ -48,8 +48,8 @@ func (s *spy) OnOpen(c *reactor.Conn) {
 func startSpy(t *testing.T, b reactor.Backend, to string) (*reactor.Server, *spy) {
 	t.Helper()
 	sp := &spy{front: front{to}}
-	s, err := reactor.Listen("tcp", "127.0.0.1:0", sp, reactor.WithBackend(b), reactor.WithLoops(1),
-		reactor.WithLogger(quietLog()))
+	s, err := reactor.Listen("tcp", "127.0.0.1:0", sp, append(options(), reactor.WithBackend(b), reactor.WithLoops(1),
+		reactor.WithLogger(quietLog()))...)
 	if err != nil {
 		t.Skipf("backend %s: %v", b, err)
 	}
