@@ -113,33 +113,39 @@ func TestProxyEcho(t *testing.T) {
 	for _, b := range []reactor.Backend{reactor.BackendUring, reactor.BackendEpoll} {
 		t.Run(string(b), func(t *testing.T) {
 			up := upstream(t, func(c net.Conn) { io.Copy(c, c) })
-			addr := startProxy(t, b, up).Addr().String()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(60 * time.Second))
-			data := pattern(8 << 20)
-			werr := make(chan error, 1)
-			go func() {
-				_, err := c.Write(data)
-				if err == nil {
-					err = c.(*net.TCPConn).CloseWrite()
-				}
-				werr <- err
-			}()
-			got, err := io.ReadAll(c)
-			if err != nil {
-				t.Fatalf("read: %v after %d bytes", err, len(got))
-			}
-			if err := <-werr; err != nil {
-				t.Fatal(err)
-			}
-			if sha256.Sum256(got) != sha256.Sum256(data) {
-				t.Fatalf("echo of %d bytes: got %d bytes, differing", len(data), len(got))
-			}
+			echoThrough(t, startProxy(t, b, up).Addr().String(), 8<<20, 60*time.Second)
 		})
+	}
+}
+
+// echoThrough writes n bytes to addr while it reads their echo, half-closes,
+// and checks that exactly what it wrote came back.
+func echoThrough(t *testing.T, addr string, n int, limit time.Duration) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(limit))
+	data := pattern(n)
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(data)
+		if err == nil {
+			err = c.(*net.TCPConn).CloseWrite()
+		}
+		werr <- err
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%s: read: %v after %d of %d bytes", addr, err, len(got), n)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("%s: write: %v", addr, err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("%s: echo of %d bytes: got %d bytes, differing", addr, n, len(got))
 	}
 }
 

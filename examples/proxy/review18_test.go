@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
 	"io"
 	"net"
 	"testing"
@@ -22,37 +21,8 @@ func TestProxyEchoSmallUpstreamBuffers(t *testing.T) {
 				tc.SetWriteBuffer(32 << 10)
 				io.Copy(c, c)
 			})
-			for _, via := range []string{"direct", "proxy"} {
-				addr := up
-				if via == "proxy" {
-					addr = startProxy(t, b, up).Addr().String()
-				}
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.SetDeadline(time.Now().Add(20 * time.Second))
-				data := pattern(16 << 20)
-				werr := make(chan error, 1)
-				go func() {
-					_, err := c.Write(data)
-					if err == nil {
-						err = c.(*net.TCPConn).CloseWrite()
-					}
-					werr <- err
-				}()
-				got, err := io.ReadAll(c)
-				c.Close()
-				if err != nil {
-					t.Fatalf("%s: read: %v after %d of %d bytes", via, err, len(got), len(data))
-				}
-				if err := <-werr; err != nil {
-					t.Fatalf("%s: write: %v", via, err)
-				}
-				if sha256.Sum256(got) != sha256.Sum256(data) {
-					t.Fatalf("%s: got %d bytes, differing", via, len(got))
-				}
-			}
+			echoThrough(t, up, 16<<20, 20*time.Second) // direct: the setup itself is sound
+			echoThrough(t, startProxy(t, b, up).Addr().String(), 16<<20, 20*time.Second)
 		})
 	}
 }
