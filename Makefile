@@ -26,6 +26,8 @@ test-unit:
 # so they run alone, one package at a time, after everything else.
 test-serial:
 	RINGO_SYSCTL_TESTS=1 $(GO) test -count=1 -p 1 -timeout 10m -run 'IOUringDisabled' ./ring/ ./reactor/ ./httpx/
+	# More than 2 GiB queued on one conn: about 2.5 GB of memory, without -race.
+	RINGO_HUGE=1 $(GO) test -count=1 -timeout 5m -run 'QueueOver2GiB/(epoll|uring)$$' ./reactor/
 
 test-bench:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -timeout 15m $(BENCH_LDFLAGS) ./...

@@ -116,7 +116,7 @@ type connBufs struct {
 	// buffers.
 	out     []byte
 	sendBuf []byte
-	sendOff int32
+	sendOff int
 	// rbuf is the buffer of an io_uring single-shot recv in flight (no
 	// buffer ring), referenced here until the recv's CQE.
 	rbuf []byte

@@ -204,13 +204,21 @@ func (l *Loop) fireDones(c *Conn, err error) {
 // flush gives each dirty conn one send with everything queued, and finishes
 // graceful closes whose output is out.
 func (l *Loop) flush() {
-	for i := 0; i < len(l.dirty); i++ { // sent may append while we iterate
+	// Only the conns dirty when it began. A send that completes at once
+	// (epoll) runs done and NotifySent callbacks, which may write again: that
+	// conn waits for the next iteration (which then does not sleep), or a
+	// producer continuing from its callbacks would keep the loop here for as
+	// long as its peer keeps up, and no task, timer or other conn would run.
+	n := len(l.dirty)
+	for i := 0; i < n; i++ {
 		c := l.dirty[i]
 		l.dirty[i] = nil
 		c.dirty = false
 		l.flushConn(c)
 	}
-	l.dirty = l.dirty[:0]
+	rest := copy(l.dirty, l.dirty[n:])
+	clear(l.dirty[rest:])
+	l.dirty = l.dirty[:rest]
 }
 
 func (l *Loop) flushConn(c *Conn) {
@@ -273,7 +281,7 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	if rest := len(q.sendBuf) - int(q.sendOff); n > rest {
 		n = rest
 	}
-	q.sendOff += int32(n)
+	q.sendOff += n
 	c.lastActive = l.mono
 	if r := c.rare(); r != nil && r.donesPending() {
 		// Before the done callbacks: a goroutine that AsyncWrite refused (ErrQueueFull) retries
