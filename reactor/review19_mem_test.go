@@ -30,17 +30,7 @@ func TestReview19ResetReleasesMemory(t *testing.T) {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		before := ms.HeapAlloc
-		cl.SetLinger(0)
-		cl.Close()
-		select {
-		case err := <-closed:
-			if err == nil {
-				t.Fatal("OnClose nil after reset")
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnClose after reset")
-		}
-		time.Sleep(50 * time.Millisecond)
+		resetAndWaitClose(t, cl, closed)
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		if ms.HeapAlloc+100<<20 > before {

@@ -40,17 +40,7 @@ func TestReview19ResetWhileQueued(t *testing.T) {
 		buf := make([]byte, 1000)
 		io.ReadFull(cl, buf)
 		time.Sleep(20 * time.Millisecond)
-		cl.SetLinger(0)
-		cl.Close()
-		select {
-		case err := <-closed:
-			if err == nil {
-				t.Fatal("OnClose nil after reset")
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no OnClose after reset")
-		}
-		time.Sleep(50 * time.Millisecond)
+		resetAndWaitClose(t, cl, closed)
 		if dones.Load() != 100 {
 			t.Fatalf("%d of 100 callbacks ran", dones.Load())
 		}
@@ -128,4 +118,22 @@ func TestReview19AsyncWriteManyGoroutines(t *testing.T) {
 		t.Logf("queue full %d times", full.Load())
 		_ = net.IPv4len
 	})
+}
+
+// resetAndWaitClose resets the client side of a conn and waits for the
+// server's OnClose (sent on closed), which must carry an error; then it lets
+// the loop finish the teardown.
+func resetAndWaitClose(t *testing.T, cl *net.TCPConn, closed <-chan error) {
+	t.Helper()
+	cl.SetLinger(0)
+	cl.Close()
+	select {
+	case err := <-closed:
+		if err == nil {
+			t.Fatal("OnClose nil after reset")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no OnClose after reset")
+	}
+	time.Sleep(50 * time.Millisecond)
 }
