@@ -77,6 +77,20 @@ func PeerAddrPort(fd int) (netip.AddrPort, bool) {
 	// rsa and l live on this stack during the call only; the kernel writes
 	// at most l bytes into rsa.
 	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	if e == unix.ENOTCONN {
+		// A TCP socket the peer reset (say, while it waited in the accept
+		// queue) is in state CLOSE: getpeername refuses it, SO_PEERNAME (as
+		// accept(2)) still gives the address it was connected to.
+		// Its length must not exceed the address's (EINVAL): IPv6's, else IPv4's.
+		for _, n := range [...]uint32{unix.SizeofSockaddrInet6, unix.SizeofSockaddrInet4} {
+			l = n
+			_, _, e = unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_PEERNAME,
+				uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)), 0)
+			if e != unix.EINVAL {
+				break
+			}
+		}
+	}
 	if e != 0 {
 		return netip.AddrPort{}, false
 	}

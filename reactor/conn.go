@@ -609,7 +609,8 @@ func (c *Conn) SetReadDeadline(t time.Time) {
 }
 
 // SetWriteDeadline closes c with ErrDeadline when t passes while output is
-// still queued; the zero time disables. Loop only.
+// still queued, or when output is queued after t has passed (a Write sent
+// whole at once is not failed); the zero time disables. Loop only.
 func (c *Conn) SetWriteDeadline(t time.Time) {
 	if t.IsZero() && c.ext == nil {
 		return

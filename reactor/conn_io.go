@@ -79,6 +79,9 @@ func (l *Loop) queueOut(c *Conn, b []byte) {
 	}
 	q.out = append(l.growBuf(q.out, len(b)), b...)
 	l.markDirty(c)
+	if x := c.ext; x != nil && x.writeDL > 0 {
+		l.scheduleConnTimer(c) // a write deadline counts from when output is queued
+	}
 	// AsyncWrite's bound: what was queued since the last publication counts
 	// at once from asyncQuiet on, not at the end of the iteration (flushConn).
 	n := c.Buffered()
@@ -748,10 +751,10 @@ func (l *Loop) accepted(ln *listener, fd int, peer ipPort) {
 		return
 	}
 	if ln.tcp && peer.kind == 0 {
-		// Multishot accept reports no address: getpeername gives it, and fails
-		// (ENOTCONN) for a conn the peer reset while it was queued. Drop it, as
-		// accept(2) does with ECONNABORTED, rather than open a conn that has no
-		// remote address.
+		// Multishot accept reports no address: PeerAddrPort gives it, also for
+		// a conn the peer reset while it was queued (SO_PEERNAME, as accept(2)
+		// and so epoll open it). Should it still fail, drop the conn rather
+		// than open one that has no remote address.
 		if peer = ipPortFrom(netpoll.PeerAddrPort(fd)); peer.kind == 0 {
 			unix.Close(fd)
 			return

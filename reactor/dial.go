@@ -34,7 +34,9 @@ func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 	if !l.onLoop() {
 		return nil, ErrNotLoop
 	}
-	if l.b == nil || l.stopReq.Load() || l.draining {
+	// Not refused while draining: a handler Shutdown waits for (SetBusy) may
+	// need its upstream to finish; the drain waits for the dialed conn too.
+	if l.b == nil || l.stopReq.Load() {
 		return nil, ErrLoopClosed
 	}
 	var ra net.Addr

@@ -324,6 +324,7 @@ func (l *Loop) serve() bool {
 		}
 		if err := l.b.wait(l.waitTimeout()); err != nil {
 			l.logger().Error("reactor: wait failed, closing loop", "loop", l.idx, "err", err)
+			l.stopReq.Store(true) // as a Close: no Dial (an OnClose's) during the teardown
 			break
 		}
 		if !l.iterate() {

@@ -77,8 +77,8 @@ func (c *Conn) connDue() int64 {
 		pick(c.idleDue())
 	}
 	pick(x.readDL)
-	if c.Buffered() > 0 || x.writeDL > 0 {
-		pick(x.writeDL)
+	if c.Buffered() > 0 {
+		pick(x.writeDL) // else armed when output is queued (queueOut)
 	}
 	return due
 }
@@ -130,9 +130,8 @@ func (l *Loop) connTimerFired(c *Conn) {
 		}
 		l.finish(c, ErrIdleTimeout)
 	default:
-		if x.writeDL > 0 && now >= x.writeDL {
-			x.writeDL = 0 // expired with nothing queued: nothing to fail
-		}
+		// A write deadline that passed with nothing queued stays: output
+		// queued later re-arms the timer (queueOut) and fails at once.
 		l.scheduleConnTimer(c)
 	}
 }

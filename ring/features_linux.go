@@ -188,24 +188,26 @@ func (d *detector) multishotAccept() bool {
 	if _, err := d.r.Submit(); err != nil {
 		return false
 	}
+	// After the cancel's wait: an accept's CQE may come only then (the second
+	// dial failed, or the wait below timed out), and its socket is ours to close.
+	defer func() {
+		d.cancelAll(ud)
+		for _, c := range d.find(ud) {
+			if c.Res >= 0 {
+				unix.Close(int(c.Res))
+			}
+		}
+	}()
 	for range 2 {
 		c, err := dialLoopback(port)
 		if err != nil {
-			d.cancelAll(ud)
 			return false
 		}
 		defer unix.Close(c)
 	}
 	ok := d.wait(d.countUD(ud, 2))
 	cs := d.find(ud)
-	for _, c := range cs {
-		if c.Res >= 0 {
-			unix.Close(int(c.Res))
-		}
-	}
-	ok = ok && cs[0].Res >= 0 && cs[0].More() && cs[1].Res >= 0 && cs[1].More()
-	d.cancelAll(ud)
-	return ok
+	return ok && cs[0].Res >= 0 && cs[0].More() && cs[1].Res >= 0 && cs[1].More()
 }
 
 // recvCaps tests buffer rings, multishot recv, bundles, incremental
