@@ -26,7 +26,10 @@ type dialState struct {
 // There is no connect timeout of its own (the kernel gives up on an
 // unanswered connect after minutes): a read deadline or an idle timeout set
 // on the returned Conn applies while it connects, and ends the dial with
-// ErrDeadline or ErrIdleTimeout. Loop only.
+// ErrDeadline or ErrIdleTimeout. During a Shutdown it still dials (a busy
+// conn's handler may need its upstream; the drain closes the new conn when
+// idle, as any other); once the loop is stopping it returns ErrLoopClosed.
+// Loop only.
 func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 	if h == nil {
 		return nil, errors.New("reactor: nil handler")
