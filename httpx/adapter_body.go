@@ -108,6 +108,14 @@ func (p *bodyPipe) received() int64 {
 	return p.got
 }
 
+// failed reports whether the body ended with an error of its own (malformed, over the limit;
+// any goroutine).
+func (p *bodyPipe) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err == errBadBody || p.err == errBodyLimit
+}
+
 // complete reports whether the whole body arrived (any goroutine).
 func (p *bodyPipe) complete() bool {
 	p.mu.Lock()

@@ -384,6 +384,12 @@ func (w *responseWriter) headBytes(b []byte, final bool) []byte {
 		// handler that returns before it ended closes), so it says so.
 		w.closeAfter = true
 	}
+	if !final && w.ar.pipe != nil && w.ar.pipe.failed() {
+		// The body was malformed or over MaxBodyBytes: the connection ends after this
+		// response (the bytes after a bad body are not a request; see deliver), so it says
+		// so, as net/http does.
+		w.closeAfter = true
+	}
 	if !final && !w.fullDuplex && w.req.ContentLength > 0 && w.ar.pipe != nil &&
 		w.req.ContentLength-w.ar.pipe.received() > maxHeldBody {
 		// As net/http: more than 256 KiB of the body still to come when the response starts

@@ -30,6 +30,7 @@ type connTransport struct {
 	readDL    bool        // a read deadline is set
 	handlerWD bool        // the write deadline is a FromHTTP handler's (see write)
 	idleOff   bool        // the idle timeout is suspended (see applyTimeouts)
+	waitCnt   bool        // the body's read timeout waits for its 100 Continue (see applyTimeouts)
 	wm        *writeMarks // WriteTimeout's per-write due times (see write); nil until needed
 }
 
@@ -347,17 +348,24 @@ func (ct *connTransport) applyTimeouts() {
 	// A new request re-arms its phase's timeout even when the phase did not change (a body
 	// right after another's); between requests (idle) nothing is to be done.
 	if p == ct.lastPhase && (p == phaseIdle || p == phaseClosed || seq == ct.lastSeq) {
-		if p == phaseBody && ct.idleOff && ct.e.sentCnt && ct.s.ReadTimeout <= 0 {
-			// 100 Continue went out since (FromHTTP: the handler's first Body.Read): the client
-			// no longer waits for it, so a stall in its body is bounded again.
+		if p == phaseBody && ct.waitCnt && !ct.e.owesContinue() {
+			// 100 Continue went out since (FromHTTP: the handler's first Body.Read), or the
+			// client sent body bytes without waiting for it: a stall in its body is bounded again, by ReadTimeout
+			// from now, or else by IdleTimeout.
+			ct.waitCnt = false
 			if _, ok := ct.handlerReadDeadline(); !ok {
-				ct.idleOff = false
-				ct.c.SetIdleTimeout(ct.s.IdleTimeout)
+				if d := ct.s.ReadTimeout; d > 0 {
+					ct.setReadDeadline(time.Now().Add(d))
+				} else if ct.idleOff {
+					ct.idleOff = false
+					ct.c.SetIdleTimeout(ct.s.IdleTimeout)
+				}
 			}
 		}
 		return
 	}
 	ct.lastPhase, ct.lastSeq = p, seq
+	ct.waitCnt = false
 	s, c := ct.s, ct.c
 	now := c.Loop().Now()
 	setRead := func(d time.Duration) {
@@ -385,11 +393,17 @@ func (ct *connTransport) applyTimeouts() {
 		if rd, ok := ct.handlerReadDeadline(); ok {
 			ct.setReadDeadline(rd) // the handler's (see requestDeadlines)
 			idle = false
+		} else if ct.e.owesContinue() {
+			// A client that waits for 100 Continue (FromHTTP: until the handler reads) is not
+			// stalled: neither ReadTimeout nor IdleTimeout runs until the 100 went out (see
+			// above), as net/http sends a handler's response to such a client however long it
+			// took to decide.
+			setRead(0)
+			idle = false
+			ct.waitCnt = true
 		} else {
 			setRead(s.ReadTimeout)
-			// A client that waits for 100 Continue (FromHTTP: until the handler reads) is not
-			// stalled.
-			idle = s.ReadTimeout <= 0 && !(ct.e.head.expect100 && !ct.e.sentCnt)
+			idle = s.ReadTimeout <= 0
 		}
 	case phaseHandler:
 		c.SetBusy(true)

@@ -174,6 +174,10 @@ const outCheck = 64 << 10
 func (e *engine) process(buf []byte, inCarry bool, old int) {
 	defer e.recoverHandler()
 	r := 0 // start of the current request in buf
+	// wantCnt: the current request's body is cut off at the end of buf; its 100 Continue (if
+	// owed) is decided only after the check for blocked output below, which may give the
+	// request back to the reactor (then it is parsed again, and must not be answered twice).
+	wantCnt := false
 loop:
 	for !e.closing && e.state != stClosed && e.upgradeTo == nil {
 		switch e.state {
@@ -244,7 +248,7 @@ loop:
 			if !e.head.chunked {
 				end := e.head.headLen + int(e.head.contentLen)
 				if len(req) < end {
-					e.maybeContinue()
+					wantCnt = true
 					break loop
 				}
 				e.serve(req[:end], req[e.head.headLen:end], nil)
@@ -254,7 +258,7 @@ loop:
 			}
 			st := e.decodeChunks(req)
 			if st == statusNeedMore {
-				e.maybeContinue()
+				wantCnt = true
 				break loop
 			}
 			if st != statusChunkDone {
@@ -309,6 +313,9 @@ loop:
 			return
 		}
 	}
+	if wantCnt {
+		e.maybeContinue()
+	}
 	e.savePartial(buf, r, inCarry)
 }
 
@@ -361,6 +368,18 @@ func (e *engine) savePartial(buf []byte, r int, inCarry bool) {
 		e.holdPaused = true
 		e.t.pauseReading()
 	}
+}
+
+// owesContinue reports whether the client of the current request waits for a 100 Continue:
+// asked for, not sent, and no body byte received (loop only).
+func (e *engine) owesContinue() bool {
+	if !e.head.expect100 || e.sentCnt {
+		return false
+	}
+	if ar := e.async; ar != nil && ar.pipe != nil && ar.pipe.received() > 0 {
+		return false
+	}
+	return true
 }
 
 func (e *engine) maybeContinue() {

@@ -75,7 +75,10 @@ type Conn struct {
 
 	// closeReq is set by Close from any goroutine; the loop stops delivering
 	// input once it sees it and closes the conn in its task step.
-	closeReq   atomic.Bool
+	closeReq atomic.Bool
+	// wshutReq is set by CloseWrite from another goroutine, before its task:
+	// the loop's later Write and Writev fail at once, as after Close.
+	wshutReq   atomic.Bool
 	state      connState
 	userPaused bool // PauseReading
 	hwPaused   bool // outbound queue above the high-water mark
@@ -188,7 +191,7 @@ const (
 // Writev. Loop only.
 func (c *Conn) writeShut() bool {
 	r := c.rare()
-	return r != nil && r.wshut != wshutNone
+	return r != nil && r.wshut != wshutNone || c.wshutReq.Load()
 }
 
 // writeShutApplied reports whether CloseWrite took effect, for AsyncWrite
@@ -274,10 +277,18 @@ func (c *Conn) Write(b []byte) (int, error) {
 	n := len(b)
 	if c.asyncQueued.Load() > 0 {
 		// AsyncWrites still in the task queue (the loop's own among them) go
-		// first: this write queues behind them.
-		if err := c.queueBehindAsync(b); err != nil {
-			return 0, err
+		// first: they are queued now, and this write behind them, so that it
+		// counts at once in Buffered, NotifySent and the water marks.
+		if !c.l.takeWrites(c) {
+			if err := c.queueBehindAsync(b); err != nil {
+				return 0, err
+			}
+			return n, nil
 		}
+		if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+			return 0, ErrClosed // a done callback closed c
+		}
+		c.l.queueOut(c, b)
 		return n, nil
 	}
 	if n >= directWriteMin {
@@ -285,6 +296,46 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	c.l.queueOut(c, b)
 	return n, nil
+}
+
+// takeWrites queues now, in order, c's AsyncWrites still in the task queue
+// (the rest of the batch runTasks is running, then the queue) that no other
+// task of c precedes, so that a Write on the loop can follow them at once.
+// It reports false when a task of c other than a write (a CloseWrite from
+// another goroutine) is still queued: the write then queues behind it as a
+// task. Done callbacks may run (and close c). Loop only.
+func (l *Loop) takeWrites(c *Conn) bool {
+	blocked := false
+	scan := func(ts []task) {
+		for i := range ts {
+			t := &ts[i]
+			if blocked || t.c != c || t.kind == taskTaken {
+				continue
+			}
+			if t.kind != taskWrite {
+				blocked = true
+				continue
+			}
+			l.taken = append(l.taken, *t)
+			*t = task{kind: taskTaken}
+		}
+	}
+	if l.batchNext < len(l.batch) {
+		scan(l.batch[l.batchNext:])
+	}
+	l.mu.Lock()
+	scan(l.tasks)
+	l.mu.Unlock()
+	// From l.taken, not a local list: a done callback that writes (a nested
+	// call) queues what is left of it first, in order.
+	for len(l.taken) > 0 {
+		t := l.taken[0]
+		l.taken[0] = task{}
+		l.taken = l.taken[1:]
+		l.asyncWrite(t.c, t.b, t.done)
+	}
+	l.taken = nil
+	return !blocked
 }
 
 // queueBehindAsync queues a copy of b as a write task, behind the AsyncWrites
@@ -313,7 +364,7 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 		return 0, ErrWriteClosed
 	}
 	n := 0
-	if c.asyncQueued.Load() > 0 {
+	if c.asyncQueued.Load() > 0 && !c.l.takeWrites(c) {
 		var all []byte
 		for _, b := range bs {
 			all = append(all, b...)
@@ -322,6 +373,9 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 			return 0, err
 		}
 		return len(all), nil
+	}
+	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+		return 0, ErrClosed // a done callback of a write takeWrites queued closed c
 	}
 	for _, b := range bs {
 		c.l.queueOut(c, b)
@@ -434,6 +488,7 @@ func (c *Conn) CloseWrite() error {
 	if c.closeReq.Load() {
 		return ErrClosed
 	}
+	c.wshutReq.Store(true) // before the task: the loop sees it once it may see the task
 	if c.l.enqueue(task{kind: taskCloseWrite, c: c}) != nil {
 		return ErrClosed // the loop is gone: its teardown closed c
 	}
