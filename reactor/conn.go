@@ -73,12 +73,12 @@ type Conn struct {
 	// inflight counts io_uring ops in flight on c (release waits for 0).
 	inflight int32
 
-	// closeReq is set by Close from any goroutine; the loop stops delivering
-	// input once it sees it and closes the conn in its task step.
-	closeReq atomic.Bool
-	// wshutReq is set by CloseWrite from another goroutine, before its task:
-	// the loop's later Write and Writev fail at once, as after Close.
-	wshutReq   atomic.Bool
+	// reqs holds requests made from any goroutine. reqClose: Close was
+	// called; the loop stops delivering input once it sees it and closes the
+	// conn in its task step. reqWriteShut: CloseWrite was called off the
+	// loop (set before its task); the loop's later Write and Writev fail at
+	// once. One word for both keeps Conn at 144 bytes.
+	reqs       atomic.Uint32
 	state      connState
 	userPaused bool // PauseReading
 	hwPaused   bool // outbound queue above the high-water mark
@@ -187,11 +187,21 @@ const (
 	wshutDone              // the write side is shut down
 )
 
+// Bits of Conn.reqs.
+const (
+	reqClose     = 1 << iota // Close or CloseWithError was called
+	reqWriteShut             // CloseWrite was called off the loop
+)
+
+// closeRequested reports whether Close (or CloseWithError) was called, from
+// any goroutine.
+func (c *Conn) closeRequested() bool { return c.reqs.Load()&reqClose != 0 }
+
 // writeShut reports whether CloseWrite was called on c, for Write and
 // Writev. Loop only.
 func (c *Conn) writeShut() bool {
 	r := c.rare()
-	return r != nil && r.wshut != wshutNone || c.wshutReq.Load()
+	return r != nil && r.wshut != wshutNone || c.reqs.Load()&reqWriteShut != 0
 }
 
 // writeShutApplied reports whether CloseWrite took effect, for AsyncWrite
@@ -268,7 +278,7 @@ func (c *Conn) keptIn() int {
 // iteration (one send per conn per iteration carrying everything queued).
 // Loop only.
 func (c *Conn) Write(b []byte) (int, error) {
-	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+	if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 		return 0, ErrClosed
 	}
 	if c.writeShut() {
@@ -285,7 +295,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 			}
 			return n, nil
 		}
-		if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+		if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 			return 0, ErrClosed // a done callback closed c
 		}
 		c.l.queueOut(c, b)
@@ -357,7 +367,7 @@ func (c *Conn) queueBehindAsync(b []byte) error {
 
 // Writev is Write of every buffer of bs, in order. Loop only.
 func (c *Conn) Writev(bs [][]byte) (int, error) {
-	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+	if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 		return 0, ErrClosed
 	}
 	if c.writeShut() {
@@ -374,7 +384,7 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 		}
 		return len(all), nil
 	}
-	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+	if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 		return 0, ErrClosed // a done callback of a write takeWrites queued closed c
 	}
 	for _, b := range bs {
@@ -435,7 +445,7 @@ func asyncWeight(b []byte) int64 { return int64(max(len(b), 1)) }
 // No OnData call follows a Close made on the loop. Idempotent. Safe from any
 // goroutine.
 func (c *Conn) Close() error {
-	if !c.closeReq.CompareAndSwap(false, true) {
+	if c.reqs.Or(reqClose)&reqClose != 0 {
 		return nil
 	}
 	if err := c.l.enqueue(task{kind: taskClose, c: c}); err != nil {
@@ -485,10 +495,10 @@ func (c *Conn) CloseWrite() error {
 		}
 		return c.l.queueCloseWrite(c)
 	}
-	if c.closeReq.Load() {
+	if c.closeRequested() {
 		return ErrClosed
 	}
-	c.wshutReq.Store(true) // before the task: the loop sees it once it may see the task
+	c.reqs.Or(reqWriteShut) // before the task: the loop sees it once it may see the task
 	if c.l.enqueue(task{kind: taskCloseWrite, c: c}) != nil {
 		return ErrClosed // the loop is gone: its teardown closed c
 	}
@@ -507,7 +517,7 @@ func (c *Conn) CloseWithError(err error) error {
 	}
 	// No compare-and-swap: a Close before it may be flushing for ever (a peer
 	// that reads nothing). A second abort task finds c closed and does nothing.
-	c.closeReq.Store(true)
+	c.reqs.Or(reqClose)
 	if c.l.onLoop() {
 		if c.state >= stateClosed {
 			return nil
@@ -701,7 +711,7 @@ func (c *Conn) SetBusy(busy bool) { c.busy = busy }
 
 // wantRead reports whether input should be read and delivered.
 func (c *Conn) wantRead() bool {
-	return c.state == stateOpen && !c.userPaused && !c.hwPaused && !c.eofSeen && !c.closeReq.Load()
+	return c.state == stateOpen && !c.userPaused && !c.hwPaused && !c.eofSeen && !c.closeRequested()
 }
 
 // idleForShutdown reports whether Shutdown may close c now.

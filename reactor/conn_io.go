@@ -137,7 +137,7 @@ func (l *Loop) markDirty(c *Conn) {
 }
 
 func (l *Loop) asyncWrite(c *Conn, b []byte, done func(error)) {
-	// closeReq is not checked: a Close from another goroutine sets it at
+	// reqClose is not checked: a Close from another goroutine sets it at
 	// once but is queued behind that goroutine's earlier AsyncWrites, which
 	// are still sent (per-caller order); closeGraceful then ends the state.
 	if c.state != stateOpen && c.state != stateConnecting || c.writeShutApplied() {
@@ -225,9 +225,9 @@ func (l *Loop) flush() {
 }
 
 func (l *Loop) flushConn(c *Conn) {
-	// A Close from another goroutine sets closeReq at once, but the close
+	// A Close from another goroutine sets reqClose at once, but the close
 	// itself is its queued task (closeGraceful), behind that goroutine's
-	// earlier AsyncWrites, so the state, not closeReq, decides here.
+	// earlier AsyncWrites, so the state, not reqClose, decides here.
 	if c.state != stateOpen && c.state != stateClosing {
 		return
 	}
@@ -235,7 +235,7 @@ func (l *Loop) flushConn(c *Conn) {
 	if c.sendBusy {
 		return
 	}
-	if c.closeReq.Load() && c.abortPending() {
+	if c.closeRequested() && c.abortPending() {
 		return // its abort task drops the output
 	}
 	if c.state == stateClosing {
@@ -338,7 +338,7 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 // closeWrite marks c's write side to be shut down once its queued output is
 // sent (see Conn.CloseWrite; loop only).
 func (l *Loop) closeWrite(c *Conn) error {
-	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+	if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 		return ErrClosed
 	}
 	r := c.r()
@@ -354,7 +354,7 @@ func (l *Loop) closeWrite(c *Conn) error {
 // task queue: Write and Writev fail at once, the shutdown follows those
 // AsyncWrites (its task runs closeWrite).
 func (l *Loop) queueCloseWrite(c *Conn) error {
-	if c.state != stateOpen && c.state != stateConnecting || c.closeReq.Load() {
+	if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 		return ErrClosed
 	}
 	r := c.r()
@@ -380,7 +380,7 @@ func (l *Loop) shutWriteNow(c *Conn, r *connRare) {
 
 // input delivers bytes read (valid only during the call).
 func (l *Loop) input(c *Conn, data []byte) {
-	if c.state != stateOpen || c.closeReq.Load() {
+	if c.state != stateOpen || c.closeRequested() {
 		return // closing: input is discarded
 	}
 	c.lastActive = l.mono
@@ -400,7 +400,7 @@ func (l *Loop) input(c *Conn, data []byte) {
 		return
 	}
 	n, stopped := l.present(c, data, inputWindow)
-	if c.state != stateOpen || c.closeReq.Load() || n >= len(data) {
+	if c.state != stateOpen || c.closeRequested() || n >= len(data) {
 		return
 	}
 	if !stopped && !c.userPaused && !c.hwPaused && len(data)-n > l.s.cfg.maxPending {
@@ -447,7 +447,7 @@ func (l *Loop) present(c *Conn, data []byte, first int) (consumed int, stopped b
 			// SetHandler: what the old handler left is the new one's to see now.
 			l.switched = false
 			if consumed < len(data) {
-				if c.state != stateOpen || c.closeReq.Load() || c.userPaused || c.hwPaused {
+				if c.state != stateOpen || c.closeRequested() || c.userPaused || c.hwPaused {
 					return consumed, true
 				}
 				win = inputWindow
@@ -457,7 +457,7 @@ func (l *Loop) present(c *Conn, data []byte, first int) (consumed int, stopped b
 		if end == len(data) || consumed == len(data) {
 			return consumed, false
 		}
-		if c.state != stateOpen || c.closeReq.Load() || c.userPaused || c.hwPaused {
+		if c.state != stateOpen || c.closeRequested() || c.userPaused || c.hwPaused {
 			return consumed, true
 		}
 		if n == 0 {
@@ -521,7 +521,7 @@ func (l *Loop) eof(c *Conn, err error) {
 	}
 	c.eofSeen = true
 	if err != nil {
-		if c.keptIn() > 0 && (c.userPaused || c.hwPaused || c.unshown) && c.state == stateOpen && !c.closeReq.Load() {
+		if c.keptIn() > 0 && (c.userPaused || c.hwPaused || c.unshown) && c.state == stateOpen && !c.closeRequested() {
 			// Input kept while reading is paused came before the error (an io_uring
 			// recv may read the reset before the pause's cancel; epoll, which does not
 			// read while paused, reads it after that input): delivered first, as for
@@ -537,7 +537,7 @@ func (l *Loop) eof(c *Conn, err error) {
 		l.finish(c, err)
 		return
 	}
-	if (c.userPaused || c.hwPaused || c.unshown && c.keptIn() > 0) && c.state == stateOpen && !c.closeReq.Load() {
+	if (c.userPaused || c.hwPaused || c.unshown && c.keptIn() > 0) && c.state == stateOpen && !c.closeRequested() {
 		// Kept bytes (read while reading was paused, or never shown) must
 		// reach the handler before the EOF does, and a paused conn sees its
 		// EOF only when reading resumes, as on epoll, which does not read
@@ -558,7 +558,7 @@ func (l *Loop) eof(c *Conn, err error) {
 // finishEOF ends reading after a clean EOF once the handler has seen every
 // byte: OnReadEOF for a ReadEOFHandler, else a graceful close.
 func (l *Loop) finishEOF(c *Conn) {
-	if c.state == stateOpen && !c.closeReq.Load() {
+	if c.state == stateOpen && !c.closeRequested() {
 		if h, ok := c.handler().(ReadEOFHandler); ok {
 			// Half-close: reading is over (eofSeen makes wantRead false, so
 			// no backend re-arms a read); writing goes on until Close.
@@ -622,7 +622,7 @@ func (l *Loop) closeGraceful(c *Conn) {
 		}
 		// Output queued before the connect completed: sent once it has
 		// (connected closes c then), as Close promises.
-		c.closeReq.Store(true)
+		c.reqs.Or(reqClose)
 		return
 	case stateOpen:
 		// With a reset stored (eof, readErr), flushConn finishes c with it at the
@@ -631,7 +631,7 @@ func (l *Loop) closeGraceful(c *Conn) {
 	default:
 		return
 	}
-	// closeReq is not set here: it is Close's and CloseWithError's "first
+	// reqClose is not set here: it is Close's and CloseWithError's "first
 	// wins" flag, and a close the reactor begins itself (the peer's EOF,
 	// Shutdown) must not make a later CloseWithError a no-op. The state
 	// stops input and writes.
@@ -650,7 +650,7 @@ func (l *Loop) finish(c *Conn, err error) {
 	if err == nil {
 		c.state = stateClosedGraceful // release decides whether to linger
 	}
-	c.closeReq.Store(true)
+	c.reqs.Or(reqClose)
 	// Before the done callbacks, as in sent: nothing is pending any more, and AsyncWrite
 	// reports ErrClosed instead of ErrQueueFull.
 	c.asyncOut.Store(0)
@@ -833,14 +833,14 @@ func (l *Loop) connected(c *Conn, err error) {
 	c.ext.rare.dialLocal.Store(la) // read from any goroutine (see kindDialed)
 	c.lastActive = l.mono
 	l.callOpen(c)
-	if c.state == stateOpen && c.closeReq.Load() {
+	if c.state == stateOpen && c.closeRequested() {
 		l.closeGraceful(c) // Close was called while connecting, or by OnOpen
 		return
 	}
 	if c.wantRead() {
 		l.b.resume(c)
 	}
-	if c.Buffered() > 0 || c.closeReq.Load() || c.shutPending() {
+	if c.Buffered() > 0 || c.closeRequested() || c.shutPending() {
 		l.markDirty(c)
 	}
 }
@@ -849,7 +849,7 @@ func (l *Loop) connected(c *Conn, err error) {
 // whose EOF already came, then finishes the EOF, unless the handler paused
 // again (then the next resume comes back here).
 func (l *Loop) redeliverBeforeEOF(c *Conn) {
-	if c.state != stateOpen || c.userPaused || c.hwPaused || c.closeReq.Load() {
+	if c.state != stateOpen || c.userPaused || c.hwPaused || c.closeRequested() {
 		return // Close was called: no OnData after it; its task ends c
 	}
 	if c.keptIn() > 0 {
@@ -858,7 +858,7 @@ func (l *Loop) redeliverBeforeEOF(c *Conn) {
 	if c.state == stateOpen && !c.userPaused && !c.hwPaused {
 		c.eofPending = false
 		if r := c.rare(); r != nil && r.readErr != nil {
-			if !c.closeReq.Load() {
+			if !c.closeRequested() {
 				l.finish(c, r.readErr) // the reset that came after the kept input
 			}
 			// Else OnData called Close (its task's closeGraceful finishes c with

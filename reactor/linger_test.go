@@ -25,7 +25,7 @@ func TestCloseWithLateInputDeliversOutput(t *testing.T) {
 		closed := newCloseRecorder()
 		h := HandlerFuncs{
 			Data: func(c *Conn, in []byte) int {
-				if !c.closeReq.Load() {
+				if !c.closeRequested() {
 					c.Write(resp)
 					c.Close()
 				}

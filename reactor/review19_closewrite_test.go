@@ -4,6 +4,7 @@ package reactor
 
 import (
 	"io"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 // ErrWriteClosed". Called from another goroutine it only queues a task:
 // a Write the loop makes after it (in happens-before order, through an
 // atomic here) but before that task runs succeeds, and its bytes reach the
-// peer before the FIN. (Close, by contrast, sets closeReq at once.)
+// peer before the FIN. (Close, by contrast, marks the conn at once.)
 // CloseWrite from another goroutine: a loop Write after it returned fails
 // with ErrWriteClosed, and the peer gets nothing before EOF.
 func TestReview19CloseWriteOffLoopThenWrite(t *testing.T) {
@@ -61,4 +62,13 @@ func TestReview19CloseWriteOffLoopThenWrite(t *testing.T) {
 			t.Fatalf("Write after CloseWrite returned %v (want ErrWriteClosed); peer read %q before EOF (err %v)", werr, got, err)
 		}
 	})
+}
+
+// A Conn is what an idle connection costs: 144 bytes is a size class of the
+// allocator, one byte more costs 160 (about 20 bytes of RSS per idle conn;
+// CloseWrite's off-loop flag first took a field of its own and crossed it).
+func TestConnSizeClass(t *testing.T) {
+	if n := reflect.TypeOf(Conn{}).Size(); n > 144 {
+		t.Fatalf("Conn is %d bytes, more than the 144-byte size class", n)
+	}
 }
