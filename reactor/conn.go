@@ -298,6 +298,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 		if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 			return 0, ErrClosed // a done callback closed c
 		}
+		if c.writeShut() {
+			return 0, ErrWriteClosed // a done callback called CloseWrite
+		}
 		c.l.queueOut(c, b)
 		return n, nil
 	}
@@ -308,34 +311,41 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// takeWrites queues now, in order, c's AsyncWrites still in the task queue
-// (the rest of the batch runTasks is running, then the queue) that no other
-// task of c precedes, so that a Write on the loop can follow them at once.
-// It reports false when a task of c other than a write (a CloseWrite from
-// another goroutine) is still queued: the write then queues behind it as a
-// task. Done callbacks may run (and close c). Loop only.
+// takeWrites queues now, in order, c's AsyncWrites still in the task queue,
+// so that a Write on the loop can follow them at once (and count in
+// Buffered, NotifySent and the water marks): they were all queued before it.
+// Inside a task (an Execute func) it takes none: that Write takes the task's
+// place in the queue, ahead of the AsyncWrites queued after the task (the
+// caller's later ones among them), so it goes out at once. It reports false
+// when a task of c other than a write comes first: the write then queues
+// behind it as a task. Done callbacks may run (and close c). Loop only.
 func (l *Loop) takeWrites(c *Conn) bool {
+	if l.inTask {
+		return true
+	}
 	blocked := false
-	scan := func(ts []task) {
-		for i := range ts {
-			t := &ts[i]
-			if blocked || t.c != c || t.kind == taskTaken {
-				continue
-			}
-			if t.kind != taskWrite {
-				blocked = true
-				continue
-			}
-			l.taken = append(l.taken, *t)
-			*t = task{kind: taskTaken}
-		}
-	}
-	if l.batchNext < len(l.batch) {
-		scan(l.batch[l.batchNext:])
-	}
 	l.mu.Lock()
-	scan(l.tasks)
+	for i := range l.tasks {
+		t := &l.tasks[i]
+		if t.c != c || t.kind == taskTaken {
+			continue
+		}
+		if t.kind != taskWrite {
+			blocked = true
+			break
+		}
+		l.taken = append(l.taken, *t)
+		*t = task{kind: taskTaken}
+	}
 	l.mu.Unlock()
+	// A runtime.Goexit in a done callback: what is left goes back to the
+	// head of the queue, for the teardown (closeQueue) to fail.
+	defer func() {
+		if len(l.taken) > 0 {
+			l.requeue(l.taken)
+			l.taken = nil
+		}
+	}()
 	// From l.taken, not a local list: a done callback that writes (a nested
 	// call) queues what is left of it first, in order.
 	for len(l.taken) > 0 {
@@ -387,6 +397,9 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 	if c.state != stateOpen && c.state != stateConnecting || c.closeRequested() {
 		return 0, ErrClosed // a done callback of a write takeWrites queued closed c
 	}
+	if c.writeShut() {
+		return 0, ErrWriteClosed // ... or called CloseWrite
+	}
 	for _, b := range bs {
 		c.l.queueOut(c, b)
 		n += len(b)
@@ -398,7 +411,11 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 // caller must not modify it afterwards). Writes from one goroutine keep their
 // order. done, if not nil, runs on the loop once b was handed to the kernel
 // (nil error) or the conn closed first (ErrClosed or the close error).
-// Safe from any goroutine.
+// Safe from any goroutine. On the loop, a Write made after an AsyncWrite goes
+// out after it, except in a func run by Execute: there Write goes out at
+// once, at the place of the func in the task queue, so ahead of AsyncWrites
+// queued after the func was (the Execute caller's later ones) and of the
+// func's own (on the loop, use Write).
 //
 // The queue is bounded (WithAsyncWriteLimit, default DefaultAsyncWriteLimit
 // bytes): when output is already pending on c (queued on the conn, or

@@ -79,11 +79,9 @@ type Loop struct {
 	closed   bool
 	hasTasks atomic.Bool
 	unrun    []func() // funcs of a loop that never served (closeQueue, runUnrun)
-	// batch is the task list runTasks is running, batchNext its next task
-	// (loop only): takeWrites takes a conn's write tasks from it too.
-	batch     []task
-	batchNext int
-	taken     []task // write tasks takeWrites took and has not queued yet
+	// inTask: runTasks is running a task (loop only; see takeWrites).
+	inTask bool
+	taken  []task // write tasks takeWrites took and has not queued yet
 
 	owner    atomic.Int64  // Server.caller of the loop goroutine, 0 before run
 	stopReq  atomic.Bool   // Close: tear down and exit
@@ -454,16 +452,15 @@ func (l *Loop) runTasks() {
 	l.hasTasks.Store(false)
 	l.mu.Unlock()
 	i := 0
-	l.batch = ts
 	defer func() {
-		l.batch, l.batchNext = nil, 0
+		l.inTask = false
 		if i < len(ts) { // runtime.Goexit in a task: the loop ends (serve)
 			l.requeue(ts[i+1:])
 		}
 	}()
 	for ; i < len(ts); i++ {
 		t := &ts[i]
-		l.batchNext = i + 1
+		l.inTask = true
 		switch t.kind {
 		case taskFunc:
 			l.safeCall(t.f)
