@@ -39,6 +39,7 @@ type asyncReq struct {
 	clRem       int64 // loop: Content-Length bytes not yet received
 	bodyPaused  bool  // loop: reading paused because the pipe is full
 	respStarted bool  // loop: response bytes were queued
+	sawBody     bool  // loop: a byte of the body arrived (chunk framing included)
 	gone        bool  // loop: the connection is closed
 	holding     bool  // loop: the handler returned; its response waits for the body's end
 	held        []byte
@@ -407,6 +408,9 @@ func (e *engine) asyncBody(req []byte) int {
 	}
 	if ar.bodyPaused {
 		return statusNeedMore
+	}
+	if len(req) > e.bodyPos {
+		ar.sawBody = true // the client is not waiting for 100 Continue (see owesContinue)
 	}
 	if !e.head.chunked {
 		n := min(int64(len(req)-e.bodyPos), ar.clRem)

@@ -376,7 +376,8 @@ func (e *engine) owesContinue() bool {
 	if !e.head.expect100 || e.sentCnt {
 		return false
 	}
-	if ar := e.async; ar != nil && ar.pipe != nil && ar.pipe.received() > 0 {
+	if ar := e.async; ar != nil && (ar.respStarted || ar.sawBody) {
+		// (A response that started first means no 100 will go out: sendContinue refuses.)
 		return false
 	}
 	return true

@@ -30,7 +30,12 @@ func TestReview19RejectWhilePaused(t *testing.T) {
 			var h Handler = HandlerFunc(func(c *Ctx) { c.WriteString(big) })
 			if fromHTTP {
 				name += "/fromhttp"
-				h = FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) }))
+				h = FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					// The handler starts once the head is parsed: give the loop time to reach a
+					// bad body first (decided after the header went out, it cannot be announced).
+					time.Sleep(50 * time.Millisecond)
+					io.WriteString(w, big)
+				}))
 			}
 			t.Run(name, func(t *testing.T) {
 				forEachBackend(t, func(t *testing.T, b reactor.Backend) {

@@ -21,7 +21,9 @@ import (
 //   - ReadHeaderTimeout: from the first byte of a request (or the end of the previous one when
 //     bytes are already waiting) until its head is complete. A client that trickles a head
 //     (slowloris) is cut off when it expires, however active it is.
-//   - ReadTimeout: from the end of the head until the body is complete.
+//   - ReadTimeout: from the end of the head until the body is complete. A FromHTTP client that
+//     asked for 100 Continue is not waiting on itself: the timeout starts when the 100 goes out
+//     (the handler's first Body read), a body byte arrives or the response starts.
 //   - IdleTimeout: a keep-alive connection with no request in progress is closed after this long
 //     without reads or writes (a client that reads none of a queued response for this long is
 //     idle too; WriteTimeout bounds one that reads slowly). It also bounds a pause inside a
