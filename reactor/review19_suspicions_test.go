@@ -5,6 +5,7 @@ package reactor
 import (
 	"errors"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,20 +30,7 @@ func (f *failOnceWait) wait(d time.Duration) error {
 // refused nor closed with OnClose: Server.NumConns stays above 0 for ever.
 func TestReview19DialInOnCloseAfterFailedWait(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		target, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer target.Close()
-		go func() {
-			for {
-				c, err := target.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-			}
-		}()
+		target := upstream(t, func(c net.Conn) {})
 		var dialOpened, dialClosed atomic.Int32
 		dialErr := make(chan error, 1)
 		dh := HandlerFuncs{
@@ -216,21 +204,7 @@ func TestReview19ShutdownWaitsTakenOverGo(t *testing.T) {
 // Dial answers ErrLoopClosed while the loop drains, so the request fails.
 func TestReview19DialFromBusyHandlerDuringShutdown(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		up, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer up.Close()
-		go func() {
-			for {
-				c, err := up.Accept()
-				if err != nil {
-					return
-				}
-				c.Write([]byte("upstream"))
-				c.Close()
-			}
-		}()
+		up := upstream(t, func(c net.Conn) { c.Write([]byte("upstream")); c.Close() })
 		got := make(chan struct{}, 1)
 		h := HandlerFuncs{Data: func(c *Conn, d []byte) int {
 			c.SetBusy(true) // a request in progress
@@ -292,20 +266,7 @@ func TestReview19DialFromBusyHandlerDuringShutdown(t *testing.T) {
 // gets, per backend.
 func TestReview19DialCloseAtOnceEvents(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		up, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer up.Close()
-		go func() {
-			for {
-				c, err := up.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		up := upstream(t, func(c net.Conn) { c.Close() })
 		s := oneLoop(t, b)
 		defer s.Close()
 		l := s.Loops()[0]
@@ -348,4 +309,36 @@ func fmtEv(open bool, err error) string {
 		return s + "+Close(nil)"
 	}
 	return s + "+Close(" + err.Error() + ")"
+}
+
+// upstream listens on loopback and gives each conn it accepts to serve; the
+// listener and the conns still open are closed when the test ends.
+func upstream(t *testing.T, serve func(c net.Conn)) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			serve(c)
+		}
+	}()
+	return ln
 }
