@@ -79,12 +79,14 @@ func (l *Loop) queueOut(c *Conn, b []byte) {
 	}
 	q.out = append(l.growBuf(q.out, len(b)), b...)
 	l.markDirty(c)
-	if x := c.ext; x != nil && x.writeDL > 0 {
-		l.scheduleConnTimer(c) // a write deadline counts from when output is queued
+	n := c.Buffered()
+	if x := c.ext; x != nil && x.writeDL > 0 && n == len(b) {
+		// Output queued where none was: the write deadline applies again
+		// (connDue leaves it out while nothing is queued).
+		l.scheduleConnTimer(c)
 	}
 	// AsyncWrite's bound: what was queued since the last publication counts
 	// at once from asyncQuiet on, not at the end of the iteration (flushConn).
-	n := c.Buffered()
 	if int64(n)-c.asyncOut.Load() >= asyncQuiet(l.s.cfg.asyncLimit) {
 		c.asyncOut.Store(int64(n))
 	}
