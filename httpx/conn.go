@@ -84,7 +84,6 @@ func (ct *connTransport) release() {
 	ct.seq, ct.ac = e.seq, e.ac
 	ct.e = nil
 	e.t, e.ac = nil, nil
-	e.shutdown = false
 	idx := ct.c.Loop().Index()
 	if len(ct.s.free[idx]) < maxFreeEngines {
 		ct.s.free[idx] = append(ct.s.free[idx], e)

@@ -95,11 +95,10 @@ type engine struct {
 	t   transport
 	lc  *loopCache // the owner's (per loop); the owner updates its date before feed
 
-	state    uint8
-	closing  bool // answer nothing more; close once the output is queued
-	shutdown bool // the server is shutting down: close after the current response
-	closed   bool // the transport was closed (close sent or peer gone)
-	eof      bool // the peer half-closed: no more input will come (see readEOF)
+	state   uint8
+	closing bool // answer nothing more; close once the output is queued
+	closed  bool // the transport was closed (close sent or peer gone)
+	eof     bool // the peer half-closed: no more input will come (see readEOF)
 
 	carry   []byte // owned copy of input not processed yet (see type comment)
 	out     []byte // response bytes not yet handed to the transport
@@ -563,23 +562,13 @@ func (e *engine) onClose() {
 }
 
 // draining reports whether the connection must close after the current request (loop only).
-func (e *engine) draining() bool { return e.shutdown || e.cfg.draining.Load() }
+func (e *engine) draining() bool { return e.cfg.draining.Load() }
 
 // releasable reports whether the engine holds nothing of its connection, so the connection can
 // give it back to its loop's free list while idle (loop only).
 func (e *engine) releasable() bool {
 	return e.state == stIdle && len(e.carry) == 0 && len(e.out) == 0 && e.async == nil &&
 		!e.closing && !e.closed && !e.eof && e.blank == 0 && e.upgradeTo == nil
-}
-
-// beginShutdown makes the connection close after its current request, or now if idle
-// (loop only).
-func (e *engine) beginShutdown() {
-	e.shutdown = true
-	if e.phase() == phaseIdle {
-		e.closing = true
-		e.flushOut()
-	}
 }
 
 // phase reports which timeout applies now (loop only).

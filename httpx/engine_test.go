@@ -206,15 +206,15 @@ func TestNoBodyStatuses(t *testing.T) {
 	}
 }
 
-func TestShutdownClosesIdleAndAfterCurrent(t *testing.T) {
-	m := newMemConn(testConfig(HandlerFunc(echoPath)))
-	m.e.beginShutdown()
-	if !m.isClosed() {
-		t.Fatal("idle connection not closed on shutdown")
-	}
-	m = newMemConn(testConfig(HandlerFunc(echoPath)))
+// TestDrainClosesAfterCurrent: once Shutdown set draining, a request in
+// progress still gets its response, which says Connection: close, and the
+// connection closes after it. (Idle connections are closed by the reactor's
+// Shutdown: TestGracefulShutdown, TestSoakGracefulShutdown.)
+func TestDrainClosesAfterCurrent(t *testing.T) {
+	cfg := testConfig(HandlerFunc(echoPath))
+	m := newMemConn(cfg)
 	m.e.feed([]byte("GET /a HTTP/1.1\r\nHost: a\r\n"))
-	m.e.beginShutdown()
+	cfg.draining.Store(true)
 	if m.isClosed() {
 		t.Fatal("connection with a request in progress closed")
 	}
