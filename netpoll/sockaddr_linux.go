@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +29,7 @@ func Addr(rsa *unix.RawSockaddrAny) net.Addr {
 	case unix.AF_INET6:
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
 		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port))
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(addr6(sa), port))
 	case unix.AF_UNIX:
 		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(rsa))
 		start := 0
@@ -53,6 +54,16 @@ func Addr(rsa *unix.RawSockaddrAny) net.Addr {
 	return nil
 }
 
+// addr6 is sa's address with its scope (a link-local address's interface)
+// as a numeric zone, which package net and PutAddr accept.
+func addr6(sa *unix.RawSockaddrInet6) netip.Addr {
+	a := netip.AddrFrom16(sa.Addr)
+	if sa.Scope_id != 0 {
+		a = a.WithZone(strconv.FormatUint(uint64(sa.Scope_id), 10))
+	}
+	return a
+}
+
 // AddrPort returns the IP address and port of an AF_INET or AF_INET6
 // sockaddr, without allocating; ok is false for other families.
 func AddrPort(rsa *unix.RawSockaddrAny) (ap netip.AddrPort, ok bool) {
@@ -65,7 +76,7 @@ func AddrPort(rsa *unix.RawSockaddrAny) (ap netip.AddrPort, ok bool) {
 	case unix.AF_INET6:
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
 		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port), true
+		return netip.AddrPortFrom(addr6(sa), port), true
 	}
 	return netip.AddrPort{}, false
 }
@@ -129,6 +140,17 @@ func PutAddr(rsa *unix.RawSockaddrAny, addr net.Addr) (uint32, int, error) {
 		sa.Family = unix.AF_INET6
 		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], ap.Port())
 		sa.Addr = ip.As16()
+		if z := ip.Zone(); z != "" {
+			// A link-local address's interface (name or index), as package
+			// net sets it: without it connect and bind fail with EINVAL.
+			if n, err := strconv.ParseUint(z, 10, 32); err == nil {
+				sa.Scope_id = uint32(n)
+			} else if ifi, err := net.InterfaceByName(z); err == nil {
+				sa.Scope_id = uint32(ifi.Index)
+			} else {
+				return 0, 0, err
+			}
+		}
 		return unix.SizeofSockaddrInet6, unix.AF_INET6, nil
 	case *net.UnixAddr:
 		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(rsa))

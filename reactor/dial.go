@@ -28,7 +28,8 @@ type dialState struct {
 // on the returned Conn applies while it connects, and ends the dial with
 // ErrDeadline or ErrIdleTimeout. During a Shutdown it still dials (a busy
 // conn's handler may need its upstream; the drain closes the new conn when
-// idle, as any other); once the loop is stopping it returns ErrLoopClosed.
+// idle, as any other); once the loop is stopping (or, in a Shutdown, has
+// drained, its conns all closed) it returns ErrLoopClosed.
 // Loop only.
 func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 	if h == nil {
@@ -39,7 +40,9 @@ func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 	}
 	// Not refused while draining: a handler Shutdown waits for (SetBusy) may
 	// need its upstream to finish; the drain waits for the dialed conn too.
-	if l.b == nil || l.stopReq.Load() {
+	// A loop that has drained stops with Shutdown's Close, which would cut a
+	// conn dialed now: it is stopping.
+	if l.b == nil || l.stopReq.Load() || l.drained {
 		return nil, ErrLoopClosed
 	}
 	var ra net.Addr
@@ -51,7 +54,11 @@ func (l *Loop) Dial(network, addr string, h Handler) (*Conn, error) {
 			return nil, err
 		}
 		if ta.IP == nil {
+			// The local system, as package net dials it: ::1 for tcp6.
 			ta.IP = net.IPv4(127, 0, 0, 1)
+			if network == "tcp6" {
+				ta.IP = net.IPv6loopback
+			}
 		}
 		ra = ta
 	case "unix":

@@ -192,7 +192,10 @@ func (s *Server) Serve() error {
 
 // Shutdown stops accepting, lets queued output drain, closes idle conns
 // (SetBusy marks conns that are not), waits for the rest to close, then
-// stops the loops. When ctx expires first it calls Close and returns
+// stops the loops. A dialed conn still connecting is not idle yet: Shutdown
+// waits until its connect ends (the kernel gives up on a peer that never
+// answers after about two minutes); bound it with ctx or a deadline on the
+// conn (see Loop.Dial). When ctx expires first it calls Close and returns
 // ctx.Err(). Safe from any goroutine; called from a loop (a handler), it
 // cannot wait for that loop, so it runs in the background and returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {
