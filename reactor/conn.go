@@ -135,6 +135,11 @@ type connExt struct {
 	readDL  int64
 	writeDL int64
 	timer   Timer
+	// outq samples the kernel's send queue (SIOCOUTQ) of a conn with an
+	// idle timeout: after a send that left output in the reactor, or when
+	// the timeout ended with output still in the kernel; 0: no sample. See
+	// Loop.peerReading.
+	outq int
 
 	rare *connRare
 }
@@ -666,7 +671,10 @@ func (c *Conn) Buffered() int {
 }
 
 // SetIdleTimeout closes c with ErrIdleTimeout after d without reads or
-// writes; 0 disables. Loop only.
+// writes; 0 disables. A peer still taking output from the kernel's send
+// queue (a large output read slowly) is activity, checked when d ends: a
+// peer that takes nothing is closed after d, or after up to 2d when the
+// reactor had handed all its output to the kernel. Loop only.
 func (c *Conn) SetIdleTimeout(d time.Duration) {
 	if d < 0 {
 		d = 0

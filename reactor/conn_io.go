@@ -255,6 +255,13 @@ func (l *Loop) flushConn(c *Conn) {
 		}
 		return
 	}
+	if x := c.ext; x != nil && x.writeDL > 0 && l.mono >= x.writeDL {
+		// Output queued after the write deadline passed by a callback that ran
+		// after this iteration's timers (a timer's, kept input's, a Go func's):
+		// it fails, as the conn's timer fails output queued earlier.
+		l.finish(c, ErrDeadline)
+		return
+	}
 	// Swap: out becomes the in-flight buffer; the previous in-flight buffer
 	// (kept in sendBuf, emptied) collects new writes.
 	spare := q.sendBuf
@@ -301,6 +308,7 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	}
 	c.publishOut()                       // again if callbacks wrote
 	if int(q.sendOff) < len(q.sendBuf) { // short send: continue with the rest
+		l.sampleOutq(c)
 		c.sendBusy = true
 		l.b.send(c)
 		// A large queue goes out as one send continued many times: reading
@@ -317,6 +325,11 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	// OnData included, in between).
 	q.sendOff, q.sendBuf = 0, q.sendBuf[:0]
 	more := len(q.out) > 0
+	if more {
+		l.sampleOutq(c)
+	} else if x := c.ext; x != nil {
+		x.outq = 0 // no sample: the reactor holds no output (connTimerFired)
+	}
 	if !more {
 		// Nothing queued: return both buffers to the pool so idle conns
 		// hold no output memory.
@@ -334,6 +347,18 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	}
 	if more || c.state == stateClosing || c.shutPending() {
 		l.markDirty(c)
+	}
+}
+
+// sampleOutq records the kernel's send queue after a send that left output
+// in the reactor, on a conn with an idle timeout: the next send may wait
+// for room in it, and the peer reading it is activity (connTimerFired).
+// Only large outputs get here (one ioctl per send of theirs). Loop only.
+func (l *Loop) sampleOutq(c *Conn) {
+	if x := c.ext; x != nil && x.idle > 0 {
+		if n, err := netpoll.Unacked(int(c.fd)); err == nil {
+			x.outq = n
+		}
 	}
 }
 

@@ -132,7 +132,7 @@ func WithParkedLoops(on bool) Option {
 }
 
 // WithIdleTimeout closes connections with no read or write activity for d
-// (0 = none, the default).
+// (0 = none, the default; see Conn.SetIdleTimeout).
 func WithIdleTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {

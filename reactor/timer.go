@@ -5,6 +5,8 @@ package reactor
 import (
 	"math"
 	"time"
+
+	"github.com/ringo-io/ringo/netpoll"
 )
 
 // Timer is a loop timer made by Loop.AfterFunc. Loop only.
@@ -128,6 +130,11 @@ func (l *Loop) connTimerFired(c *Conn) {
 			l.scheduleConnTimer(c)
 			return
 		}
+		if l.peerReading(c) {
+			c.lastActive = now
+			l.scheduleConnTimer(c)
+			return
+		}
 		l.finish(c, ErrIdleTimeout)
 	default:
 		// A write deadline that passed with nothing queued stays: output
@@ -136,14 +143,34 @@ func (l *Loop) connTimerFired(c *Conn) {
 	}
 }
 
+// peerReading reports whether the peer took output from the kernel's send
+// queue since its last sample (x.outq): then an idle timeout that ends finds
+// activity the reactor cannot see, a peer reading a large output more
+// slowly than the kernel reports room for it (epoll and io_uring report a
+// socket writable once a third of its buffer is free). Without a sample (the
+// last send left nothing in the reactor, but the kernel still holds output)
+// it takes one and grants one more period: a peer that reads nothing is
+// then closed after twice the timeout. Loop only.
+func (l *Loop) peerReading(c *Conn) bool {
+	x := c.ext
+	n, err := netpoll.Unacked(int(c.fd))
+	if err != nil || n == 0 {
+		return false // nothing in the kernel's queue: idle indeed
+	}
+	prev := x.outq
+	x.outq = n
+	return prev == 0 || n < prev
+}
+
 // runTimers runs the timers due. A timer that a callback arms due now (an
-// AfterFunc(0) chain that yields to I/O) runs in the next iteration: at most
-// as many timers run as the heap held on entry, else such a chain would keep
-// the loop here for ever.
+// AfterFunc(0) chain that yields to I/O) runs in the next iteration, else
+// such a chain would keep the loop here for ever (or, with other timers
+// pending, for as many steps as the heap holds).
 func (l *Loop) runTimers() {
+	last := l.timerSeq // timers armed (or re-armed) from here on wait for the next iteration
 	for n := len(l.timers); n > 0; n-- {
 		t := l.timers.peek()
-		if t == nil || t.when > l.mono {
+		if t == nil || t.when > l.mono || t.seq > last {
 			return
 		}
 		l.timers.remove(t)
