@@ -689,7 +689,9 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 }
 
 // SetReadDeadline closes c with ErrDeadline (os.ErrDeadlineExceeded) when t
-// passes; the zero time disables. Loop only.
+// passes; the zero time disables. It no longer applies once c is closing
+// (Close, the peer's EOF): c reads no more, and its output still goes out
+// (bound that with a write deadline or idle timeout). Loop only.
 func (c *Conn) SetReadDeadline(t time.Time) {
 	if t.IsZero() && c.ext == nil {
 		return

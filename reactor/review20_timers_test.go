@@ -314,3 +314,35 @@ func TestReview20IdleTimeoutStuckReaderClosed(t *testing.T) {
 		t.Logf("closed after %v", r.at)
 	})
 }
+
+// A read deadline set while reading must not cut a Close's output: a
+// closing conn reads no more, and Close promises its queued output (only a
+// write deadline or idle timeout ends that).
+func TestReview20ReadDeadlineSparesClosingOutput(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		const total = 8 << 20
+		closed := make(chan error, 1)
+		h := HandlerFuncs{
+			Open: func(c *Conn) {
+				c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				c.Write(make([]byte, total))
+				c.Close()
+			},
+			Close: func(c *Conn, err error) { closed <- err },
+		}
+		s := start(t, b, h, WithLoops(1))
+		nc := dial(t, s)
+		time.Sleep(300 * time.Millisecond) // past the read deadline, output still queued
+		nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got, err := io.Copy(io.Discard, nc)
+		var cerr error
+		select {
+		case cerr = <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnClose")
+		}
+		if got != total || cerr != nil {
+			t.Fatalf("peer got %d of %d bytes (%v); OnClose %v", got, total, err, cerr)
+		}
+	})
+}

@@ -78,7 +78,9 @@ func (c *Conn) connDue() int64 {
 	if x.idle > 0 {
 		pick(c.idleDue())
 	}
-	pick(x.readDL)
+	if c.state != stateClosing {
+		pick(x.readDL) // a closing conn reads no more: see SetReadDeadline
+	}
 	if c.Buffered() > 0 {
 		pick(x.writeDL) // else armed when output is queued (queueOut)
 	}
@@ -117,7 +119,7 @@ func (l *Loop) connTimerFired(c *Conn) {
 	now := l.mono
 	x := c.ext // a conn timer fired: ext exists
 	switch {
-	case x.readDL > 0 && now >= x.readDL:
+	case x.readDL > 0 && now >= x.readDL && c.state != stateClosing:
 		l.finish(c, ErrDeadline)
 	case x.writeDL > 0 && now >= x.writeDL && c.Buffered() > 0:
 		l.finish(c, ErrDeadline)
