@@ -367,8 +367,15 @@ func (b *uringBackend) wait(d time.Duration) error {
 	// in one iteration than it holds), the kernel keeps the extra CQEs in
 	// order on its overflow list (FEAT_NODROP, 5.5; the reactor requires
 	// it) and PeekBatch flushes them into the CQ as it empties: none is
-	// lost, and the loop keeps draining while the kernel reports overflow.
-	for {
+	// lost, and the loop keeps draining while the kernel reports overflow,
+	// up to four CQs' worth: each flush of the overflow list runs task work
+	// that completes more, so under a steady stream the kernel may report
+	// overflow for ever, and a drain without a bound would never return to
+	// the iteration (tasks, timers, flushes, Close). What is left stays on
+	// the overflow list, in order, for the next wait, whose enter flushes it
+	// and does not sleep while CQEs are ready.
+	limit := max(len(b.cqes), 4*int(b.r.CQEntries()))
+	for done := 0; done < limit; {
 		n := b.r.PeekBatch(b.cqes)
 		if n == 0 {
 			break
@@ -380,6 +387,7 @@ func (b *uringBackend) wait(d time.Duration) error {
 		b.r.CQAdvance(uint32(n))
 		b.cqPeak = max(b.cqPeak, n)
 		b.dispatch(batch)
+		done += n
 		if b.r.CQOverflowed() {
 			b.nCQOverflow++
 			continue
