@@ -57,8 +57,14 @@ func (r *Ring) UpdateFiles(off uint32, fds []int32) error {
 	if len(fds) == 0 {
 		return fmt.Errorf("ring: UpdateFiles with no fds: %w", unix.EINVAL)
 	}
+	// The kernel reads fds through an address inside up, a uintptr that
+	// neither the GC nor stack copying updates. Storing fds in r makes it
+	// escape, so it lives on the heap (which does not move) and stays
+	// reachable until the call returns.
+	r.updFds = fds
 	up := filesUpdate{offset: off, fds: uint64(uintptr(unsafe.Pointer(&fds[0])))}
 	n, err := r.register(registerFilesUpdate, unsafe.Pointer(&up), uint32(len(fds)))
+	r.updFds = nil
 	if err == nil && n != len(fds) {
 		return fmt.Errorf("ring: update files: %d of %d updated", n, len(fds))
 	}

@@ -59,8 +59,9 @@ type Ring struct {
 	cqRingMem  unsafe.Pointer // separate CQ ring mapping, nil with FEAT_SINGLE_MMAP
 	cqRingSize uintptr
 	sqeSize    uintptr
-	regIndex   int // registered ring fd index, -1 if none (RegisterRingFd)
-	regTid     int // thread that registered it
+	regIndex   int     // registered ring fd index, -1 if none (RegisterRingFd)
+	updFds     []int32 // UpdateFiles argument while the kernel reads it (see there)
+	regTid     int     // thread that registered it
 	bufRings   []*BufRing
 
 	// testNoExtArg is a test hook: it makes SubmitAndWaitTimeout use the
