@@ -5,6 +5,7 @@ package netpoll
 import (
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -59,5 +60,32 @@ func TestReview20IPv6ZoneRoundTrip(t *testing.T) {
 	PutAddr(&rsa, &net.TCPAddr{IP: net.IPv6loopback, Port: 1})
 	if a := Addr(&rsa).(*net.TCPAddr); a.Zone != "" {
 		t.Fatalf("::1 got zone %q", a.Zone)
+	}
+}
+
+// An abstract unix name may fill sun_path (no final NUL), as package net
+// allows: "@" and 107 bytes. A path name needs its NUL: 108 bytes is too long.
+func TestReview20PutAddrLongestAbstract(t *testing.T) {
+	name := "@" + strings.Repeat("a", 107)
+	ln, err := net.Listen("unix", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var rsa unix.RawSockaddrAny
+	n, fam, err := PutAddr(&rsa, &net.UnixAddr{Name: name, Net: "unix"})
+	if err != nil || fam != unix.AF_UNIX || n != unix.SizeofSockaddrUnix {
+		t.Fatalf("PutAddr(%d-byte abstract name): len %d, %v", len(name), n, err)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(n)); e != 0 {
+		t.Fatalf("connect: %v", e)
+	}
+	if _, _, err := PutAddr(&rsa, &net.UnixAddr{Name: "/" + strings.Repeat("a", 107), Net: "unix"}); err == nil {
+		t.Fatal("a 108-byte path accepted")
 	}
 }

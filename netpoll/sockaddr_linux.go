@@ -154,14 +154,15 @@ func PutAddr(rsa *unix.RawSockaddrAny, addr net.Addr) (uint32, int, error) {
 		return unix.SizeofSockaddrInet6, unix.AF_INET6, nil
 	case *net.UnixAddr:
 		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(rsa))
-		if len(a.Name) >= len(sa.Path) {
-			return 0, 0, unix.ENAMETOOLONG
+		abstract := len(a.Name) > 0 && a.Name[0] == '@'
+		if len(a.Name) > len(sa.Path) || len(a.Name) == len(sa.Path) && !abstract {
+			return 0, 0, unix.ENAMETOOLONG // a path needs its final NUL; an abstract name none
 		}
 		sa.Family = unix.AF_UNIX
 		for i := 0; i < len(a.Name); i++ {
 			sa.Path[i] = int8(a.Name[i])
 		}
-		if len(a.Name) > 0 && a.Name[0] == '@' {
+		if abstract {
 			// An abstract socket, spelled "@name" as package net does: the
 			// address is a NUL and the name, its length exact (no final NUL).
 			sa.Path[0] = 0
