@@ -52,6 +52,7 @@ type asyncReq struct {
 	// holdable), so a handler returning before the body is complete does not need to close.
 	mayHold   bool
 	keepAlive bool // immutable: the request allows another on this connection
+	isHead    bool // immutable: a HEAD request (its error responses have no content)
 	hijacked  bool // loop: the handler hijacked the connection (see hijack)
 	// aborted: the handler panicked (or ended its goroutine); set
 	// before the final delivery, which then closes the connection at once (no hold).
@@ -117,9 +118,10 @@ func (e *engine) startAsync(req []byte) {
 	if r == nil {
 		r = new(http.Request)
 	}
+	ar.isHead = e.headReq(req)
 	if !buildRequest(r, req, h, ac.remote, &ar.parts, &e.lc.lastParts) {
 		*r = http.Request{}
-		e.reject(400)
+		e.rejectReq(400, req)
 		return
 	}
 	ar.ctx.init(ac.base)
@@ -151,7 +153,7 @@ func (e *engine) startAsync(req []byte) {
 	}
 	if !e.cfg.pool.submit(ar) {
 		ar.cancel()
-		e.reject(503)
+		e.rejectReq(503, req)
 		return
 	}
 	e.async = ar
@@ -573,7 +575,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 		// body are not a request.
 		if !ar.respStarted {
 			e.lc.update(time.Now()) // a task, not OnData: the cached Date is the last input's
-			b = appendErrorResponse(nil, ar.bodyErr, e.lc, false)
+			b = appendErrorResponse(nil, ar.bodyErr, e.lc, ar.isHead)
 		}
 		closeAfter = true
 	} else if final && !ar.aborted && ar.holdable() {
@@ -715,7 +717,7 @@ func (ar *asyncReq) releaseHeld() {
 	ar.holding = false
 	if ar.bodyErr != 0 {
 		if !ar.heldSent {
-			e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc, false)
+			e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc, ar.isHead)
 		}
 		ar.done(true)
 		return
