@@ -498,13 +498,15 @@ func (w *responseWriter) trailerLines(b []byte) []byte {
 			}
 		}
 	}
-	for _, k := range w.trailers {
-		add(k, w.header[k])
-	}
+	// Keys by http.TrailerPrefix first, then the declared ones: a name set both ways has its
+	// values in that order, as net/http sends them.
 	for k, vs := range w.header {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			add(http.CanonicalHeaderKey(strings.TrimPrefix(k, http.TrailerPrefix)), vs)
 		}
+	}
+	for _, k := range w.trailers {
+		add(k, w.header[k])
 	}
 	return b
 }
