@@ -172,7 +172,7 @@ func newUring(l *Loop) (backend, error) {
 			// No buffer ring (memory limits, or a kernel that refuses this
 			// geometry): fall back to single-shot recv rather than fail.
 			l.logger().Warn("reactor: buffer ring unavailable, using single-shot recv", "loop", l.idx, "err", err)
-			b.multiRecv, b.bundle = false, false
+			b.multiRecv, b.bundle, b.recvLimit = false, false, 0
 		}
 		b.br = br
 	}
