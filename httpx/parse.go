@@ -539,26 +539,21 @@ func validHost(v []byte) bool {
 			return false
 		}
 	} else {
-		// One pass: reg-name bytes and pct-encoded octets up to the only
-		// colon allowed (a reg-name has none), digits after it (checked
-		// below). Hex digits never include ':', so an escape cannot run
-		// into the port.
-		for i := 0; i < len(v); i++ {
-			c := v[i]
+		// One pass: reg-name bytes up to the only colon allowed (a reg-name
+		// has none), digits after it (checked below). Percent-encoded octets,
+		// which RFC 3986 allows in a reg-name, are refused, as package net/url
+		// does for a request target: "b%41" and "bA" name one host, and a
+		// handler comparing Host with a name it allows or denies would see
+		// two.
+		for i, c := range v {
 			if charClass[c]&clsRegName != 0 {
 				continue
 			}
-			switch {
-			case c == ':' && hostEnd == len(v):
+			if c == ':' && hostEnd == len(v) {
 				hostEnd = i
-			case c == '%' && hostEnd == len(v):
-				if i+2 >= len(v) || charClass[v[i+1]]&clsHex == 0 || charClass[v[i+2]]&clsHex == 0 {
-					return false
-				}
-				i += 2
-			default:
-				return false
+				continue
 			}
+			return false
 		}
 	}
 	if hostEnd < len(v) {
@@ -812,6 +807,7 @@ func (h *reqHead) connectionTokens(v []byte) {
 // transferCodings folds one Transfer-Encoding field line into h.te.
 func (h *reqHead) transferCodings(v []byte) {
 	h.te |= teSeen
+	coding := false
 	for {
 		c := bytes.IndexByte(v, ',')
 		var tok []byte
@@ -821,8 +817,11 @@ func (h *reqHead) transferCodings(v []byte) {
 			tok = v[:c]
 		}
 		tok = trimOWS(tok)
-		// Empty list elements are ignored (RFC 9110 5.6.1).
+		// Empty list elements are ignored (RFC 9110 5.6.1), but a field line with no coding at
+		// all is refused: a front end that reads only the first Transfer-Encoding line would
+		// see none where the next line says chunked, and frame the body another way.
 		if len(tok) > 0 {
+			coding = true
 			if h.te&teChunkedEnd != 0 {
 				h.te |= teChunkedNF // something follows chunked
 				h.te &^= teChunkedEnd
@@ -840,6 +839,9 @@ func (h *reqHead) transferCodings(v []byte) {
 			}
 		}
 		if c < 0 {
+			if !coding {
+				h.te |= teInvalid
+			}
 			return
 		}
 		v = v[c+1:]
