@@ -1,7 +1,6 @@
 package httpx
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -33,7 +32,8 @@ type bodyPipe struct {
 	wake chan struct{} // capacity 1: data, error or close arrived
 }
 
-var errBodyClosed = errors.New("http: invalid Read on closed Body")
+// errBodyClosed is net/http's own error for a Read after Close, so handlers can test for it.
+var errBodyClosed = http.ErrBodyReadAfterClose
 
 func newBodyPipe(ar *asyncReq, high int) *bodyPipe {
 	return &bodyPipe{ar: ar, high: high, wake: make(chan struct{}, 1)}
@@ -123,6 +123,15 @@ func (p *bodyPipe) complete() bool {
 	return p.err == io.EOF
 }
 
+// closedEarly reports whether the handler closed the body before all of it arrived: as with
+// net/http, its response then goes out at once and ends the connection (the loop does not hold
+// it for the rest of a body nobody reads).
+func (p *bodyPipe) closedEarly() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed && p.err != io.EOF
+}
+
 // Read implements io.Reader for the handler goroutine.
 func (p *bodyPipe) Read(b []byte) (int, error) {
 	ar := p.ar
@@ -163,6 +172,11 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 				ar.cancel()
 			}
 			return 0, err
+		}
+		if len(b) == 0 {
+			// Nothing to wait for: as with net/http's body, a zero-length Read returns at once.
+			p.mu.Unlock()
+			return 0, nil
 		}
 		p.mu.Unlock()
 		select {
@@ -205,6 +219,7 @@ func (p *bodyPipe) Close() error {
 	cancel := p.cancelAtEOF
 	p.cancelAtEOF = false
 	p.mu.Unlock()
+	p.signal() // a Read waiting in another goroutine returns errBodyClosed now
 	if cancel {
 		p.ar.cancel()
 	}

@@ -51,6 +51,7 @@ type asyncReq struct {
 	// mayHold (immutable): the loop may hold the final response until the body ends (see
 	// holdable), so a handler returning before the body is complete does not need to close.
 	mayHold   bool
+	noHold    bool // the handler closed the body early: its response goes out at once (flush)
 	keepAlive bool // immutable: the request allows another on this connection
 	isHead    bool // immutable: a HEAD request (its error responses have no content)
 	hijacked  bool // loop: the handler hijacked the connection (see hijack)
@@ -699,7 +700,7 @@ const statusHeldTooLong = -3
 // waiting for 100 Continue before sending it, and not much of it remains (loop only).
 func (ar *asyncReq) holdable() bool {
 	e := ar.e
-	return e.state == stAsyncBody && !ar.respStarted && ar.mayHold
+	return e.state == stAsyncBody && !ar.respStarted && ar.mayHold && !ar.noHold
 }
 
 // restDiscardable reports whether the rest of the body of a request whose handler returned is

@@ -438,11 +438,17 @@ func (w *responseWriter) computedLength() bool {
 
 // flush sends the header (if not yet sent) and the buffered body; final ends the response.
 func (w *responseWriter) flush(final bool) error {
-	if final && !w.headerSent && w.ar.pipe != nil && !w.ar.mayHold && !w.ar.pipe.complete() {
-		// The rest of the body was not received and the loop will not wait for it: close.
-		// (When it may hold, the loop sends this response once the body has ended. When the
-		// header went out already, the loop decides: see deliver.)
-		w.closeAfter = true
+	if final && !w.headerSent && w.ar.pipe != nil && !w.ar.pipe.complete() {
+		// The rest of the body was not received and the loop will not wait for it (it may not
+		// hold, or the handler closed the body: net/http then answers at once and closes):
+		// close. (When it may hold, the loop sends this response once the body has ended. When
+		// the header went out already, the loop decides: see deliver.)
+		if w.ar.pipe.closedEarly() {
+			w.ar.noHold = true // read by the loop after setFinal's hand-off
+		}
+		if !w.ar.mayHold || w.ar.noHold {
+			w.closeAfter = true
+		}
 	}
 	var b []byte
 	if !w.headerSent {
