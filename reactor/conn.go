@@ -420,7 +420,11 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 // out after it, except in a func run by Execute: there Write goes out at
 // once, at the place of the func in the task queue, so ahead of AsyncWrites
 // queued after the func was (the Execute caller's later ones) and of the
-// func's own (on the loop, use Write).
+// func's own (on the loop, use Write). A loop Write outside a task (OnData,
+// a timer) takes all of its conn's queued AsyncWrites first, those queued
+// behind a func that has not run yet included: a goroutine whose Execute'd
+// func writes, then AsyncWrites, keeps that order only if the loop writes
+// nothing to the conn in between (else send both with AsyncWrite).
 //
 // The queue is bounded (WithAsyncWriteLimit, default DefaultAsyncWriteLimit
 // bytes): when output is already pending on c (queued on the conn, or
@@ -547,6 +551,12 @@ func (c *Conn) CloseWithError(err error) error {
 		// Its task runs later in this iteration; nothing queued is sent
 		// meanwhile (the epoll backend flushes right after OnData).
 		c.r().aborting = true
+		if c.l.enqueue(task{kind: taskAbort, c: c, err: err}) != nil {
+			// The queue is closed: the loop's teardown (a func it runs, or an
+			// OnClose) would close c with ErrServerClosed instead.
+			c.l.finish(c, err)
+		}
+		return nil
 	}
 	c.l.enqueue(task{kind: taskAbort, c: c, err: err})
 	return nil

@@ -548,7 +548,12 @@ func (l *Loop) closeQueue(run bool) {
 				l.finish(t.c, err)
 				next = i + 1
 			}
+			// As asyncWrite does: its bytes leave the bound, else later
+			// AsyncWrites get ErrQueueFull for ever instead of ErrLoopClosed.
+			t.c.asyncQueued.Add(-asyncWeight(t.b))
 			l.safeCall(func() { t.done(derr) })
+		case t.kind == taskWrite:
+			t.c.asyncQueued.Add(-asyncWeight(t.b))
 		case t.kind == taskAbort && run:
 			// CloseWithError came before the teardown: OnClose gets its error,
 			// not the ErrServerClosed the teardown closes the other conns with.
