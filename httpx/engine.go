@@ -472,12 +472,10 @@ func (e *engine) rejectReq(status int, req []byte) {
 	e.closing = true
 }
 
-// headReq reports whether the request whose bytes begin req, as parsed so far, is a HEAD
-// whose request-line was accepted (a malformed one names no method a client could rely on):
-// the parser went on to a field line (lineNo counts a line before it checks it).
+// headReq reports whether the request whose bytes begin req, as parsed so far, is a HEAD.
 func (e *engine) headReq(req []byte) bool {
 	m := e.head.method
-	return e.head.lineNo > 1 && m.len() == 4 && int(m.e) <= len(req) && string(m.get(req)) == http.MethodHead
+	return m.len() == 4 && int(m.e) <= len(req) && string(m.get(req)) == http.MethodHead
 }
 
 // flushOut hands the pending output to the transport, and closes it when the engine is done
