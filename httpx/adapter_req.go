@@ -53,7 +53,6 @@ type asyncReq struct {
 	mayHold   bool
 	noHold    bool // the handler closed the body early: its response goes out at once (flush)
 	keepAlive bool // immutable: the request allows another on this connection
-	isHead    bool // immutable: a HEAD request (its error responses have no content)
 	hijacked  bool // loop: the handler hijacked the connection (see hijack)
 	// aborted: the handler panicked (or ended its goroutine); set
 	// before the final delivery, which then closes the connection at once (no hold).
@@ -119,10 +118,9 @@ func (e *engine) startAsync(req []byte) {
 	if r == nil {
 		r = new(http.Request)
 	}
-	ar.isHead = e.headReq(req)
 	if !buildRequest(r, req, h, ac.remote, &ar.parts, &e.lc.lastParts) {
 		*r = http.Request{}
-		e.rejectReq(400, req)
+		e.reject(400)
 		return
 	}
 	ar.ctx.init(ac.base)
@@ -154,7 +152,7 @@ func (e *engine) startAsync(req []byte) {
 	}
 	if !e.cfg.pool.submit(ar) {
 		ar.cancel()
-		e.rejectReq(503, req)
+		e.reject(503)
 		return
 	}
 	e.async = ar
@@ -576,7 +574,7 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 		// body are not a request.
 		if !ar.respStarted {
 			e.lc.update(time.Now()) // a task, not OnData: the cached Date is the last input's
-			b = appendErrorResponse(nil, ar.bodyErr, e.lc, ar.isHead)
+			b = appendErrorResponse(nil, ar.bodyErr, e.lc, false)
 		}
 		closeAfter = true
 	} else if final && !ar.aborted && ar.holdable() {
@@ -718,7 +716,7 @@ func (ar *asyncReq) releaseHeld() {
 	ar.holding = false
 	if ar.bodyErr != 0 {
 		if !ar.heldSent {
-			e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc, ar.isHead)
+			e.out = appendErrorResponse(e.out, ar.bodyErr, e.lc, false)
 		}
 		ar.done(true)
 		return

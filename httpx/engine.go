@@ -221,7 +221,7 @@ loop:
 				break loop
 			}
 			if st != statusOK {
-				e.rejectReq(st, buf[r:])
+				e.reject(st)
 				break loop
 			}
 			e.bodyPos = e.head.headLen
@@ -261,7 +261,7 @@ loop:
 				break loop
 			}
 			if st != statusChunkDone {
-				e.rejectReq(st, req)
+				e.reject(st)
 				break loop
 			}
 			e.serve(req[:e.bodyPos], e.body, e.chunk.trailers)
@@ -465,19 +465,6 @@ func (e *engine) reject(status int) {
 	e.closing = true
 }
 
-// rejectReq is reject for the request whose bytes begin req: the error response to a HEAD
-// request has no content (RFC 9110 9.3.2).
-func (e *engine) rejectReq(status int, req []byte) {
-	e.out = appendErrorResponse(e.out, status, e.lc, e.headReq(req))
-	e.closing = true
-}
-
-// headReq reports whether the request whose bytes begin req, as parsed so far, is a HEAD.
-func (e *engine) headReq(req []byte) bool {
-	m := e.head.method
-	return m.len() == 4 && int(m.e) <= len(req) && string(m.get(req)) == http.MethodHead
-}
-
 // flushOut hands the pending output to the transport, and closes it when the engine is done
 // (loop only).
 func (e *engine) flushOut() {
@@ -544,7 +531,7 @@ func (e *engine) readEOF() {
 func (e *engine) cutAsync() {
 	ar := e.async
 	if !ar.respStarted {
-		e.out = appendErrorResponse(e.out, 400, e.lc, ar.isHead)
+		e.out = appendErrorResponse(e.out, 400, e.lc, false)
 	}
 	e.closing = true
 	e.async = nil
