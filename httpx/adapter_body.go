@@ -123,13 +123,11 @@ func (p *bodyPipe) complete() bool {
 	return p.err == io.EOF
 }
 
-// closedEarly reports whether the handler closed the body before all of it arrived: as with
-// net/http, its response then goes out at once and ends the connection (the loop does not hold
-// it for the rest of a body nobody reads).
-func (p *bodyPipe) closedEarly() bool {
+// isClosed reports whether the body was closed (by the handler, until its ServeHTTP returns).
+func (p *bodyPipe) isClosed() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.closed && p.err != io.EOF
+	return p.closed
 }
 
 // Read implements io.Reader for the handler goroutine.

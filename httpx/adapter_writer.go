@@ -443,8 +443,10 @@ func (w *responseWriter) flush(final bool) error {
 		// hold, or the handler closed the body: net/http then answers at once and closes):
 		// close. (When it may hold, the loop sends this response once the body has ended. When
 		// the header went out already, the loop decides: see deliver.)
-		if w.ar.pipe.closedEarly() {
-			w.ar.noHold = true // read by the loop after setFinal's hand-off
+		if w.ar.pipe.isClosed() {
+			// Closed before the end: as with net/http, the response goes out at once rather
+			// than wait for the rest of a body nobody reads. Read by the loop after setFinal.
+			w.ar.noHold = true
 		}
 		if !w.ar.mayHold || w.ar.noHold {
 			w.closeAfter = true

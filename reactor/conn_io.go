@@ -327,10 +327,10 @@ func (l *Loop) sent(c *Conn, n int, err error) {
 	more := len(q.out) > 0
 	if more {
 		l.sampleOutq(c)
-	} else if x := c.ext; x != nil {
-		x.outq = 0 // no sample: the reactor holds no output (connTimerFired)
-	}
-	if !more {
+	} else {
+		if x := c.ext; x != nil {
+			x.outq = 0 // no sample: the reactor holds no output (connTimerFired)
+		}
 		// Nothing queued: return both buffers to the pool so idle conns
 		// hold no output memory.
 		l.putBuf(q.sendBuf)

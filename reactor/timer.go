@@ -170,7 +170,7 @@ func (l *Loop) peerReading(c *Conn) bool {
 // pending, for as many steps as the heap holds).
 func (l *Loop) runTimers() {
 	last := l.timerSeq // timers armed (or re-armed) from here on wait for the next iteration
-	for n := len(l.timers); n > 0; n-- {
+	for {
 		t := l.timers.peek()
 		if t == nil || t.when > l.mono || t.seq > last {
 			return
