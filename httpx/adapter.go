@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"runtime"
 	"time"
@@ -108,6 +109,7 @@ type Adapter struct {
 	bodyBuffer  int
 	respBuffer  int
 	baseContext func() context.Context
+	ownOptions  bool // "OPTIONS *" goes to h (WithGeneralOptionsHandler(false))
 }
 
 func (*Adapter) isHandler() {}
@@ -175,6 +177,31 @@ func WithBaseContext(f func() context.Context) AdapterOption {
 		if f != nil {
 			a.baseContext = f
 		}
+	}
+}
+
+// WithGeneralOptionsHandler(false) hands "OPTIONS *" requests to the handler. By default the
+// Adapter answers them itself, as net/http's Server does unless DisableGeneralOptionsHandler is
+// set: 200 with Content-Length: 0, after reading up to 4 KiB of a body (a longer one closes the
+// connection). http.ServeMux would answer them 400.
+func WithGeneralOptionsHandler(on bool) AdapterOption {
+	return func(a *Adapter) { a.ownOptions = !on }
+}
+
+// generalOptions answers "OPTIONS *", the request about the server as a whole (RFC 9110 9.3.7),
+// with an empty 200.
+type generalOptions struct{}
+
+func (generalOptions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Length", "0")
+	if r.ContentLength == 0 {
+		return
+	}
+	// The body has no defined meaning; a little is read and dropped, and beyond that the
+	// connection is not worth keeping.
+	const keep = 4 << 10
+	if n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, keep+1)); n > keep {
+		w.Header().Set("Connection", "close")
 	}
 }
 

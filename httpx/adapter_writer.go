@@ -636,7 +636,11 @@ func (ar *asyncReq) handle() {
 			_ = ar.pipe.Close()
 		}
 	}()
-	ar.a.h.ServeHTTP(w, r)
+	h := ar.a.h
+	if r.Method == http.MethodOptions && r.RequestURI == "*" && !ar.a.ownOptions {
+		h = generalOptions{}
+	}
+	h.ServeHTTP(w, r)
 	returned = true
 }
 

@@ -1,0 +1,78 @@
+package httpx
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringo-io/ringo/reactor"
+)
+
+// "OPTIONS *" reached the FromHTTP handler, where net/http's Server answers it itself (an
+// http.ServeMux answers it 400 and closes): a mux served by ringo refused what the same mux
+// served by net/http accepts. Now the Adapter answers as net/http does, unless told not to.
+func TestReview21OptionsAsterisk(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "root "+r.RequestURI) })
+	// exchange sends req then a GET on one connection and describes both answers: status,
+	// Content-Length, Connection and body of each, or where the connection ended.
+	exchange := func(t *testing.T, addr, req string) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, req+"GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+		br := bufio.NewReader(c)
+		var out []string
+		for i := 0; i < 2; i++ {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				out = append(out, "end")
+				break
+			}
+			out = append(out, fmt.Sprintf("%d cl=%q conn=%q %q", resp.StatusCode,
+				resp.Header.Get("Content-Length"), resp.Header.Get("Connection"), bodyString(resp)))
+			if resp.Close {
+				break
+			}
+		}
+		return strings.Join(out, " | ")
+	}
+	reqs := []string{
+		"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789",
+		"OPTIONS * HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat("b", 5000),
+		"OPTIONS / HTTP/1.1\r\nHost: h\r\n\r\n",
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	defer hs.Close()
+	want := make([]string, len(reqs))
+	for i, req := range reqs {
+		want[i] = exchange(t, ln.Addr().String(), req)
+	}
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, mux)
+		for i, req := range reqs {
+			if got := exchange(t, addr, req); got != want[i] {
+				t.Errorf("%q:\nringo    %s\nnet/http %s", req[:20], got, want[i])
+			}
+		}
+		// Handed to the handler when asked: the mux's own answer (400, close).
+		_, addr = adapterServer(t, b, mux, WithGeneralOptionsHandler(false))
+		if got := exchange(t, addr, reqs[0]); !strings.HasPrefix(got, "400 ") {
+			t.Errorf("WithGeneralOptionsHandler(false): %s", got)
+		}
+	})
+}
