@@ -85,26 +85,39 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 	defer func() {
 		if !ended {
 			if f.detached {
+				f.finish()
 				p.detachedDone()
 			} else {
-				p.workerLost()
+				p.workerLost() // its place first, as below
+				f.finish()
 			}
 		}
 	}()
 	for {
 		f.run()
 		if f.detached { // this goroutine left the pool when its handler hijacked (detach)
+			f.finish()
 			p.detachedDone()
 			ended = true
 			return
 		}
+		// The place is given back (to the next queued job, or as an idle worker) before the
+		// response's final delivery goes to the loop (finish): the loop may start the
+		// connection's next request as soon as it has it, and must find the place free (it
+		// found it taken, and the queue full, when it ran first: a 503 with fewer requests
+		// than max running and max queued).
+		last := f
 		p.mu.Lock()
 		if len(p.queue) > 0 && !p.stopped {
 			f = p.popLocked()
 			p.mu.Unlock()
+			last.finish()
 			continue
 		}
 		if p.stopped {
+			p.mu.Unlock()
+			last.finish()
+			p.mu.Lock()
 			p.exitLocked()
 			p.mu.Unlock()
 			ended = true
@@ -121,8 +134,17 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 			}
 		}
 		p.mu.Unlock()
+		last.finish()
 		if f = <-w.job; f == nil {
 			p.mu.Lock()
+			if len(p.queue) > 0 && !p.stopped {
+				// Retired by reap, but a job was queued meanwhile: submit found no idle
+				// worker and this one still counted against max, so nothing else would
+				// start it. It takes the job instead of exiting.
+				f = p.popLocked()
+				p.mu.Unlock()
+				continue
+			}
 			p.exitLocked()
 			p.mu.Unlock()
 			ended = true

@@ -556,15 +556,16 @@ func (w *responseWriter) sendPart(b []byte, interim int) error {
 	return w.failed
 }
 
-// run serves the request on a pool goroutine. The final delivery is deferred, so it also goes
-// out when the handler ends its goroutine (runtime.Goexit).
-func (ar *asyncReq) run() {
-	defer func() {
-		if ar.finSet {
-			ar.t.execute(ar.deliverFinal)
-		}
-	}()
-	ar.handle()
+// run serves the request on a pool goroutine; the pool then calls finish, also when the
+// handler ended its goroutine (runtime.Goexit), once it has given the worker's place back.
+func (ar *asyncReq) run() { ar.handle() }
+
+// finish hands the final delivery of a request run by a pool worker to the loop (pool
+// goroutine, after run).
+func (ar *asyncReq) finish() {
+	if ar.finSet {
+		ar.t.execute(ar.deliverFinal)
+	}
 }
 
 // Run serves the request from Loop.GoTask (reactor.Task): on the loop goroutine itself, or on

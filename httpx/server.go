@@ -69,8 +69,9 @@ type Server struct {
 	// Reactor options: loops, backend, buffers, CPU affinity...
 	Reactor []reactor.Option
 
-	mu      sync.Mutex // guards rs and cfg while starting
+	mu      sync.Mutex // guards rs, cfg and closed while starting
 	rs      *reactor.Server
+	closed  bool // Shutdown or Close was called: Listen refuses with ErrServerClosed
 	cfg     *config
 	caches  []*loopCache   // per loop (loop only)
 	free    [][]*engine    // per loop: engines of idle connections, for reuse (loop only)
@@ -175,6 +176,9 @@ func (s *Server) ListenAndServe(addr string) error {
 func (s *Server) Listen(network, addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
 	if s.rs != nil {
 		return errors.New("httpx: server already listening")
 	}
@@ -227,6 +231,19 @@ func (s *Server) reactorServer() (*reactor.Server, error) {
 	defer s.mu.Unlock()
 	if s.rs == nil {
 		return nil, errors.New("httpx: server not listening (call Listen first)")
+	}
+	return s.rs, nil
+}
+
+// reactorServerOrClose marks s closed and returns the reactor server, if it listens (Shutdown
+// and Close): a later Listen or ListenAndServe fails with ErrServerClosed, as net/http's do;
+// one after a Shutdown that came before Listen would otherwise serve for ever.
+func (s *Server) reactorServerOrClose() (*reactor.Server, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.rs == nil {
+		return nil, ErrServerClosed
 	}
 	return s.rs, nil
 }
@@ -289,7 +306,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		go f()
 	}
 	s.mu.Unlock()
-	rs, err := s.reactorServer()
+	rs, err := s.reactorServerOrClose()
 	if err != nil {
 		return nil
 	}
@@ -315,7 +332,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // connection fail instead: its Context ends when it returns), and Close returns once the worker pool's
 // goroutines have exited or the close wait passed (see Adapter). Safe from any goroutine.
 func (s *Server) Close() error {
-	rs, err := s.reactorServer()
+	rs, err := s.reactorServerOrClose()
 	if err != nil {
 		return nil
 	}
