@@ -147,9 +147,7 @@ func (c *Ctx) managedHeader(name, value string) bool {
 		}
 	case 12:
 		if strEqFold(name, "content-type") {
-			if value != "" {
-				c.SetContentType(value)
-			}
+			c.SetContentType(value) // "" removes the field, as SetContentType("") does
 			return true
 		}
 	case 14:

@@ -23,6 +23,7 @@ const sysIOUringSetup = 425
 const (
 	seccompDataNr   = 0
 	seccompDataArch = 4
+	seccompDataArgs = 16
 )
 
 // DenyIOUringForTest installs, on every thread of the calling process, a
@@ -30,20 +31,48 @@ const (
 // else. It sets PR_SET_NO_NEW_PRIVS first (required without CAP_SYS_ADMIN).
 // Irreversible: call it only in a helper process a test re-executes.
 func DenyIOUringForTest() error {
+	return installFilter(func(arch uint32) []unix.SockFilter {
+		return []unix.SockFilter{
+			// A = seccomp_data.arch; a foreign ABI is allowed through untouched.
+			{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: seccompDataArch},
+			{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 3, K: arch},
+			// A = seccomp_data.nr
+			{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: seccompDataNr},
+			{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: sysIOUringSetup},
+			{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+			{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+		}
+	})
+}
+
+// DenyIPv6ForTest installs, like DenyIOUringForTest, a filter that fails
+// socket(AF_INET6, ...) with EAFNOSUPPORT, as a kernel booted with
+// ipv6.disable=1 does. Irreversible: helper processes only.
+func DenyIPv6ForTest() error {
+	return installFilter(func(arch uint32) []unix.SockFilter {
+		return []unix.SockFilter{
+			{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: seccompDataArch},
+			{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 5, K: arch},
+			{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: seccompDataNr},
+			{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 3, K: unix.SYS_SOCKET},
+			// A = the low 32 bits of the first argument (the family); the
+			// program runs on little-endian architectures only (auditArch).
+			{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: seccompDataArgs},
+			{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.AF_INET6},
+			{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EAFNOSUPPORT)},
+			{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+		}
+	})
+}
+
+// installFilter builds the program for this architecture and installs it
+// on every thread of the process.
+func installFilter(build func(arch uint32) []unix.SockFilter) error {
 	arch, ok := auditArch()
 	if !ok {
 		return ErrUnsupported
 	}
-	filter := []unix.SockFilter{
-		// A = seccomp_data.arch; a foreign ABI is allowed through untouched.
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: seccompDataArch},
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 3, K: arch},
-		// A = seccomp_data.nr
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: seccompDataNr},
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: sysIOUringSetup},
-		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
-		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
-	}
+	filter := build(arch)
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return err
 	}

@@ -196,6 +196,12 @@ func openListeners(network, addr string, n int, nonblock bool) ([]int, net.Addr,
 	var bound *net.TCPAddr
 	for i := 0; i < n; i++ {
 		fd, err := unix.Socket(family, typ, 0)
+		if err == unix.EAFNOSUPPORT && dual && i == 0 {
+			// No IPv6 in this kernel (booted with ipv6.disable=1): an address
+			// with no host listens on IPv4 alone, as package net's does.
+			family, dual, ta.IP = unix.AF_INET, false, net.IPv4zero
+			fd, err = unix.Socket(family, typ, 0)
+		}
 		if err != nil {
 			return fail(os.NewSyscallError("socket", err))
 		}
