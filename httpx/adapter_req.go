@@ -328,7 +328,10 @@ func buildRequest(r *http.Request, req []byte, h *reqHead, remote string, parts 
 	case h.chunked:
 		r.ContentLength = -1
 		r.TransferEncoding = []string{"chunked"}
-		r.Trailer = declaredTrailers(trailers)
+		var ok bool
+		if r.Trailer, ok = declaredTrailers(trailers); !ok {
+			return false
+		}
 	case h.contentLen > 0:
 		r.ContentLength = h.contentLen
 	}
@@ -382,20 +385,25 @@ func simpleTarget(t string) bool {
 }
 
 // declaredTrailers returns the Trailer map announced by the values of the "Trailer" fields
-// (values nil until the body has been read), or nil.
-func declaredTrailers(fields []string) http.Header {
+// (values nil until the body has been read), or nil; false if one names a field that frames
+// the message (Content-Length, Transfer-Encoding, Trailer), which net/http refuses with 400.
+func declaredTrailers(fields []string) (http.Header, bool) {
 	var t http.Header
 	for _, v := range fields {
 		for _, k := range strings.Split(v, ",") {
 			if k = strings.TrimSpace(k); k != "" {
+				k = textproto.CanonicalMIMEHeaderKey(k)
+				if k == "Content-Length" || k == "Transfer-Encoding" || k == "Trailer" {
+					return nil, false
+				}
 				if t == nil {
 					t = make(http.Header)
 				}
-				t[textproto.CanonicalMIMEHeaderKey(k)] = nil
+				t[k] = nil
 			}
 		}
 	}
-	return t
+	return t, true
 }
 
 // asyncBody moves body bytes of the in-flight request from req into its pipe (loop only).

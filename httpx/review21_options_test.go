@@ -76,3 +76,44 @@ func TestReview21OptionsAsterisk(t *testing.T) {
 		}
 	})
 }
+
+// A chunked request whose Trailer field names Content-Length, Transfer-Encoding or Trailer got
+// to the FromHTTP handler (with the name in Request.Trailer); net/http's server refuses it
+// with 400 ("bad trailer key").
+func TestReview21BadTrailerKey(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "trailer %v", r.Trailer)
+	})
+	status := func(t *testing.T, addr, req string) int {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, req)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: h}
+	go hs.Serve(ln)
+	defer hs.Close()
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, h)
+		for _, name := range []string{"Content-Length", "transfer-encoding", "X-Sum, Trailer", "X-Sum"} {
+			req := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTrailer: " + name +
+				"\r\n\r\n1\r\na\r\n0\r\n\r\n"
+			if got, want := status(t, addr, req), status(t, ln.Addr().String(), req); got != want {
+				t.Errorf("Trailer: %s: ringo %d, net/http %d", name, got, want)
+			}
+		}
+	})
+}
