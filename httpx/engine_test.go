@@ -239,6 +239,16 @@ func TestDateCachePerSecond(t *testing.T) {
 	if string(d.line[:]) != "Date: Fri, 02 Jan 2026 03:04:06 GMT\r\n" {
 		t.Fatalf("%q", d.line)
 	}
+	// A clock a little behind (the loop's cached one, after a task's time.Now) does not
+	// step the Date back (review 21); a real step back of the clock does.
+	d.update(base.Add(999 * time.Millisecond))
+	if string(d.line[:]) != "Date: Fri, 02 Jan 2026 03:04:06 GMT\r\n" {
+		t.Fatalf("stepped back: %q", d.line)
+	}
+	d.update(base.Add(-time.Hour))
+	if string(d.line[:]) != "Date: Fri, 02 Jan 2026 02:04:05 GMT\r\n" {
+		t.Fatalf("clock step: %q", d.line)
+	}
 }
 
 // TestLargeBodyAcrossReads checks a body larger than one read, arriving in pieces, and that

@@ -152,7 +152,9 @@ func newLoopCache(now time.Time) *loopCache {
 
 func (d *loopCache) update(now time.Time) {
 	s := now.Unix()
-	if s == d.sec {
+	if s == d.sec || s == d.sec-1 {
+		// One second back is the loop's cached clock (OnData) lagging the time.Now of a
+		// task that updated first: the Date would step back. A real clock step is larger.
 		return
 	}
 	d.sec = s
