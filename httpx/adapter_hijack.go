@@ -169,6 +169,9 @@ func (h *hijackConn) Read(b []byte) (int, error) {
 
 // Write implements net.Conn.
 func (h *hijackConn) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, h.closedErr() // as net.TCPConn's: nothing to send, but not after Close
+	}
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
 	n := 0
@@ -295,18 +298,44 @@ func (h *hijackConn) LocalAddr() net.Addr { return h.c.LocalAddr() }
 // RemoteAddr implements net.Conn.
 func (h *hijackConn) RemoteAddr() net.Addr { return h.c.RemoteAddr() }
 
-// SetDeadline implements net.Conn.
+// SetDeadline implements net.Conn; after Close it fails with net.ErrClosed, as net.TCPConn's.
 func (h *hijackConn) SetDeadline(t time.Time) error {
+	if err := h.closedErr(); err != nil {
+		return err
+	}
 	h.rd.set(t)
 	h.wd.set(t)
 	return nil
 }
 
-// SetReadDeadline implements net.Conn.
-func (h *hijackConn) SetReadDeadline(t time.Time) error { h.rd.set(t); return nil }
+// SetReadDeadline implements net.Conn (net.ErrClosed after Close).
+func (h *hijackConn) SetReadDeadline(t time.Time) error {
+	if err := h.closedErr(); err != nil {
+		return err
+	}
+	h.rd.set(t)
+	return nil
+}
 
-// SetWriteDeadline implements net.Conn.
-func (h *hijackConn) SetWriteDeadline(t time.Time) error { h.wd.set(t); return nil }
+// SetWriteDeadline implements net.Conn (net.ErrClosed after Close).
+func (h *hijackConn) SetWriteDeadline(t time.Time) error {
+	if err := h.closedErr(); err != nil {
+		return err
+	}
+	h.wd.set(t)
+	return nil
+}
+
+// closedErr is net.ErrClosed once Close was called, else nil. A deadline set after Close would
+// arm a timer for a connection nobody uses.
+func (h *hijackConn) closedErr() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return net.ErrClosed
+	}
+	return nil
+}
 
 // deadline is one direction's deadline of a hijackConn: a channel closed when it passes, which
 // wakes a Read or Write waiting at that moment, and replaced when the deadline is moved.

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -114,6 +115,63 @@ func TestReview21BadTrailerKey(t *testing.T) {
 			if got, want := status(t, addr, req), status(t, ln.Addr().String(), req); got != want {
 				t.Errorf("Trailer: %s: ringo %d, net/http %d", name, got, want)
 			}
+		}
+	})
+}
+
+// After Close, a hijacked conn's SetDeadline, SetReadDeadline, SetWriteDeadline and Write(nil)
+// returned nil (and a deadline armed a timer for the closed conn); net.TCPConn's fail with an
+// error that is net.ErrClosed.
+func TestReview21HijackCallsAfterClose(t *testing.T) {
+	calls := func(c net.Conn) string {
+		c.Close()
+		var out []string
+		for _, err := range []error{
+			c.SetDeadline(time.Now().Add(time.Hour)),
+			c.SetReadDeadline(time.Now().Add(time.Hour)),
+			c.SetWriteDeadline(time.Now().Add(time.Hour)),
+			func() error { _, err := c.Write(nil); return err }(),
+		} {
+			out = append(out, fmt.Sprint(errors.Is(err, net.ErrClosed)))
+		}
+		return strings.Join(out, " ")
+	}
+	got := make(chan string, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- calls(c)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: h}
+	go hs.Serve(ln)
+	defer hs.Close()
+	run := func(t *testing.T, addr string) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		select {
+		case s := <-got:
+			return s
+		case <-time.After(5 * time.Second):
+			t.Fatal("handler did not run")
+			return ""
+		}
+	}
+	want := run(t, ln.Addr().String())
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, h)
+		if s := run(t, addr); s != want {
+			t.Fatalf("errors.Is(err, net.ErrClosed) after Close: ringo %s, net/http %s", s, want)
 		}
 	})
 }
