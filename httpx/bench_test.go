@@ -54,6 +54,7 @@ type asyncBenchConn struct {
 
 func (a *asyncBenchConn) write(b []byte)              { a.done <- struct{}{} }
 func (a *asyncBenchConn) close()                      {}
+func (a *asyncBenchConn) abort()                      {}
 func (a *asyncBenchConn) pauseReading()               {}
 func (a *asyncBenchConn) resumeReading()              {}
 func (a *asyncBenchConn) buffered() int               { return 0 }

@@ -35,6 +35,7 @@ import (
 type transport interface {
 	write(b []byte)              // loop only: queue a copy of b for sending
 	close()                      // loop only: send what is queued, then close
+	abort()                      // loop only: reset the connection, sending nothing more
 	pauseReading()               // loop only
 	resumeReading()              // loop only
 	buffered() int               // loop only: bytes queued but not sent
@@ -431,12 +432,17 @@ func (e *engine) recoverHandler() {
 
 // handlerPanicked answers the request whose handler panicked with v: a 500 unless the response
 // had started (then it is cut short, which the close tells the client), and the connection
-// closes.
+// closes. A body that ends at the close (HTTP/1.0 streaming) would look complete after a
+// graceful close: the connection is reset instead, and what is queued never leaves.
 func (e *engine) handlerPanicked(v any) {
 	c := &e.ctx
 	e.logPanic(v)
 	if !c.streaming {
 		e.out = appendErrorResponse(e.out, 500, e.lc, string(c.Method()) == http.MethodHead)
+	} else if !c.chunkedOut && bodyAllowed(c.status) && !c.isHead {
+		e.out = e.out[:0]
+		e.closed, e.state = true, stClosed
+		e.t.abort()
 	}
 	c.keepAlive = false
 	e.served(c)

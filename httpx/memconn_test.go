@@ -61,6 +61,8 @@ func (m *memConn) close() {
 	m.closed = true
 }
 
+func (m *memConn) abort() { m.close() } // (what was written stays in out: it was "sent")
+
 func (m *memConn) pauseReading() {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -15,6 +15,7 @@ type sinkConn struct {
 
 func (s *sinkConn) write(b []byte)              { s.n += len(b) }
 func (s *sinkConn) close()                      { s.closed = true }
+func (s *sinkConn) abort()                      { s.closed = true }
 func (s *sinkConn) pauseReading()               {}
 func (s *sinkConn) resumeReading()              {}
 func (s *sinkConn) buffered() int               { return 0 }

@@ -1,0 +1,52 @@
+package httpx
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ringo-io/ringo/reactor"
+)
+
+// A fast-path handler that streams to an HTTP/1.0 client (a body delimited by the close) and
+// then panics left the client with what looked like a complete 200: the graceful close is the
+// end of such a body. The HandlerFunc contract says the response is cut short; the connection
+// is now reset, also when part of the body went out already (a large Write is sent at once).
+func TestReview21PanicAfterFlushHTTP10(t *testing.T) {
+	big := strings.Repeat("b", 256<<10)
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		addr := startServer(t, b, &Server{Handler: HandlerFunc(func(c *Ctx) {
+			if strings.HasPrefix(string(c.Path()), "/big") {
+				c.WriteString(big)
+			} else {
+				c.WriteString("partial")
+			}
+			c.Flush()
+			if strings.HasSuffix(string(c.Path()), "panic") {
+				panic("boom")
+			}
+			c.WriteString(" and the rest")
+		})})
+		for _, path := range []string{"/ok", "/panic", "/big", "/bigpanic"} {
+			c := dial(t, addr)
+			io.WriteString(c, "GET "+path+" HTTP/1.0\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			var body []byte
+			if err == nil {
+				body, err = io.ReadAll(resp.Body)
+			}
+			if !strings.HasSuffix(path, "panic") {
+				if err != nil || !strings.HasSuffix(string(body), "and the rest") {
+					t.Fatalf("%s: %d bytes, %v", path, len(body), err)
+				}
+				continue
+			}
+			if err == nil {
+				t.Fatalf("%s: the client read a complete %d response (%d bytes) from a handler that panicked mid-body",
+					path, resp.StatusCode, len(body))
+			}
+		}
+	})
+}
