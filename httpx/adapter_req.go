@@ -57,6 +57,10 @@ type asyncReq struct {
 	// aborted: the handler panicked (or ended its goroutine); set
 	// before the final delivery, which then closes the connection at once (no hold).
 	aborted bool
+	// resetEnd: the handler panicked in a response whose body ends at the close (HTTP/1.0,
+	// no length), part of it sent: the final delivery resets the connection, as a graceful
+	// close would end that body as if complete (set with aborted).
+	resetEnd bool
 	// Handler goroutine: it was started by Loop.GoTask (admitInline), and it left the pool's
 	// count when it hijacked (pool.detach).
 	inline, detached bool
@@ -617,6 +621,9 @@ func (ar *asyncReq) deliver(b []byte, final, closeAfter, wantAck bool) {
 	if final {
 		ar.recycle()
 		ar.done(closeAfter)
+		if ar.resetEnd {
+			e.t.abort()
+		}
 	} else {
 		e.flushOut()
 	}

@@ -669,6 +669,10 @@ func (ar *asyncReq) handlerPanic(w *responseWriter, v any) {
 	if !w.headerSent && v != http.ErrAbortHandler {
 		b = appendErrorResponse(nil, 500, nil, w.isHead)
 	}
+	// A cut chunked body or one short of its Content-Length tells the client it is incomplete
+	// when the connection closes; one that ends at the close does not (net/http closes all
+	// three alike; ErrAbortHandler promises the client "an interrupted response").
+	ar.resetEnd = w.headerSent && w.closeDelim
 	if ar.pipe != nil {
 		_ = ar.pipe.Close()
 	}

@@ -50,3 +50,47 @@ func TestReview21PanicAfterFlushHTTP10(t *testing.T) {
 		}
 	})
 }
+
+// The same through FromHTTP: a handler that flushed part of an HTTP/1.0 body (delimited by the
+// close) and then panicked, plainly or with http.ErrAbortHandler ("the client sees an
+// interrupted response"), left the client with a complete-looking 200.
+func TestReview21AdapterPanicAfterFlushHTTP10(t *testing.T) {
+	big := strings.Repeat("b", 256<<10)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/big") {
+			io.WriteString(w, big)
+		} else {
+			io.WriteString(w, "partial")
+		}
+		w.(http.Flusher).Flush()
+		switch {
+		case strings.HasSuffix(r.URL.Path, "abort"):
+			panic(http.ErrAbortHandler)
+		case strings.HasSuffix(r.URL.Path, "panic"):
+			panic("boom")
+		}
+		io.WriteString(w, " and the rest")
+	})
+	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
+		_, addr := adapterServer(t, b, h, WithResponseBuffer(1))
+		for _, path := range []string{"/ok", "/panic", "/abort", "/big", "/bigpanic", "/bigabort"} {
+			c := dial(t, addr)
+			io.WriteString(c, "GET "+path+" HTTP/1.0\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			var body []byte
+			if err == nil {
+				body, err = io.ReadAll(resp.Body)
+			}
+			if !strings.HasSuffix(path, "panic") && !strings.HasSuffix(path, "abort") {
+				if err != nil || !strings.HasSuffix(string(body), "and the rest") {
+					t.Fatalf("%s: %d bytes, %v", path, len(body), err)
+				}
+				continue
+			}
+			if err == nil {
+				t.Fatalf("%s: the client read a complete %d response (%d bytes) from a handler that panicked mid-body",
+					path, resp.StatusCode, len(body))
+			}
+		}
+	})
+}
