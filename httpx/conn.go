@@ -5,8 +5,6 @@ import (
 	"net"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ringo-io/ringo/reactor"
 )
 
@@ -285,13 +283,10 @@ func (ct *connTransport) dropMarks() {
 
 func (ct *connTransport) close() { _ = ct.c.Close() }
 
-// abort resets the connection: queued output is dropped, and the peer gets an RST instead of a
-// FIN (SO_LINGER 0), so a response whose body ends at the close, part of it sent already (a
-// large Write goes out at once), is not taken for a complete one.
-func (ct *connTransport) abort() {
-	_ = unix.SetsockoptLinger(ct.c.Fd(), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-	_ = ct.c.CloseWithError(nil)
-}
+// abort resets the connection (reactor.Conn.Reset): queued output is dropped and the peer gets
+// an RST instead of a FIN, so a response whose body ends at the close, part of it sent already
+// (a large Write goes out at once), is not taken for a complete one.
+func (ct *connTransport) abort() { _ = ct.c.Reset() }
 
 func (ct *connTransport) pauseReading()      { ct.c.PauseReading() }
 func (ct *connTransport) resumeReading()     { ct.c.ResumeReading() }

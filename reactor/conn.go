@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // connState is the life cycle of a Conn (loop only):
@@ -560,6 +562,21 @@ func (c *Conn) CloseWithError(err error) error {
 	}
 	c.l.enqueue(task{kind: taskAbort, c: c, err: err})
 	return nil
+}
+
+// Reset closes c at once, as CloseWithError(nil), and makes the kernel
+// answer with a reset (RST, SO_LINGER 0) instead of an orderly FIN: queued
+// output is dropped, and the peer's reads fail (ECONNRESET), possibly before
+// it has read what it was sent. For a protocol whose message ends at the
+// close (an HTTP/1.0 body), so that an aborted one is not taken for
+// complete, or a proxy passing a reset on. Loop only (the fd is c's only
+// until it is released).
+func (c *Conn) Reset() error {
+	if c.state >= stateClosed {
+		return ErrClosed
+	}
+	_ = unix.SetsockoptLinger(int(c.fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	return c.CloseWithError(nil)
 }
 
 // Context returns the value set by SetContext. Loop only.

@@ -86,6 +86,9 @@ func (c *Conn) CloseWrite() error { return ErrClosed }
 // CloseWithError does nothing.
 func (c *Conn) CloseWithError(err error) error { return nil }
 
+// Reset does nothing.
+func (c *Conn) Reset() error { return nil }
+
 // Context returns nil.
 func (c *Conn) Context() any { return nil }
 
