@@ -3,6 +3,7 @@
 package reactor
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -337,4 +339,46 @@ func startOpened(t testing.TB, b Backend, h Handler, opened <-chan *Conn) (*Serv
 	cl := dial(t, s)
 	t.Cleanup(func() { cl.Close() })
 	return s, cl, awaitConn(t, opened, "no OnOpen")
+}
+
+// helperLine re-executes the test binary to run only the test name, with env added, and
+// returns what follows "HELPER " on the first such line it prints; a "HELPER-SKIP" line skips
+// the test and a "HELPER-ERR" line fails it. The child serves until the test ends: its stdin is
+// closed then, and it is killed if it has not exited 10 s later.
+func helperLine(t *testing.T, name string, env ...string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "HELPER "); ok {
+			return rest
+		}
+		if strings.HasPrefix(line, "HELPER-SKIP") {
+			t.Skip(line)
+		}
+		if strings.HasPrefix(line, "HELPER-ERR") {
+			t.Fatal(line)
+		}
+	}
+	t.Fatal("the helper process printed no HELPER line")
+	return ""
 }

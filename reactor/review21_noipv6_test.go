@@ -1,14 +1,10 @@
 package reactor
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/ringo-io/ringo/netpoll"
 )
@@ -28,43 +24,7 @@ func TestReview21ListenWithoutIPv6(t *testing.T) {
 	}
 	for _, b := range []Backend{BackendEpoll, BackendUring} {
 		t.Run(string(b), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestReview21ListenWithoutIPv6$", "-test.count=1")
-			cmd.Env = append(os.Environ(), noIPv6HelperEnv+"="+string(b), EnvBackend+"=")
-			stdin, _ := cmd.StdinPipe()
-			stdout, _ := cmd.StdoutPipe()
-			cmd.Stderr = os.Stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				stdin.Close()
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				select {
-				case <-done:
-				case <-time.After(10 * time.Second):
-					cmd.Process.Kill()
-					<-done
-				}
-			})
-			sc := bufio.NewScanner(stdout)
-			port := ""
-			for sc.Scan() {
-				line := sc.Text()
-				if rest, ok := strings.CutPrefix(line, "HELPER "); ok {
-					port = rest
-					break
-				}
-				if strings.HasPrefix(line, "HELPER-SKIP") {
-					t.Skip(line)
-				}
-				if strings.HasPrefix(line, "HELPER-ERR") {
-					t.Fatal(line)
-				}
-			}
-			if port == "" {
-				t.Fatal("helper printed no port")
-			}
+			port := helperLine(t, "TestReview21ListenWithoutIPv6", noIPv6HelperEnv+"="+string(b), EnvBackend+"=")
 			c, err := net.Dial("tcp", "127.0.0.1:"+port)
 			if err != nil {
 				t.Fatal(err)

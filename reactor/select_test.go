@@ -3,15 +3,12 @@
 package reactor
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ringo-io/ringo/netpoll"
 )
@@ -135,44 +132,11 @@ func TestAutoFallsBackUnderSeccomp(t *testing.T) {
 		seccompHelper()
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAutoFallsBackUnderSeccomp$", "-test.count=1")
-	cmd.Env = append(os.Environ(), seccompHelperEnv+"=1", EnvBackend+"=")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	parts := strings.SplitN(helperLine(t, "TestAutoFallsBackUnderSeccomp", seccompHelperEnv+"=1", EnvBackend+"="), " ", 3)
+	if len(parts) != 3 {
+		t.Fatalf("helper line %q", parts)
 	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	sc := bufio.NewScanner(stdout)
-	var addr, backend, reason string
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "HELPER "); ok {
-			parts := strings.SplitN(rest, " ", 3)
-			addr, backend, reason = parts[0], parts[1], parts[2]
-			break
-		}
-		if strings.HasPrefix(line, "HELPER-SKIP") {
-			t.Skip(line)
-		}
-		if strings.HasPrefix(line, "HELPER-ERR") {
-			t.Fatal(line)
-		}
-	}
-	if addr == "" {
-		t.Fatal("helper printed no address")
-	}
+	addr, backend, reason := parts[0], parts[1], parts[2]
 	if backend != string(BackendEpoll) {
 		t.Fatalf("auto under seccomp chose %s (%s)", backend, reason)
 	}
