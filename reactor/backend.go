@@ -46,6 +46,11 @@ import "time"
 //	                before it closes the fd or hands it to linger.
 //	wait(d)         submit what is queued, wait up to d (<0 forever, 0 poll)
 //	                for at least one event, and dispatch every ready one.
+//	unreaped()      whether the kernel may hold completed events that no
+//	                wait dispatched yet (io_uring: CQEs posted since, which
+//	                task work run at any syscall's exit posts on rings without
+//	                DEFER_TASKRUN, with the bytes read out of the socket;
+//	                epoll: never, its reads happen in wait).
 //	(wake-ups)      the loop's netpoll.Waker (l.waker, created before the
 //	                backend and safe from any goroutine) must make a blocked
 //	                wait return soon: the backend watches its eventfd and
@@ -84,6 +89,7 @@ type backend interface {
 	shutdown(c *Conn)
 	forget(c *Conn, kept bool)
 	wait(d time.Duration) error
+	unreaped() bool
 	close() error
 }
 

@@ -70,6 +70,8 @@ func newEpoll(l *Loop) (*epollBackend, error) {
 
 func (b *epollBackend) kind() Backend { return BackendEpoll }
 
+func (b *epollBackend) unreaped() bool { return false }
+
 func (b *epollBackend) listen(ln *listener) error {
 	ln.armed = true
 	return b.p.Add(ln.fd, token(opAccept, uint32(ln.idx), 0), netpoll.InterestRead)

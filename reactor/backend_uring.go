@@ -205,6 +205,10 @@ func newUring(l *Loop) (backend, error) {
 
 func (b *uringBackend) kind() Backend { return BackendUring }
 
+func (b *uringBackend) unreaped() bool {
+	return len(b.rest) > 0 || b.r.CQReady() > 0 || b.r.CQOverflowed()
+}
+
 // getSQE returns a free SQE, submitting the queued ones when the SQ is full.
 // nil only if the kernel refuses to take SQEs.
 func (b *uringBackend) getSQE() *ring.SQE {

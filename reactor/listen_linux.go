@@ -122,6 +122,13 @@ func (l *Loop) closeIdle() {
 				if n, err := netpoll.Unread(int(c.fd)); err == nil && n > 0 {
 					continue
 				}
+				// Checked after the socket: input the kernel read out of it (io_uring
+				// task work, run at any syscall's exit without DEFER_TASKRUN) may
+				// wait in a CQE not dispatched yet. The next wait reaps it without
+				// sleeping; c is looked at again in that iteration.
+				if l.b.unreaped() {
+					continue
+				}
 			}
 			l.closeGraceful(c)
 		}
