@@ -2,10 +2,14 @@ package proc
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -64,12 +68,46 @@ func ReadCPUStat() (map[int]CPUTime, error) {
 
 // Busy returns, for the CPUs listed, the time spent running tasks plus time
 // stolen by the hypervisor between two snapshots (irq/softirq excluded: with
-// IRQ time accounting a process's own stime excludes them too).
+// IRQ time accounting a process's own stime excludes them too; without it,
+// see IRQInTasks).
 func Busy(before, after map[int]CPUTime, cpus []int) time.Duration {
 	var d time.Duration
 	for _, c := range cpus {
 		a, b := before[c], after[c]
 		d += (b.Task - a.Task) + (b.Steal - a.Steal)
+	}
+	return d
+}
+
+// IRQInTasks reports whether the kernel charges interrupt time (irq and
+// softirq in /proc/stat) to the task it interrupted, inside that task's
+// utime+stime: a kernel built without CONFIG_IRQ_TIME_ACCOUNTING does (a
+// network server's softirq work in its own context is then part of its CPU
+// time but not of Busy). It reads the kernel's build configuration
+// (/proc/config.gz, else /boot/config-RELEASE) and answers false when
+// neither can be read.
+var IRQInTasks = sync.OnceValue(func() bool {
+	var cfg []byte
+	if f, err := os.Open("/proc/config.gz"); err == nil {
+		if zr, err := gzip.NewReader(f); err == nil {
+			cfg, _ = io.ReadAll(zr)
+		}
+		f.Close()
+	}
+	if cfg == nil {
+		if rel, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+			cfg, _ = os.ReadFile("/boot/config-" + strings.TrimSpace(string(rel)))
+		}
+	}
+	return bytes.Contains(cfg, []byte("\n# CONFIG_IRQ_TIME_ACCOUNTING is not set\n"))
+})
+
+// IRQ returns, for the CPUs listed, the irq and softirq time between two
+// snapshots.
+func IRQ(before, after map[int]CPUTime, cpus []int) time.Duration {
+	var d time.Duration
+	for _, c := range cpus {
+		d += after[c].IRQ - before[c].IRQ
 	}
 	return d
 }

@@ -132,7 +132,13 @@ func (o options) figures(rd *report.Round, s0, s1 sample) error {
 		if s0.cpus != nil && s1.cpus != nil && o.pin {
 			busy := func(list string) float64 {
 				cpus, _ := parseCPUList(list)
-				return proc.Busy(s0.cpus, s1.cpus, cpus).Seconds() / wall.Seconds() / float64(len(cpus))
+				b := proc.Busy(s0.cpus, s1.cpus, cpus)
+				if proc.IRQInTasks() {
+					// The servers' and the generator's own times
+					// include their irq and softirq work.
+					b += proc.IRQ(s0.cpus, s1.cpus, cpus)
+				}
+				return b.Seconds() / wall.Seconds() / float64(len(cpus))
 			}
 			rd.OtherServer = max(0, busy(o.serverCPUs)-rd.ServerUtil)
 			rd.OtherLoad = max(0, busy(o.loadCPUs)-rd.LoadUtil)
