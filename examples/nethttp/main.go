@@ -72,9 +72,15 @@ func newMux() *http.ServeMux {
 		}
 	})
 	mux.HandleFunc("/upgrade", func(w http.ResponseWriter, r *http.Request) {
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "echo") {
+		// An HTTP/1.0 request's Upgrade is ignored (RFC 9110 7.8).
+		if !r.ProtoAtLeast(1, 1) || !strings.EqualFold(r.Header.Get("Upgrade"), "echo") {
 			w.Header().Set("Upgrade", "echo")
 			http.Error(w, "this resource speaks the echo protocol", http.StatusUpgradeRequired)
+			return
+		}
+		// The protocol switches after the request's body (FromHTTP hijacks only
+		// once it is all read), so the 101 is not sent for a switch that fails.
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			return
 		}
 		w.Header().Set("Connection", "Upgrade")

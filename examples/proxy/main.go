@@ -67,7 +67,8 @@ func options() []reactor.Option {
 // shuts down its write side still gets the whole response; once both sides
 // have sent EOF, or either closes, both close (after their queued output); a
 // side that fails (a reset, a failed dial) resets the other once its queued
-// output is sent, so a cut transfer never looks like a clean EOF.
+// output is sent, so a cut transfer never looks like a clean EOF; so does
+// the server's Close (Shutdown's context ended), which resets both.
 func frontHandler(upstream string) reactor.Handler { return front{upstream} }
 
 // pair is one proxied connection: the client's conn and the upstream conn.
@@ -122,6 +123,12 @@ func (p *pair) eof(from *reactor.Conn) {
 // failed dial) as a reset once the queued output is sent, so that the other
 // peer does not take the end of a cut transfer for a clean EOF.
 func (p *pair) closed(c *reactor.Conn, err error) {
+	if err == reactor.ErrServerClosed {
+		// Close, or Shutdown whose context ended, cuts the pair whatever it was
+		// doing: c's fd is still open (closed after OnClose), so it ends with a
+		// reset, not a FIN its peer would take for the end of the transfer.
+		lingerZero(c.Fd())
+	}
 	toGone := &p.backGone
 	if c == p.front {
 		p.frontGone = true
