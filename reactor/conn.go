@@ -3,6 +3,7 @@
 package reactor
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -569,11 +570,18 @@ func (c *Conn) CloseWithError(err error) error {
 // output is dropped, and the peer's reads fail (ECONNRESET), possibly before
 // it has read what it was sent. For a protocol whose message ends at the
 // close (an HTTP/1.0 body), so that an aborted one is not taken for
-// complete, or a proxy passing a reset on. Loop only (the fd is c's only
-// until it is released).
+// complete, or a proxy passing a reset on. A unix socket has no reset:
+// there Reset closes c as CloseWithError(nil) and returns
+// errors.ErrUnsupported (the peer reads what it was sent, then EOF). Loop
+// only (the fd is c's only until it is released).
 func (c *Conn) Reset() error {
 	if c.state >= stateClosed {
 		return ErrClosed
+	}
+	if c.peer.kind == 0 {
+		// Not TCP (a TCP conn always has its peer's address): SO_LINGER does nothing.
+		_ = c.CloseWithError(nil)
+		return errors.ErrUnsupported
 	}
 	_ = unix.SetsockoptLinger(int(c.fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	return c.CloseWithError(nil)

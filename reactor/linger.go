@@ -27,8 +27,11 @@ import (
 // to close, and only then closes it. Safe: the peer sent EOF or reset, or,
 // on TCP, it has acknowledged all the output and the FIN (a reset then
 // costs it nothing: its reads return the data, then EOF), or lingerMax has
-// passed. Other conns, conns whose peer sent EOF already, and conns ended by
-// an error or by Server.Close are closed at once.
+// passed. A unix socket has no acknowledgement to wait for, and closing it
+// with input queued makes the peer's reads end with ECONNRESET instead of
+// EOF once it has read the output, so it waits for the peer's EOF or
+// lingerMax. Other conns, conns whose peer sent EOF already, and conns
+// ended by an error or by Server.Close are closed at once.
 //
 // Why not every graceful close: lingering moves work to the server that
 // the peer's close did otherwise (its FIN reaches a socket that is still
@@ -51,6 +54,7 @@ const (
 // safe (see above).
 type lingerFd struct {
 	fd    int32
+	tcp   bool  // else a unix socket: closed at the peer's EOF (or lingerMax) only
 	wait  int64 // until the next poll (ns), doubled each poll
 	next  int64 // loop clock of the next poll
 	until int64 // loop clock at which it is closed anyway
@@ -77,16 +81,19 @@ func (l *Loop) shutWrite(c *Conn) bool {
 
 // linger takes over the fd of a released conn (loop only). It is first
 // looked at a poll later, not now: the FIN has just left, so the peer's EOF
-// or acknowledgement cannot be there yet. A unix socket's output is in the
-// peer's queue already: once its own queue is emptied, closing it costs the
-// peer nothing, so it is closed at once.
+// or acknowledgement cannot be there yet. A unix socket is drained now, and
+// closed at once if that brought its peer's EOF.
 func (l *Loop) linger(fd int, tcp bool) {
-	if !tcp || len(l.lingers) >= lingerCap || l.tornDown {
+	if len(l.lingers) >= lingerCap || l.tornDown {
 		l.discard(fd)
 		unix.Close(fd)
 		return
 	}
-	e := lingerFd{fd: int32(fd), wait: int64(lingerFirst), next: l.mono + int64(lingerFirst), until: l.mono + int64(lingerMax)}
+	if !tcp && l.discard(fd) {
+		unix.Close(fd)
+		return
+	}
+	e := lingerFd{fd: int32(fd), tcp: tcp, wait: int64(lingerFirst), next: l.mono + int64(lingerFirst), until: l.mono + int64(lingerMax)}
 	l.lingers = append(l.lingers, e)
 	l.armLinger(e.next)
 }
@@ -117,7 +124,7 @@ func (l *Loop) pollLingers() {
 	for _, e := range l.lingers {
 		if e.next <= l.mono && polled < lingerBatch {
 			polled++
-			if l.safeToClose(int(e.fd)) || l.mono >= e.until {
+			if l.safeToClose(int(e.fd), e.tcp) || l.mono >= e.until {
 				unix.Close(int(e.fd))
 				continue
 			}
@@ -136,11 +143,14 @@ func (l *Loop) pollLingers() {
 	}
 }
 
-// safeToClose discards what the TCP socket fd received and reports whether
-// closing it can no longer cost the peer output (see above).
-func (l *Loop) safeToClose(fd int) bool {
+// safeToClose discards what the socket fd received and reports whether
+// closing it can no longer cost the peer output, or its EOF (see above).
+func (l *Loop) safeToClose(fd int, tcp bool) bool {
 	if l.discard(fd) {
 		return true
+	}
+	if !tcp {
+		return false
 	}
 	n, err := netpoll.Unacked(fd)
 	return err != nil || n == 0
