@@ -169,6 +169,15 @@ func (e *engine) feed(data []byte) int {
 // connection and asks whether the output is blocked (see process).
 const outCheck = 64 << 10
 
+// outYield bounds the response output one feed produces for pipelined requests while the
+// output is not blocked: a response of 16 KiB or more goes out at once when nothing is queued
+// (reactor.Conn.Write), so for a client that reads as fast as the loop sends, the output never
+// reaches the high-water mark, and one read of small requests for large responses (2,000
+// requests of 31 bytes for 1 MiB each in a 64 KiB read) held the loop, and every other
+// connection on it, for as long as sending them took. Past it the requests left go back to the
+// reactor, reading paused until the loop's next iteration (yieldInput).
+const outYield = 1 << 20
+
 // process parses and serves as many requests as buf holds, then saves what is left. buf[:old]
 // is input held from earlier calls (carry), which cannot be given back to the reactor.
 func (e *engine) process(buf []byte, inCarry bool, old int) {
@@ -178,6 +187,7 @@ func (e *engine) process(buf []byte, inCarry bool, old int) {
 	// owed) is decided only after the check for blocked output below, which may give the
 	// request back to the reactor (then it is parsed again, and must not be answered twice).
 	wantCnt := false
+	produced := 0 // response output handed to the transport by this call (see outYield)
 loop:
 	for !e.closing && e.state != stClosed && e.upgradeTo == nil {
 		switch e.state {
@@ -202,8 +212,9 @@ loop:
 				// output drained, as net/http reads a request only after writing the last
 				// response. Else one read of small requests could queue without bound.
 				e.writeOut()
+				produced += e.outN
 				e.outN = 0
-				if e.t.writeBlocked() {
+				if e.t.writeBlocked() || produced >= outYield && e.yieldInput() {
 					e.outRest = len(buf) - r
 					e.carry = e.carry[:0]
 					if cap(e.carry) > 64<<10 {
@@ -317,6 +328,18 @@ loop:
 		e.maybeContinue()
 	}
 	e.savePartial(buf, r, inCarry)
+}
+
+// yieldInput pauses reading until the loop's next iteration, which presents the input left
+// unread again, so that other connections of the loop are served meanwhile (see outYield). It
+// reports false, paused nothing, when the loop cannot run the resume (it stopped). Loop only.
+func (e *engine) yieldInput() bool {
+	t := e.t // the resume is this connection's, whatever engine it holds by then
+	if !t.execute(t.resumeReading) {
+		return false
+	}
+	t.pauseReading()
+	return true
 }
 
 // decodeChunks decodes chunked body bytes of the current request into e.body.
