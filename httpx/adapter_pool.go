@@ -135,6 +135,10 @@ func (p *pool) run(w *poolWorker, f *asyncReq) {
 		}
 		p.mu.Unlock()
 		last.finish()
+		// An idle worker keeps nothing of its last job (the deferred func reads f, so the
+		// job, its request and response buffers stayed reachable until the next job or
+		// the worker's exit, up to two idle periods: a spike's peak, for that long).
+		f = nil
 		if f = <-w.job; f == nil {
 			p.mu.Lock()
 			if len(p.queue) > 0 && !p.stopped {

@@ -50,8 +50,14 @@ type wmark struct {
 	first time.Time // due of the first write merged into this mark
 }
 
-// maxFreeEngines bounds each loop's free list of engines.
-const maxFreeEngines = 256
+// maxFreeEngines bounds each loop's free list of engines. Only the engines pushed while the list
+// is shorter than keepLargeEngines keep their large buffers (engine.shed): the list is a stack, so
+// those are the ones reused, and the engines a spike of connections left deep in it, which may
+// wait there for ever, hold at most shedCap bytes per buffer.
+const (
+	maxFreeEngines   = 256
+	keepLargeEngines = 4
+)
 
 // attach gives ct an engine from its loop's free list, or a new one (loop only).
 func (ct *connTransport) attach() *engine {
@@ -85,7 +91,10 @@ func (ct *connTransport) release() {
 	ct.e = nil
 	e.t, e.ac = nil, nil
 	idx := ct.c.Loop().Index()
-	if len(ct.s.free[idx]) < maxFreeEngines {
+	if n := len(ct.s.free[idx]); n < maxFreeEngines {
+		if n >= keepLargeEngines {
+			e.shed()
+		}
 		ct.s.free[idx] = append(ct.s.free[idx], e)
 	}
 }

@@ -600,6 +600,34 @@ func (e *engine) releasable() bool {
 		!e.closing && !e.closed && !e.eof && e.blank == 0 && e.upgradeTo == nil
 }
 
+// shedCap is the largest buffer an engine keeps once shed.
+const shedCap = 16 << 10
+
+// shed drops the buffers of a releasable engine larger than shedCap (response, header lines,
+// decoded body, carry): each may be up to 256 KiB, and an engine in its loop's free list outlives
+// the connection it served (see keepLargeEngines; loop only).
+func (e *engine) shed() {
+	if cap(e.out) > shedCap {
+		e.out = nil
+	}
+	if cap(e.carry) > shedCap {
+		e.carry = nil
+	}
+	if cap(e.body) > shedCap {
+		e.body = nil
+	}
+	c := &e.ctx
+	if cap(c.resp) > shedCap {
+		c.resp = nil
+	}
+	if cap(c.hdr) > shedCap {
+		c.hdr = nil
+	}
+	if cap(c.ctype) > shedCap {
+		c.ctype = nil
+	}
+}
+
 // phase reports which timeout applies now (loop only).
 func (e *engine) phase() phase {
 	switch e.state {
