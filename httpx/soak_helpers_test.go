@@ -18,8 +18,9 @@ import (
 )
 
 // soakRSSSlack is what may stay resident after the conns of a soak test are
-// gone: the reactor's per-loop buffer pools (up to 16 MiB each, two loops)
-// and 32 MiB for the Go heap and the clients' caches.
+// gone: 16 MiB of each of two loops' buffer pools (bounded at about 33 MiB a
+// loop, see reactor/loop.go; a soak's buffers fill about half of that) and
+// 32 MiB for the Go heap and the clients' caches.
 const soakRSSSlack = 2*16<<20 + 32<<20
 
 // soakPercentile returns the p-th percentile (0..100) of ds (sorted in place).
