@@ -50,10 +50,10 @@ type wmark struct {
 	first time.Time // due of the first write merged into this mark
 }
 
-// maxFreeEngines bounds each loop's free list of engines. Only the engines pushed while the list
-// is shorter than keepLargeEngines keep their large buffers (engine.shed): the list is a stack, so
-// those are the ones reused, and the engines a spike of connections left deep in it, which may
-// wait there for ever, hold at most shedCap bytes per buffer.
+// maxFreeEngines bounds each loop's free list of engines. The list is a stack: its top
+// keepLargeEngines engines, the ones reused next, keep their large buffers; an engine that sinks
+// below them is shed (engine.shed), so the engines a spike of connections left deep in the list,
+// which may wait there for ever, hold at most shedCap bytes per buffer.
 const (
 	maxFreeEngines   = 256
 	keepLargeEngines = 4
@@ -91,11 +91,11 @@ func (ct *connTransport) release() {
 	ct.e = nil
 	e.t, e.ac = nil, nil
 	idx := ct.c.Loop().Index()
-	if n := len(ct.s.free[idx]); n < maxFreeEngines {
-		if n >= keepLargeEngines {
-			e.shed()
+	if free := ct.s.free[idx]; len(free) < maxFreeEngines {
+		if n := len(free); n >= keepLargeEngines {
+			free[n-keepLargeEngines].shed() // it leaves the top (shedding twice costs nothing)
 		}
-		ct.s.free[idx] = append(ct.s.free[idx], e)
+		ct.s.free[idx] = append(free, e)
 	}
 }
 

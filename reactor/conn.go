@@ -572,8 +572,9 @@ func (c *Conn) CloseWithError(err error) error {
 // close (an HTTP/1.0 body), so that an aborted one is not taken for
 // complete, or a proxy passing a reset on. A unix socket has no reset:
 // there Reset closes c as CloseWithError(nil) and returns
-// errors.ErrUnsupported (the peer reads what it was sent, then EOF). Loop
-// only (the fd is c's only until it is released).
+// errors.ErrUnsupported (the peer reads what it was sent, then EOF, or
+// ECONNRESET if c left input unread). Loop only (the fd is c's only until it
+// is released).
 func (c *Conn) Reset() error {
 	if c.state >= stateClosed {
 		return ErrClosed
