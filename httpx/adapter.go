@@ -96,11 +96,11 @@ import (
 // the ResponseWriter on a parked loop, for a request with a few fields; common methods and field
 // names are interned, field values share one string, response buffers are reused per loop), and
 // one copy of the body and of the response; on locked loops also a hand-off to a pool goroutine
-// and back (10 allocations). When locked loops own every P (as many loops as
-// GOMAXPROCS, the default), a loop that handed requests to the pool yields its P once per
+// and back (10 allocations). A loop that handed requests to the pool yields its P once per
 // iteration so the handlers run at once (see loopYield in server.go) instead of waiting for the
-// Go scheduler's monitor to notice them. Requests of one connection are not pipelined through
-// the handler.
+// Go scheduler's monitor to notice them (when loops own every P, as many loops as GOMAXPROCS,
+// the default) or for a thief on an idle P, which sleeps before it takes them (fewer loops).
+// Requests of one connection are not pipelined through the handler.
 type Adapter struct {
 	h           http.Handler
 	maxHandlers int
