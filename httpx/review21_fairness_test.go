@@ -107,42 +107,11 @@ func TestReview21FairPipelineFlood(t *testing.T) {
 					t.Skip("parked loops run on epoll")
 				}
 				addr := fairServer(t, b, &Server{Handler: tc.h}, tc.opts...)
-				big, err := net.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer big.Close()
-				var stop atomic.Bool
 				var resps atomic.Int64
-				var wg sync.WaitGroup
-				wg.Add(2)
-				go func() {
-					defer wg.Done()
-					batch := bytes.Repeat([]byte("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"), 1000)
-					for !stop.Load() {
-						big.SetWriteDeadline(time.Now().Add(5 * time.Second))
-						if _, err := big.Write(batch); err != nil {
-							return
-						}
-					}
-				}()
-				go func() {
-					defer wg.Done()
-					buf := make([]byte, 1<<20)
-					for !stop.Load() {
-						big.SetReadDeadline(time.Now().Add(5 * time.Second))
-						n, err := big.Read(buf)
-						resps.Add(int64(bytes.Count(buf[:n], []byte("hello"))))
-						if err != nil {
-							return
-						}
-					}
-				}()
+				stop := pipelineFlood(t, addr, 1000, 1<<20, func(b []byte) { resps.Add(int64(bytes.Count(b, []byte("hello")))) })
 				time.Sleep(100 * time.Millisecond)
 				lat := probeGets(t, addr, 20, 30)
-				stop.Store(true)
-				big.Close()
-				wg.Wait()
+				stop()
 				t.Logf("%d pipelined responses; small p50 %v p99 %v max %v", resps.Load(), pct(lat, .5), pct(lat, .99), lat[len(lat)-1])
 				if m := lat[len(lat)-1]; m > 300*time.Millisecond {
 					t.Errorf("a small request waited %v", m)
@@ -177,42 +146,11 @@ func TestReview21FairPipelinedLargeResponses(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
 		iter, inIter, maxInIter = time.Time{}, 0, 0
 		addr := fairServer(t, b, &Server{Handler: fast})
-		big, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer big.Close()
-		var stop atomic.Bool
 		var moved atomic.Int64
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			batch := bytes.Repeat([]byte("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"), 2000)
-			for !stop.Load() {
-				big.SetWriteDeadline(time.Now().Add(5 * time.Second))
-				if _, err := big.Write(batch); err != nil {
-					return
-				}
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 4<<20)
-			for !stop.Load() {
-				big.SetReadDeadline(time.Now().Add(5 * time.Second))
-				n, err := big.Read(buf)
-				moved.Add(int64(n))
-				if err != nil {
-					return
-				}
-			}
-		}()
+		stop := pipelineFlood(t, addr, 2000, 4<<20, func(b []byte) { moved.Add(int64(len(b))) })
 		time.Sleep(50 * time.Millisecond)
 		lat := probeGets(t, addr, 20, 30)
-		stop.Store(true)
-		big.Close()
-		wg.Wait()
+		stop()
 		var most int
 		done := make(chan struct{})
 		// Read on the loop (the handler's variables are the loop's).
@@ -224,6 +162,46 @@ func TestReview21FairPipelinedLargeResponses(t *testing.T) {
 			t.Errorf("one conn got %d responses of 1 MiB in one loop iteration (the small conns waited up to %v)", most, lat[len(lat)-1])
 		}
 	})
+}
+
+// pipelineFlood has one client pipeline "GET /big" in batches of n requests to addr and read
+// the answers into a buffer of size bytes, passing each read to seen, until the returned stop is
+// called (it closes the conn and waits for both goroutines).
+func pipelineFlood(t *testing.T, addr string, n, size int, seen func([]byte)) (stop func()) {
+	big, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		batch := bytes.Repeat([]byte("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"), n)
+		for !done.Load() {
+			big.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := big.Write(batch); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, size)
+		for !done.Load() {
+			big.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, err := big.Read(buf)
+			seen(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() {
+		done.Store(true)
+		big.Close()
+		wg.Wait()
+	}
 }
 
 var fairServers sync.Map // addr -> *Server
