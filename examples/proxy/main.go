@@ -126,7 +126,8 @@ func (p *pair) closed(c *reactor.Conn, err error) {
 	if err == reactor.ErrServerClosed {
 		// Close, or Shutdown whose context ended, cuts the pair whatever it was
 		// doing: c's fd is still open (closed after OnClose), so it ends with a
-		// reset, not a FIN its peer would take for the end of the transfer.
+		// reset, not a FIN its peer would take for the end of the transfer
+		// (Conn.Reset refuses a conn already closed, hence the socket option).
 		lingerZero(c.Fd())
 	}
 	toGone := &p.backGone
@@ -150,8 +151,7 @@ func (p *pair) closed(c *reactor.Conn, err error) {
 		if e != nil {
 			return // closed first
 		}
-		lingerZero(to.Fd()) // close(2) sends RST instead of FIN
-		to.CloseWithError(err)
+		to.Reset() // RST instead of FIN (on unix sockets, which have none: a close)
 	})
 }
 
