@@ -73,20 +73,7 @@ func TestReview21ShutdownBeforeListen(t *testing.T) {
 func TestReview21ShutdownBlockedBodyRead(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
 		base := reactortest.Baseline()
-		inRead := make(chan struct{}, 1)
-		readErr := make(chan error, 1)
-		s := &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			inRead <- struct{}{}
-			_, err := io.ReadAll(r.Body)
-			readErr <- err
-		})), Logger: quietLogger(),
-			Reactor: []reactor.Option{reactor.WithBackend(b), reactor.WithLoops(2)}}
-		if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
-			if errors.Is(err, reactor.ErrBackendUnavailable) {
-				t.Skip(err)
-			}
-			t.Fatal(err)
-		}
+		s, inRead, readErr := blockedBodyServer(t, b)
 		serveErr := make(chan error, 1)
 		go func() { serveErr <- s.Serve() }()
 		c, err := net.Dial("tcp", s.Addr().String())
@@ -268,20 +255,7 @@ func TestReview21ShutdownHalfHead(t *testing.T) {
 func TestReview21CloseDuringShutdown(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b reactor.Backend) {
 		base := reactortest.Baseline()
-		inRead := make(chan struct{}, 1)
-		readErr := make(chan error, 1)
-		s := &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			inRead <- struct{}{}
-			_, err := io.ReadAll(r.Body)
-			readErr <- err
-		})), Logger: quietLogger(),
-			Reactor: []reactor.Option{reactor.WithBackend(b), reactor.WithLoops(2)}}
-		if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
-			if errors.Is(err, reactor.ErrBackendUnavailable) {
-				t.Skip(err)
-			}
-			t.Fatal(err)
-		}
+		s, inRead, readErr := blockedBodyServer(t, b)
 		if err := s.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -318,4 +292,24 @@ func TestReview21CloseDuringShutdown(t *testing.T) {
 		c.Close()
 		reactortest.BackToBase(t, base, 64<<20)
 	})
+}
+
+// blockedBodyServer listens (not serving yet) with a FromHTTP handler that reads its whole
+// request body: inRead gets a value when it starts reading, readErr the read's error.
+func blockedBodyServer(t *testing.T, b reactor.Backend) (s *Server, inRead chan struct{}, readErr chan error) {
+	t.Helper()
+	inRead, readErr = make(chan struct{}, 1), make(chan error, 1)
+	s = &Server{Handler: FromHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inRead <- struct{}{}
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	})), Logger: quietLogger(),
+		Reactor: []reactor.Option{reactor.WithBackend(b), reactor.WithLoops(2)}}
+	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
+		if errors.Is(err, reactor.ErrBackendUnavailable) {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	return s, inRead, readErr
 }
