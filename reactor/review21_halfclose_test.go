@@ -70,18 +70,15 @@ func TestReview21ResetAfterReadEOF(t *testing.T) {
 			if err := c.Reset(); err != nil {
 				t.Errorf("Reset: %v", err)
 			}
+			if err := c.Reset(); err != nil && !errors.Is(err, ErrClosed) {
+				t.Errorf("second Reset: %v, want nil or ErrClosed", err) // the first one's abort is queued
+			}
 		}}
 		s := start(t, b, h, WithLoops(1))
 		c := dial(t, s)
 		c.Write([]byte("req"))
 		c.CloseWrite()
-		n, err := readToEnd(c)
-		if !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("read %d bytes, then %v; want ECONNRESET", n, err)
-		}
-		if err := rec.next(t); err == nil {
-			t.Fatal("OnClose nil after Reset")
-		}
+		expectReset(t, c, rec)
 	})
 }
 
@@ -106,13 +103,7 @@ func TestReview21ResetWhileClosing(t *testing.T) {
 		if err := <-resetErr; err != nil {
 			t.Fatalf("Reset while closing: %v", err)
 		}
-		n, err := readToEnd(c)
-		if !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("read %d bytes, then %v; want ECONNRESET", n, err)
-		}
-		if err := rec.next(t); err == nil {
-			t.Fatal("OnClose nil after Reset")
-		}
+		expectReset(t, c, rec)
 	})
 }
 
@@ -192,4 +183,17 @@ func TestReview21UnixCloseWhilePeerSends(t *testing.T) {
 			t.Fatalf("read %d of %d bytes, then %v", n, len(out), err)
 		}
 	})
+}
+
+// expectReset fails unless the peer c reads up to a reset (ECONNRESET) and the server's
+// OnClose, recorded by rec, got an error.
+func expectReset(t *testing.T, c net.Conn, rec *closeRecorder) {
+	t.Helper()
+	n, err := readToEnd(c)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read %d bytes, then %v; want ECONNRESET", n, err)
+	}
+	if err := rec.next(t); err == nil {
+		t.Fatal("OnClose nil after Reset")
+	}
 }
